@@ -1,0 +1,1 @@
+//! Reading an app.scratch and its imports from disk (in progress).

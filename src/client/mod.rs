@@ -1,0 +1,1 @@
+//! The BuildKit client (in progress).

@@ -1,0 +1,126 @@
+//! The compiler: sources in, LLB definitions out, no IO.
+//!
+//! | stage  | module    | in                 | out                      |
+//! |--------|-----------|--------------------|--------------------------|
+//! | syntax | `syntax`  | text               | `ast::File`              |
+//! | check  | `check`   | `Sources` (parsed) | `model::Program`         |
+//! | lower  | `lower`   | `model::App` + one target platform | `Target` (LLB + image config) |
+//! | emit   | `crate::llb` | the LLB graph   | `pb.Definition` bytes, JSON dump |
+//!
+//! `compile` chains them. The CLI and the frontend both call it, which is
+//! why their definitions are byte-identical for the same inputs.
+
+pub mod ast;
+pub mod check;
+pub mod diagnostic;
+pub mod dockerfile;
+pub mod fmt;
+pub mod interp;
+pub mod lower;
+pub mod model;
+pub mod platform;
+pub mod sources;
+pub mod span;
+pub mod stdlib;
+pub mod syntax;
+
+use std::collections::BTreeMap;
+
+pub use diagnostic::{Diag, render_plain};
+pub use platform::Platform;
+pub use sources::Sources;
+pub use span::{FileId, Span, Spanned};
+
+/// What the caller decides, beside the sources.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// `--build-arg` values; each must be declared by a `build-arg`.
+    pub build_args: BTreeMap<String, String>,
+    /// Where builder steps run (the daemon's platform).
+    pub build_platform: Platform,
+    /// `--platform` overrides; empty means the file's `platforms`.
+    pub platforms: Vec<Platform>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            build_args: BTreeMap::new(),
+            build_platform: Platform::linux_amd64(),
+            platforms: Vec::new(),
+        }
+    }
+}
+
+/// What the lowering needs from outside the sources.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LowerOptions {
+    /// Configs of builder images, keyed by the normalised reference string
+    /// (`model::ImageRef`'s Display), as resolved from the daemon or read
+    /// from `scratch.lock`. A builder without an entry runs with only the
+    /// template's `build-env`.
+    pub builder_configs: BTreeMap<String, ImageConfig>,
+    /// Patterns from the context's `.dockerignore`, in file order.
+    pub context_excludes: Vec<String>,
+    /// Mark every op to be run again (`--no-cache`).
+    pub no_cache: bool,
+}
+
+/// The parts of a builder image's config that a builder step inherits, as a
+/// Dockerfile `FROM` stage does.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImageConfig {
+    /// `KEY=VALUE` entries.
+    pub env: Vec<String>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+}
+
+/// One app lowered for one platform.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub app: String,
+    pub platform: Platform,
+    /// A marshaled `pb.Definition`, the bytes `buildctl build` reads.
+    pub definition: Vec<u8>,
+    /// The OCI image config JSON (`containerimage.config`).
+    pub config: Vec<u8>,
+}
+
+/// Parses and checks all sources: every error of every file in one list.
+pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec<Diag>> {
+    check::check(sources, options)
+}
+
+/// Checks, then lowers every selected app for every one of its platforms.
+/// `app` selects one app by name; `None` means all apps of the file.
+pub fn compile(
+    sources: &Sources,
+    options: &Options,
+    lower_options: &LowerOptions,
+    app: Option<&str>,
+) -> Result<Vec<Target>, Vec<Diag>> {
+    let program = check(sources, options)?;
+    let apps: Vec<&model::App> = match app {
+        None => program.apps.iter().collect(),
+        Some(name) => match program.app(name) {
+            Some(a) => vec![a],
+            None => return Err(vec![check::unknown_app(&program, name)]),
+        },
+    };
+    let mut targets = Vec::new();
+    let mut errors = Vec::new();
+    for a in apps {
+        for p in &a.platforms {
+            match lower::lower(a, &p.node, sources, options, lower_options) {
+                Ok(t) => targets.push(t),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(targets)
+    } else {
+        Err(errors)
+    }
+}

@@ -1,0 +1,225 @@
+//! The checked model: what the checker produces and the lowering consumes.
+//! Templates are already applied, parameters and build arguments already
+//! substituted, defaults filled in. Only the per-platform variables
+//! (`${TARGETOS}`, `${TARGETARCH}`, `${TARGETVARIANT}`, `${TARGETPLATFORM}`,
+//! `${BUILDOS}`, `${BUILDARCH}`, `${BUILDPLATFORM}`) may remain in the build
+//! environment and commands; lowering expands them per target.
+//!
+//! Lists keep the order the user wrote them in, except where the output
+//! format is a map (env and labels keep first-definition order with later
+//! definitions replacing values); the lowering sorts where BuildKit or the
+//! OCI config want maps.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::platform::Platform;
+use super::span::{Span, Spanned};
+
+/// Every app of a file, in file order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Program {
+    pub apps: Vec<App>,
+}
+
+impl Program {
+    pub fn app(&self, name: &str) -> Option<&App> {
+        self.apps.iter().find(|a| a.name.node == name)
+    }
+}
+
+/// One app: one binary, one image per target platform.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct App {
+    pub name: Spanned<String>,
+    /// The span of the whole `app NAME ... { }` block header line.
+    pub span: Span,
+    /// Template chain applied, nearest first (e.g. `["acme-go", "go"]`).
+    pub templates: Vec<String>,
+    pub build: Build,
+    /// Target platforms, never empty after checking (defaults to the build
+    /// platform), no duplicates, in the order written.
+    pub platforms: Vec<Spanned<Platform>>,
+    pub image: Image,
+    /// Build arguments declared by the app or its templates, with the value
+    /// in force (the `--build-arg` one, else the default).
+    pub build_args: BTreeMap<String, String>,
+}
+
+/// Where the app's binary comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Build {
+    /// Compiled in a builder image (the Go template and friends).
+    Compile(Compile),
+    /// A binary already in the build context (`binary-from PATH`).
+    Prebuilt { src: Spanned<String> },
+}
+
+/// A compile in a builder image, on the build platform, cross-compiling for
+/// the target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Compile {
+    pub builder: Spanned<ImageRef>,
+    /// Absolute path where the build context is mounted (`build-dir`).
+    pub dir: String,
+    /// Environment for the dependency and build steps, on top of the
+    /// builder image's own (`build-env`). Values may hold platform vars.
+    pub env: Vec<Spanned<(String, String)>>,
+    /// Cache mounts shared by the dependency and build steps (`cache`).
+    pub caches: Vec<Spanned<CacheMount>>,
+    /// The dependency layer: only these context files, then `run`.
+    pub deps: Option<Deps>,
+    /// The build command (`build-run`), as exec args (no shell). It must
+    /// write the binary to `out`.
+    pub run: Spanned<Vec<String>>,
+    /// Absolute path of the binary the build writes (`${OUT}`), in a
+    /// scratch mount of its own (`/out/<name>`).
+    pub out: String,
+}
+
+/// The dependency step: copy only `files` from the context (missing ones are
+/// skipped), run `run`; its result is cached until those files change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Deps {
+    pub files: Spanned<Vec<String>>,
+    pub run: Spanned<Vec<String>>,
+}
+
+/// A BuildKit cache mount.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CacheMount {
+    pub path: String,
+    pub id: String,
+    pub sharing: Sharing,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Sharing {
+    Shared,
+    Private,
+    Locked,
+}
+
+/// A normalised image reference: `docker.io/library/golang:1.24@sha256:…`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ImageRef {
+    /// Registry host and repository path, e.g. `docker.io/library/golang`.
+    pub name: String,
+    pub tag: Option<String>,
+    /// `sha256:<64 hex>` when pinned.
+    pub digest: Option<String>,
+}
+
+impl fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)?;
+        if let Some(t) = &self.tag {
+            write!(f, ":{t}")?;
+        }
+        if let Some(d) = &self.digest {
+            write!(f, "@{d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The final image: a scratch filesystem and its OCI config.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Image {
+    /// Absolute path of the binary in the image (default `/usr/bin/<name>`).
+    pub binary: Spanned<String>,
+    /// CA bundle copied from the builder, when `certs` is on.
+    pub certs: Option<Spanned<BuilderFile>>,
+    /// `/etc/mime.types` copied from the builder, when `mime-types` is on.
+    pub mime_types: Option<Spanned<BuilderFile>>,
+    /// Extra files from the build context.
+    pub files: Vec<Spanned<ExtraFile>>,
+    pub ports: Vec<Spanned<Port>>,
+    /// Absolute paths.
+    pub volumes: Vec<Spanned<String>>,
+    /// Absolute path.
+    pub workdir: Option<Spanned<String>>,
+    pub user: Spanned<User>,
+    /// Never empty (defaults to `[binary]`).
+    pub entrypoint: Spanned<Vec<String>>,
+    pub cmd: Option<Spanned<Vec<String>>>,
+    /// Runtime environment, `KEY=VALUE` order as written.
+    pub env: Vec<Spanned<(String, String)>>,
+    pub labels: Vec<Spanned<(String, String)>>,
+}
+
+/// A file taken from the builder image into the final image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BuilderFile {
+    /// Path in the builder image.
+    pub src: String,
+    /// Path in the final image.
+    pub dest: String,
+}
+
+/// A file or directory from the build context, placed at `dest`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExtraFile {
+    /// Relative to the context root, `/`-separated, no `..`.
+    pub src: String,
+    /// Absolute path in the image.
+    pub dest: String,
+    /// Permission bits (e.g. 0o644).
+    pub mode: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Port {
+    pub number: u16,
+    pub proto: Proto,
+}
+
+impl fmt::Display for Port {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.number, self.proto)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Proto {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+impl fmt::Display for Proto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Sctp => "sctp",
+        })
+    }
+}
+
+/// A numeric user: a scratch image has no /etc/passwd to look names up in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub uid: u32,
+    pub gid: Option<u32>,
+}
+
+impl User {
+    /// The default: 65532:65532, the "nonroot" id of distroless, ko and apko.
+    pub const NONROOT: User = User {
+        uid: 65532,
+        gid: Some(65532),
+    };
+}
+
+impl fmt::Display for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.uid)?;
+        if let Some(g) = self.gid {
+            write!(f, ":{g}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,11 @@
+//! scratchc: a declarative build language for small, safe container images,
+//! compiled to BuildKit LLB.
+//!
+//! The compiler (`compiler`, `llb`) does no IO: it turns sources into a
+//! protobuf definition. The client, the frontend and the CLI sit outside it.
+
+pub mod proto;
+pub mod compiler;
+pub mod llb;
+pub mod cli;
+pub mod client;
