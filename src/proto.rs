@@ -9,3 +9,8 @@ pub mod grpc {
         }
     }
 }
+
+/// LLB, BuildKit's build graph (`proto/ops.proto`).
+pub mod pb {
+    tonic::include_proto!("pb");
+}
