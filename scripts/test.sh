@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, lints, and the whole cargo test suite, the
+# daemon tests included. Sets up the Docker Engine (BuildKit), the local Go
+# toolchain image and the frontend image first when they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh --quiet
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --all-targets --locked
