@@ -8,6 +8,8 @@ mod fmt;
 mod frontend;
 mod llb;
 mod load;
+mod lock;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,6 +54,18 @@ pub enum Command {
     Dockerfile(DockerfileArgs),
     /// Build images on a BuildKit daemon.
     Build(Box<build::BuildArgs>),
+    /// Pin builder images and templates in `scratch.lock`.
+    ///
+    /// Resolves every builder image of the file on the daemon and writes
+    /// their digests and configs, and the digests of the templates used,
+    /// to `scratch.lock` next to the file. `scratchc build` then uses the
+    /// locked digests and refuses a stale lock.
+    Lock(Box<lock::LockArgs>),
+    /// Build twice without cache and compare every digest produced.
+    ///
+    /// Proves the build is bit-for-bit reproducible; prints the first
+    /// difference if there is one and exits 1.
+    Verify(Box<verify::VerifyArgs>),
     /// Run as a BuildKit gateway frontend (used inside the frontend image).
     #[command(hide = true)]
     Frontend,
@@ -130,6 +144,8 @@ pub fn run() -> ExitCode {
         Command::Llb(a) => llb::run(&a),
         Command::Dockerfile(a) => dockerfile::run(&a),
         Command::Build(a) => build::run(*a),
+        Command::Lock(a) => lock::run(*a),
+        Command::Verify(a) => verify::run(*a),
         Command::Frontend => frontend::run(),
     }
 }
