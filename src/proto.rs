@@ -14,3 +14,27 @@ pub mod grpc {
 pub mod pb {
     tonic::include_proto!("pb");
 }
+
+/// gRPC status with typed details (`proto/rpc_status.proto`).
+pub mod google {
+    pub mod rpc {
+        tonic::include_proto!("google.rpc");
+    }
+}
+
+/// Typed BuildKit error details (`proto/errdefs.proto`).
+pub mod errdefs {
+    tonic::include_proto!("errdefs");
+}
+
+/// BuildKit's own API packages (`moby.buildkit.v1.*`).
+pub mod moby {
+    pub mod buildkit {
+        pub mod v1 {
+            /// API capabilities (`proto/caps.proto`).
+            pub mod apicaps {
+                tonic::include_proto!("moby.buildkit.v1.apicaps");
+            }
+        }
+    }
+}
