@@ -129,7 +129,7 @@ step_apt() {
     changed=1; log "apt: wrote $TRIXIE_SOURCES"
   fi
   if printf '%s\n' \
-      "# Written by scratchc scripts/setup.sh: ${SUITE} only on request (-t ${SUITE})." \
+      "# Written by scratchc scripts/setup.sh: ${SUITE} only on request (pkg/${SUITE} or -t ${SUITE})." \
       "Package: *" "Pin: release n=${SUITE}" "Pin-Priority: 100" \
       | write_if_changed "$TRIXIE_PREFS"; then
     changed=1; log "apt: wrote $TRIXIE_PREFS"
@@ -210,7 +210,10 @@ EOF
 }
 
 # ---------------------------------------------------------------- 3. daemons
-containerd_up() { ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1; }
+containerd_up() {
+  [ -S "$CONTAINERD_SOCK" ] &&
+    timeout 5 ctr --connect-timeout 1s --address "$CONTAINERD_SOCK" version >/dev/null 2>&1
+}
 docker_up()     { docker info >/dev/null 2>&1; }
 
 wait_for() {  # wait_for SECONDS CHECK_FN NAME LOG
@@ -230,10 +233,13 @@ step_daemons() {
   if containerd_up; then
     log "containerd: already running"
   else
-    [ -z "$(pids_of containerd)" ] || die "containerd is running but $CONTAINERD_SOCK does not answer"
-    log "containerd: starting (log $CONTAINERD_LOG)"
-    mkdir -p "$(dirname "$CONTAINERD_SOCK")"
-    setsid nohup containerd >>"$CONTAINERD_LOG" 2>&1 </dev/null &
+    if [ -n "$(pids_of containerd)" ]; then
+      log "containerd: process exists but socket not answering yet; waiting"
+    else
+      log "containerd: starting (log $CONTAINERD_LOG)"
+      mkdir -p "$(dirname "$CONTAINERD_SOCK")"
+      setsid nohup containerd >>"$CONTAINERD_LOG" 2>&1 </dev/null &
+    fi
     wait_for 30 containerd_up containerd "$CONTAINERD_LOG"
   fi
 
@@ -248,19 +254,26 @@ step_daemons() {
   if docker_up; then
     log "dockerd: already running"
   else
-    [ -z "$(pids_of dockerd)" ] || die "dockerd is running but 'docker info' fails; see $DOCKERD_LOG"
-    log "dockerd: starting (log $DOCKERD_LOG)"
-    setsid nohup dockerd --containerd="$CONTAINERD_SOCK" >>"$DOCKERD_LOG" 2>&1 </dev/null &
+    if [ -n "$(pids_of dockerd)" ]; then
+      log "dockerd: process exists but 'docker info' fails yet; waiting"
+    else
+      log "dockerd: starting (log $DOCKERD_LOG)"
+      setsid nohup dockerd --containerd="$CONTAINERD_SOCK" >>"$DOCKERD_LOG" 2>&1 </dev/null &
+    fi
     wait_for 60 docker_up dockerd "$DOCKERD_LOG"
   fi
 
-  local driver
+  # With the containerd image store, 'docker info' shows "Storage Driver:
+  # overlayfs" plus DriverStatus [["driver-type","io.containerd.snapshotter.v1"]].
+  local driver status
   driver=$(docker info --format '{{.Driver}}' 2>/dev/null || true)
-  [ "$driver" = io.containerd.snapshotter.v1 ] \
-    || docker info --format '{{json .DriverStatus}}' 2>/dev/null | grep -q io.containerd.snapshotter.v1 \
-    || die "docker storage driver is '$driver', expected the containerd snapshotter (io.containerd.snapshotter.v1)"
+  status=$(docker info --format '{{json .DriverStatus}}' 2>/dev/null || true)
+  case "$driver $status" in
+    *io.containerd.snapshotter.v1*) ;;
+    *) die "docker storage driver is '$driver' ($status), expected the containerd snapshotter (io.containerd.snapshotter.v1)" ;;
+  esac
   docker buildx version >/dev/null 2>&1 || die "'docker buildx' is not available"
-  log "docker: ready (driver $driver)"
+  log "docker: ready (storage driver $driver, driver-type io.containerd.snapshotter.v1)"
 }
 
 # ---------------------------------------------------------- 4. golang image
