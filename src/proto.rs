@@ -30,11 +30,40 @@ pub mod errdefs {
 /// BuildKit's own API packages (`moby.buildkit.v1.*`).
 pub mod moby {
     pub mod buildkit {
+        /// The Control service (`proto/control.proto`).
         pub mod v1 {
+            tonic::include_proto!("moby.buildkit.v1");
+
             /// API capabilities (`proto/caps.proto`).
             pub mod apicaps {
                 tonic::include_proto!("moby.buildkit.v1.apicaps");
             }
+
+            /// Worker records (`proto/worker.proto`).
+            pub mod types {
+                tonic::include_proto!("moby.buildkit.v1.types");
+            }
         }
+
+        /// Build secrets served on the session (`proto/secrets.proto`).
+        pub mod secrets {
+            pub mod v1 {
+                tonic::include_proto!("moby.buildkit.secrets.v1");
+            }
+        }
+    }
+
+    /// Session file transfer and auth services (`proto/filesync.proto`).
+    pub mod filesync {
+        pub mod v1 {
+            tonic::include_proto!("moby.filesync.v1");
+        }
+    }
+}
+
+/// The fsutil transfer wire format (`proto/fsutil.proto`).
+pub mod fsutil {
+    pub mod types {
+        tonic::include_proto!("fsutil.types");
     }
 }
