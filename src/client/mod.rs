@@ -8,6 +8,7 @@
 pub mod connect;
 pub mod elf;
 pub mod patterns;
+pub mod progress;
 pub mod session;
 
 use std::path::PathBuf;

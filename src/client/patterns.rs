@@ -1,0 +1,1 @@
+//! `.dockerignore`-style path patterns (in progress).
