@@ -43,6 +43,11 @@ pub mod moby {
             pub mod types {
                 tonic::include_proto!("moby.buildkit.v1.types");
             }
+
+            /// The gateway API, LLBBridge (`proto/gateway.proto`).
+            pub mod frontend {
+                tonic::include_proto!("moby.buildkit.v1.frontend");
+            }
         }
 
         /// Build secrets served on the session (`proto/secrets.proto`).
