@@ -7,6 +7,8 @@
 
 pub mod connect;
 pub mod elf;
+pub mod epoch;
+pub mod lock;
 pub mod patterns;
 pub mod progress;
 pub mod session;
