@@ -368,3 +368,18 @@ fn real_static_binary_on_the_host() {
         assert!(check(&bytes, &p("linux/arm64")).is_err());
     }
 }
+
+/// And a real dynamically linked one: the host's shell.
+#[test]
+fn real_dynamic_binary_on_the_host() {
+    let Ok(bytes) = std::fs::read("/bin/sh") else {
+        return;
+    };
+    if cfg!(all(target_arch = "x86_64", target_os = "linux")) {
+        let err = check(&bytes, &p("linux/amd64")).unwrap_err();
+        assert!(
+            matches!(err, ElfProblem::Interpreter { .. }),
+            "/bin/sh should ask for a loader: {err}"
+        );
+    }
+}
