@@ -1,12 +1,579 @@
-//! Lowering (in progress): one app and one platform to LLB.
-use super::{Diag, LowerOptions, Options, Platform, Sources, Target, model};
+//! Lowering: one checked app and one target platform to an LLB graph and
+//! an OCI image config. This is the essay's multi-stage build, written as a
+//! graph:
+//!
+//! 1. `builder`: the builder image, on the build platform (never emulated:
+//!    Go cross-compiles). Its resolve mode is left to the daemon's default;
+//!    the client picks how images are found (local store or registry).
+//! 2. `deps` (optional): only the dependency files of the context
+//!    (`local.includepattern`, missing files are simply absent) are
+//!    bind-mounted read-only at the build dir, and `deps-run` runs on the
+//!    builder's root. Its root result (the module cache included) is a
+//!    layer of its own: cached until those files change, and exported with
+//!    registry caches. A read-only bind leaves no copy of the files in the
+//!    root, and a deps command that writes into the build dir fails loudly
+//!    instead of losing its writes. Build-env entries that use `TARGET*`
+//!    variables are left out of this step: downloading dependencies does
+//!    not depend on the target, so all targets share one dependency layer.
+//! 3. `context`: the whole context minus `.dockerignore` patterns.
+//! 4. `build`: on the deps result (or the builder), the context read-only at
+//!    the build dir, cwd there, a scratch mount holding the output binary,
+//!    the cache mounts, env = the builder image's env + build-env with the
+//!    platform variables expanded for this target.
+//! 5. `image`: ONE file op from scratch (one layer): the workdir and the
+//!    volumes (owned by the image user, so a non-root user can write its
+//!    data; their parents by root), the binary (0755, 0:0), the CA bundle
+//!    and MIME table from the builder image, extra context files.
+//!
+//! Source maps tie every op to the statements that caused it.
 
+mod config;
+
+use std::collections::BTreeSet;
+
+use super::model::{self, Build, Sharing};
+use super::{Diag, LowerOptions, Options, Platform, Sources, Span, Target};
+use crate::llb::{
+    self, CacheSharing, CopyOpts, Exec, FileAction, FileOp, Graph, LlbError, LocalOpts, Meta,
+    Mount, MountKind, Output, Owner, SourceFileInfo, SourceRange,
+};
+
+pub use config::image_config;
+
+/// The local name of the build context, as BuildKit clients call it.
+pub const CONTEXT: &str = "context";
+/// `local.sharedkeyhint` of the full context.
+pub const CONTEXT_KEY: &str = "context";
+/// `local.sharedkeyhint` of the dependency files only: a distinct hint so
+/// the daemon keeps both transfers cached side by side.
+pub const DEPS_KEY: &str = "context-deps";
+
+/// Lowers one app for one target platform.
+#[allow(clippy::result_large_err)] // the signature is the compiler's contract
 pub fn lower(
-    _app: &model::App,
-    _platform: &Platform,
-    _sources: &Sources,
-    _options: &Options,
-    _lower: &LowerOptions,
+    app: &model::App,
+    platform: &Platform,
+    sources: &Sources,
+    options: &Options,
+    lower: &LowerOptions,
 ) -> Result<Target, Diag> {
-    Err(Diag::new("scratch::internal", "the lowering is not written yet"))
+    let graph = build_graph(app, platform, sources, options, lower).map_err(internal)?;
+    let files: Vec<SourceFileInfo> = sources
+        .iter()
+        .map(|(_, f)| SourceFileInfo {
+            filename: f.name.clone(),
+            data: f.text.as_bytes().to_vec(),
+            language: "scratch".to_string(),
+        })
+        .collect();
+    let definition = llb::marshal_bytes(&graph.0, graph.1, &files).map_err(internal)?;
+    let config = image_config(app, platform)?;
+    Ok(Target {
+        app: app.name.node.clone(),
+        platform: platform.clone(),
+        definition,
+        config,
+    })
+}
+
+fn internal(e: LlbError) -> Diag {
+    Diag::new(
+        "scratch::internal",
+        format!("internal error while lowering: {e}"),
+    )
+    .help("this is a bug in scratchc; please report it with the app.scratch that caused it")
+}
+
+/// Builds the graph of one target; returns it with its result output.
+pub fn build_graph(
+    app: &model::App,
+    platform: &Platform,
+    sources: &Sources,
+    options: &Options,
+    lower: &LowerOptions,
+) -> Result<(Graph, Output), LlbError> {
+    let mut l = Lowerer {
+        g: Graph::new(),
+        app,
+        target: platform,
+        build: &options.build_platform,
+        sources,
+        no_cache: lower.no_cache,
+    };
+    let name = &app.name.node;
+    let context_opts = LocalOpts {
+        exclude: lower.context_excludes.clone(),
+        shared_key_hint: Some(CONTEXT_KEY.to_string()),
+        ..Default::default()
+    };
+    let (binary_from, builder_root) = match &app.build {
+        Build::Compile(c) => {
+            let (out, builder) = l.compile(c, lower, context_opts)?;
+            (out, Some(builder))
+        }
+        Build::Prebuilt { src } => {
+            let meta = l.meta(format!("[{name}] context"), &[app.span]);
+            let ctx = l.g.local(CONTEXT, &context_opts, meta)?;
+            (
+                BinarySource {
+                    from: ctx,
+                    path: absolute(&src.node),
+                    spans: vec![src.span],
+                },
+                None,
+            )
+        }
+    };
+    let result = l.image(binary_from, builder_root, lower)?;
+    Ok((l.g, result))
+}
+
+/// Where the final image's binary is copied from.
+struct BinarySource {
+    from: Output,
+    path: String,
+    spans: Vec<Span>,
+}
+
+struct Lowerer<'a> {
+    g: Graph,
+    app: &'a model::App,
+    target: &'a Platform,
+    build: &'a Platform,
+    sources: &'a Sources,
+    no_cache: bool,
+}
+
+impl Lowerer<'_> {
+    fn meta(&self, name: String, spans: &[Span]) -> Meta {
+        Meta {
+            name: Some(name),
+            ignore_cache: self.no_cache,
+            locations: spans.iter().map(|s| self.range(*s)).collect(),
+        }
+    }
+
+    /// The lines a span covers (1-based, inclusive; a trailing newline does
+    /// not count as a line of its own).
+    fn range(&self, s: Span) -> SourceRange {
+        let (start, _) = self.sources.line_col(s.file, s.start);
+        let last = if s.end > s.start { s.end - 1 } else { s.start };
+        let (end, _) = self.sources.line_col(s.file, last);
+        let line = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        SourceRange {
+            file: s.file,
+            start_line: line(start),
+            end_line: line(end.max(start)),
+        }
+    }
+
+    fn expand(&self, s: &str) -> String {
+        expand_platform(s, self.target, self.build)
+    }
+
+    /// Steps 1 to 4; returns where the binary is and the builder's root.
+    fn compile(
+        &mut self,
+        c: &model::Compile,
+        lower: &LowerOptions,
+        context_opts: LocalOpts,
+    ) -> Result<(BinarySource, Output), LlbError> {
+        let name = self.app.name.node.clone();
+        let reference = c.builder.node.to_string();
+        let image_cfg = lower.builder_configs.get(&reference);
+
+        let meta = self.meta(format!("[{name}] builder {reference}"), &[c.builder.span]);
+        let builder = self.g.image(&reference, self.build.clone(), None, meta)?;
+
+        let base_env: Vec<String> = image_cfg.map(|i| i.env.clone()).unwrap_or_default();
+        let user = image_cfg.and_then(|i| i.user.clone()).unwrap_or_default();
+        let caches: Vec<Mount> = c
+            .caches
+            .iter()
+            .map(|m| Mount {
+                dest: m.node.path.clone(),
+                kind: MountKind::Cache {
+                    id: m.node.id.clone(),
+                    sharing: match m.node.sharing {
+                        Sharing::Shared => CacheSharing::Shared,
+                        Sharing::Private => CacheSharing::Private,
+                        Sharing::Locked => CacheSharing::Locked,
+                    },
+                },
+            })
+            .collect();
+
+        let mut root = builder;
+        if let Some(deps) = &c.deps {
+            let meta = self.meta(
+                format!("[{name}] context: {}", deps.files.node.join(" ")),
+                &[deps.files.span],
+            );
+            let opts = LocalOpts {
+                include: deps.files.node.clone(),
+                shared_key_hint: Some(DEPS_KEY.to_string()),
+                ..Default::default()
+            };
+            let files = self.g.local(CONTEXT, &opts, meta)?;
+            // Target-independent env only: one dependency layer for all targets.
+            let env_entries: Vec<(String, String)> = c
+                .env
+                .iter()
+                .filter(|e| !mentions_target(&e.node.1))
+                .map(|e| (e.node.0.clone(), self.expand(&e.node.1)))
+                .collect();
+            let mut mounts = vec![
+                Mount {
+                    dest: "/".to_string(),
+                    kind: MountKind::Bind {
+                        source: Some(root),
+                        selector: None,
+                        readonly: false,
+                    },
+                },
+                Mount {
+                    dest: c.dir.clone(),
+                    kind: MountKind::Bind {
+                        source: Some(files),
+                        selector: None,
+                        readonly: true,
+                    },
+                },
+            ];
+            mounts.extend(caches.iter().cloned());
+            let args: Vec<String> = deps.run.node.iter().map(|a| self.expand(a)).collect();
+            let meta = self.meta(
+                format!("[{name}] deps: {}", args.join(" ")),
+                &[deps.run.span],
+            );
+            let exec = Exec {
+                args,
+                env: merge_env(&base_env, &env_entries),
+                cwd: c.dir.clone(),
+                user: user.clone(),
+                mounts,
+                ..Default::default()
+            };
+            let outs = self.g.exec(exec, self.build.clone(), meta)?;
+            root = outs.root().ok_or(LlbError::NoRootMount {
+                args: deps.run.node.join(" "),
+            })?;
+        }
+
+        let meta = self.meta(format!("[{name}] context"), &[self.app.span]);
+        let context = self.g.local(CONTEXT, &context_opts, meta)?;
+
+        let (out_dir, out_file) = split_path(&c.out);
+        let env_entries: Vec<(String, String)> = c
+            .env
+            .iter()
+            .map(|e| (e.node.0.clone(), self.expand(&e.node.1)))
+            .collect();
+        let mut mounts = vec![
+            Mount {
+                dest: "/".to_string(),
+                kind: MountKind::Bind {
+                    source: Some(root),
+                    selector: None,
+                    readonly: false,
+                },
+            },
+            Mount {
+                dest: c.dir.clone(),
+                kind: MountKind::Bind {
+                    source: Some(context),
+                    selector: None,
+                    readonly: true,
+                },
+            },
+            Mount {
+                dest: out_dir.clone(),
+                kind: MountKind::Bind {
+                    source: None,
+                    selector: None,
+                    readonly: false,
+                },
+            },
+        ];
+        mounts.extend(caches);
+        let args: Vec<String> = c.run.node.iter().map(|a| self.expand(a)).collect();
+        let meta = self.meta(
+            format!("[{name} {}] build: {}", self.target, args.join(" ")),
+            &[c.run.span, self.app.span],
+        );
+        let exec = Exec {
+            args,
+            env: merge_env(&base_env, &env_entries),
+            cwd: c.dir.clone(),
+            user,
+            mounts,
+            ..Default::default()
+        };
+        let outs = self.g.exec(exec, self.build.clone(), meta)?;
+        let out = outs.mount(&out_dir).ok_or(LlbError::NoRootMount {
+            args: c.run.node.join(" "),
+        })?;
+        Ok((
+            BinarySource {
+                from: out,
+                path: format!("/{out_file}"),
+                spans: vec![c.run.span],
+            },
+            builder,
+        ))
+    }
+
+    /// Step 5: the final image's filesystem, one file op from scratch.
+    fn image(
+        &mut self,
+        binary: BinarySource,
+        builder: Option<Output>,
+        lower: &LowerOptions,
+    ) -> Result<Output, LlbError> {
+        let img = &self.app.image;
+        let name = self.app.name.node.clone();
+        let mut spans = vec![self.app.span, img.binary.span];
+        spans.extend(binary.spans.iter().copied());
+        let mut actions = Vec::new();
+
+        // Directories first: the user's own (workdir, volumes), their
+        // parents owned by root. Each is made alone, parents before
+        // children (sorted paths), so no mkdir changes an existing one.
+        let user = img.user.node;
+        let user_owner = Owner {
+            uid: user.uid,
+            gid: user.gid.unwrap_or(0),
+        };
+        let mut leaves = BTreeSet::new();
+        for v in &img.volumes {
+            leaves.insert(clean_dir(&v.node));
+            spans.push(v.span);
+        }
+        if let Some(w) = &img.workdir {
+            leaves.insert(clean_dir(&w.node));
+            spans.push(w.span);
+        }
+        leaves.remove("/");
+        let mut dirs = BTreeSet::new();
+        for l in &leaves {
+            let mut p = l.as_str();
+            while let Some(i) = p.rfind('/') {
+                p = &p[..i];
+                if p.is_empty() {
+                    break;
+                }
+                dirs.insert(p.to_string());
+            }
+            dirs.insert(l.clone());
+        }
+        for d in &dirs {
+            let owner = if leaves.contains(d) { user_owner } else { ROOT };
+            actions.push(FileAction::Mkdir {
+                path: d.clone(),
+                mode: 0o755,
+                make_parents: false,
+                owner: Some(owner),
+            });
+        }
+
+        actions.push(FileAction::Copy {
+            from: Some(binary.from),
+            src: binary.path,
+            dest: img.binary.node.clone(),
+            opts: CopyOpts {
+                mode: Some(0o755),
+                owner: Some(ROOT),
+                create_dest_path: true,
+                follow_symlink: true,
+                ..Default::default()
+            },
+        });
+        for f in [&img.certs, &img.mime_types].into_iter().flatten() {
+            spans.push(f.span);
+            if let Some(b) = builder {
+                actions.push(FileAction::Copy {
+                    from: Some(b),
+                    src: f.node.src.clone(),
+                    dest: f.node.dest.clone(),
+                    opts: CopyOpts {
+                        owner: Some(ROOT),
+                        create_dest_path: true,
+                        follow_symlink: true,
+                        ..Default::default()
+                    },
+                });
+            }
+        }
+        if !img.files.is_empty() {
+            let meta = self.meta(format!("[{name}] context"), &[self.app.span]);
+            let opts = LocalOpts {
+                exclude: lower.context_excludes.clone(),
+                shared_key_hint: Some(CONTEXT_KEY.to_string()),
+                ..Default::default()
+            };
+            // Same bytes as the build's context source: marshaling merges them.
+            let ctx = self.g.local(CONTEXT, &opts, meta)?;
+            for f in &img.files {
+                spans.push(f.span);
+                actions.push(FileAction::Copy {
+                    from: Some(ctx),
+                    src: absolute(&f.node.src),
+                    dest: f.node.dest.clone(),
+                    opts: CopyOpts {
+                        mode: Some(f.node.mode),
+                        owner: Some(ROOT),
+                        create_dest_path: true,
+                        dir_copy_contents: true,
+                        ..Default::default()
+                    },
+                });
+            }
+        }
+        let meta = self.meta(
+            format!("[{name} {}] image: {}", self.target, img.binary.node),
+            &spans,
+        );
+        self.g.file(
+            FileOp {
+                base: None,
+                actions,
+            },
+            meta,
+        )
+    }
+}
+
+const ROOT: Owner = Owner { uid: 0, gid: 0 };
+
+/// The value of a per-platform variable (Dockerfile names).
+fn platform_var(name: &str, target: &Platform, build: &Platform) -> Option<String> {
+    Some(match name {
+        "TARGETPLATFORM" => target.to_string(),
+        "TARGETOS" => target.os.clone(),
+        "TARGETARCH" => target.arch.clone(),
+        "TARGETVARIANT" => target.variant.clone().unwrap_or_default(),
+        "BUILDPLATFORM" => build.to_string(),
+        "BUILDOS" => build.os.clone(),
+        "BUILDARCH" => build.arch.clone(),
+        _ => return None,
+    })
+}
+
+/// Expands `${VAR}` and `${VAR#PREFIX}` platform variables and `$$` (a
+/// literal `$`) in a model text; anything else is kept as written.
+fn expand_platform(text: &str, target: &Platform, build: &Platform) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+            continue;
+        }
+        let var = after
+            .strip_prefix('{')
+            .and_then(|b| b.find('}').map(|end| (&b[..end], &b[end + 1..])));
+        match var {
+            Some((body, tail)) => {
+                let (name, prefix) = body.split_once('#').unwrap_or((body, ""));
+                match platform_var(name, target, build) {
+                    Some(v) => out.push_str(v.strip_prefix(prefix).unwrap_or(&v)),
+                    None => {
+                        out.push_str("${");
+                        out.push_str(body);
+                        out.push('}');
+                    }
+                }
+                rest = tail;
+            }
+            None => {
+                out.push('$');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether a build-env value differs per target platform.
+fn mentions_target(v: &str) -> bool {
+    ["TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT"]
+        .iter()
+        .any(|t| v.contains(&format!("${{{t}")))
+}
+
+/// `base` (`K=V` entries) with `extra` applied: a key already there gets
+/// the new value in place, new keys are appended in order.
+pub fn merge_env(base: &[String], extra: &[(String, String)]) -> Vec<String> {
+    let mut out: Vec<String> = base.to_vec();
+    for (k, v) in extra {
+        let entry = format!("{k}={v}");
+        let prefix = format!("{k}=");
+        match out.iter_mut().find(|e| e.starts_with(&prefix) || *e == k) {
+            Some(e) => *e = entry,
+            None => out.push(entry),
+        }
+    }
+    out
+}
+
+/// `/out/hello` into (`/out`, `hello`); a file at the root uses `/out`.
+fn split_path(p: &str) -> (String, String) {
+    match p.trim_end_matches('/').rsplit_once('/') {
+        Some((dir, file)) if !dir.is_empty() => (dir.to_string(), file.to_string()),
+        Some((_, file)) => ("/out".to_string(), file.to_string()),
+        None => ("/out".to_string(), p.to_string()),
+    }
+}
+
+fn absolute(p: &str) -> String {
+    if p.starts_with('/') {
+        p.to_string()
+    } else {
+        format!("/{p}")
+    }
+}
+
+fn clean_dir(p: &str) -> String {
+    let t = p.trim_end_matches('/');
+    if t.is_empty() {
+        "/".to_string()
+    } else {
+        absolute(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_merges_in_place() {
+        let base = vec!["PATH=/a".to_string(), "GOPATH=/go".to_string()];
+        let extra = vec![
+            ("GOPATH".to_string(), "/x".to_string()),
+            ("CGO_ENABLED".to_string(), "0".to_string()),
+        ];
+        assert_eq!(
+            merge_env(&base, &extra),
+            vec!["PATH=/a", "GOPATH=/x", "CGO_ENABLED=0"]
+        );
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(split_path("/out/hello"), ("/out".into(), "hello".into()));
+        assert!(mentions_target("${TARGETVARIANT#v}"));
+        assert!(!mentions_target("${BUILDARCH}"));
+        assert_eq!(clean_dir("/data/"), "/data");
+        let t = Platform::new("linux", "arm", Some("v7"));
+        let b = Platform::linux_amd64();
+        assert_eq!(
+            expand_platform("GOARM=${TARGETVARIANT#v} $$x ${BUILDARCH}", &t, &b),
+            "GOARM=7 $x amd64"
+        );
+    }
 }

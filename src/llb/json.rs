@@ -1,6 +1,6 @@
 //! A readable, stable JSON view of any `pb.Definition` (ours or another
 //! client's): one entry per op in definition order with its digest, inputs
-//! (`sha256:…#index`), body, platform, metadata and source lines
+//! (`sha256:…#index`), body, platform, metadata and source `lines`
 //! (`file:line` or `file:start-end`). Keys keep a fixed order.
 
 use prost::Message;
@@ -112,7 +112,7 @@ pub fn to_value(def: &pb::Definition) -> Result<Value, DumpError> {
                     });
                 }
             }
-            o.insert("source".into(), Value::Array(lines));
+            o.insert("lines".into(), Value::Array(lines));
         }
         ops.push(Value::Object(o));
     }

@@ -1,0 +1,328 @@
+//! The lowering and the LLB layer: JSON dumps and digests as snapshots,
+//! determinism, and the structure BuildKit relies on.
+
+use std::collections::BTreeMap;
+
+use prost::Message;
+use scratchc::compiler::model::{
+    App, Build, BuilderFile, CacheMount, Compile, Deps, ExtraFile, Image, ImageRef, Port, Proto,
+    Sharing, User,
+};
+use scratchc::compiler::{ImageConfig, LowerOptions, Options, Platform, Sources, Span, Spanned};
+use scratchc::compiler::{dockerfile, lower};
+use scratchc::llb;
+use scratchc::proto::pb;
+
+const HELLO_SRC: &str = "import go\n\napp hello {\n  platforms linux/amd64 linux/arm64\n}\n";
+
+fn sp<T>(node: T, start: usize, end: usize) -> Spanned<T> {
+    Spanned::new(node, Span::new(0, start, end))
+}
+
+fn strs(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// The model the checker makes of `HELLO_SRC` with the go template.
+fn hello() -> App {
+    let s = Span::new(0, 12, 21);
+    App {
+        name: sp("hello".to_string(), 16, 21),
+        span: s,
+        templates: strs(&["go"]),
+        build: Build::Compile(Compile {
+            builder: Spanned::new(
+                ImageRef {
+                    name: "docker.io/library/golang".into(),
+                    tag: Some("1.24".into()),
+                    digest: None,
+                },
+                s,
+            ),
+            dir: "/src".into(),
+            env: vec![
+                Spanned::new(("CGO_ENABLED".into(), "0".into()), s),
+                Spanned::new(("GOOS".into(), "${TARGETOS}".into()), s),
+                Spanned::new(("GOARCH".into(), "${TARGETARCH}".into()), s),
+                Spanned::new(("GOARM".into(), "${TARGETVARIANT#v}".into()), s),
+                Spanned::new(("GOMODCACHE".into(), "/go/pkg/mod".into()), s),
+            ],
+            caches: vec![Spanned::new(
+                CacheMount {
+                    path: "/root/.cache/go-build".into(),
+                    id: "scratchc-go-build".into(),
+                    sharing: Sharing::Locked,
+                },
+                s,
+            )],
+            deps: Some(Deps {
+                files: Spanned::new(strs(&["go.mod", "go.sum"]), s),
+                run: Spanned::new(strs(&["go", "mod", "download"]), s),
+            }),
+            run: Spanned::new(
+                strs(&[
+                    "go",
+                    "build",
+                    "-trimpath",
+                    "-ldflags=-s",
+                    "-o",
+                    "/out/hello",
+                    ".",
+                ]),
+                s,
+            ),
+            out: "/out/hello".into(),
+        }),
+        platforms: vec![
+            sp(Platform::linux_amd64(), 35, 46),
+            sp(Platform::new("linux", "arm64", None), 47, 58),
+        ],
+        image: Image {
+            binary: Spanned::new("/usr/bin/hello".into(), s),
+            certs: None,
+            mime_types: None,
+            files: vec![],
+            ports: vec![],
+            volumes: vec![],
+            workdir: None,
+            user: Spanned::new(User::NONROOT, s),
+            entrypoint: Spanned::new(strs(&["/usr/bin/hello"]), s),
+            cmd: None,
+            env: vec![],
+            labels: vec![],
+        },
+        build_args: BTreeMap::new(),
+    }
+}
+
+/// A server: certs, mime types, a config file, a port, a volume.
+fn server() -> App {
+    let mut a = hello();
+    let s = a.span;
+    a.name.node = "server".into();
+    if let Build::Compile(c) = &mut a.build {
+        c.run.node = strs(&[
+            "go",
+            "build",
+            "-trimpath",
+            "-ldflags=-s",
+            "-o",
+            "/out/server",
+            ".",
+        ]);
+        c.out = "/out/server".into();
+    }
+    a.image.binary.node = "/usr/bin/server".into();
+    a.image.entrypoint.node = strs(&["/usr/bin/server"]);
+    a.image.cmd = Some(Spanned::new(
+        strs(&["serve", "-data", "/var/lib/server"]),
+        s,
+    ));
+    a.image.certs = Some(Spanned::new(
+        BuilderFile {
+            src: "/etc/ssl/certs/ca-certificates.crt".into(),
+            dest: "/etc/ssl/certs/ca-certificates.crt".into(),
+        },
+        s,
+    ));
+    a.image.mime_types = Some(Spanned::new(
+        BuilderFile {
+            src: "/etc/mime.types".into(),
+            dest: "/etc/mime.types".into(),
+        },
+        s,
+    ));
+    a.image.files = vec![Spanned::new(
+        ExtraFile {
+            src: "config.yaml".into(),
+            dest: "/etc/server/config.yaml".into(),
+            mode: 0o644,
+        },
+        s,
+    )];
+    a.image.ports = vec![Spanned::new(
+        Port {
+            number: 8080,
+            proto: Proto::Tcp,
+        },
+        s,
+    )];
+    a.image.volumes = vec![Spanned::new("/var/lib/server".into(), s)];
+    a.image.workdir = Some(Spanned::new("/var/lib/server".into(), s));
+    a.image.env = vec![Spanned::new(("LOG_LEVEL".into(), "info".into()), s)];
+    a.image.labels = vec![Spanned::new(
+        ("org.opencontainers.image.title".into(), "server".into()),
+        s,
+    )];
+    a
+}
+
+fn sources() -> Sources {
+    Sources::new("app.scratch", HELLO_SRC)
+}
+
+fn lower_opts() -> LowerOptions {
+    let mut builder_configs = BTreeMap::new();
+    builder_configs.insert(
+        "docker.io/library/golang:1.24".to_string(),
+        ImageConfig {
+            env: strs(&[
+                "PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "GOPATH=/go",
+            ]),
+            working_dir: Some("/go".into()),
+            user: None,
+        },
+    );
+    LowerOptions {
+        builder_configs,
+        context_excludes: strs(&[".git", "*.md"]),
+        no_cache: false,
+    }
+}
+
+fn lower_for(app: &App, target: &str) -> scratchc::compiler::Target {
+    let p = Platform::parse(target).unwrap();
+    lower::lower(app, &p, &sources(), &Options::default(), &lower_opts()).unwrap()
+}
+
+fn ops(def: &[u8]) -> Vec<pb::Op> {
+    let d = pb::Definition::decode(def).unwrap();
+    d.def
+        .iter()
+        .map(|b| pb::Op::decode(b.as_slice()).unwrap())
+        .collect()
+}
+
+fn snapshot(name: &str, app: &App, target: &str) {
+    let t = lower_for(app, target);
+    let dump = llb::json::dump_bytes(&t.definition).unwrap();
+    let config = String::from_utf8(t.config.clone()).unwrap();
+    let out = format!(
+        "definition digest: {}\nimage config: {config}\n\n{dump}",
+        llb::digest(&t.definition)
+    );
+    insta::assert_snapshot!(name, out);
+}
+
+#[test]
+fn hello_amd64() {
+    snapshot("hello_linux_amd64", &hello(), "linux/amd64");
+}
+
+#[test]
+fn server_arm64() {
+    snapshot("server_linux_arm64", &server(), "linux/arm64");
+}
+
+#[test]
+fn hello_dockerfile() {
+    insta::assert_snapshot!(
+        "hello_dockerfile",
+        dockerfile::render(&hello(), None, &Options::default())
+    );
+}
+
+#[test]
+fn server_dockerfile() {
+    insta::assert_snapshot!(
+        "server_dockerfile",
+        dockerfile::render(&server(), None, &Options::default())
+    );
+}
+
+#[test]
+fn deterministic() {
+    for app in [hello(), server()] {
+        let a = lower_for(&app, "linux/arm64");
+        let b = lower_for(&app, "linux/arm64");
+        assert_eq!(a.definition, b.definition);
+        assert_eq!(a.config, b.config);
+    }
+    // Builder configs inserted in another order: same bytes.
+    let mut o = lower_opts();
+    let mut rev = BTreeMap::new();
+    rev.insert("zz/other:1".to_string(), ImageConfig::default());
+    rev.extend(o.builder_configs.clone());
+    o.builder_configs = rev;
+    let p = Platform::parse("linux/arm64").unwrap();
+    let c = lower::lower(&server(), &p, &sources(), &Options::default(), &o).unwrap();
+    assert_eq!(c.definition, lower_for(&server(), "linux/arm64").definition);
+}
+
+#[test]
+fn structure() {
+    let t = lower_for(&server(), "linux/arm64");
+    let ops = ops(&t.definition);
+    let d = pb::Definition::decode(t.definition.as_slice()).unwrap();
+    // Terminal op: only inputs, pointing at the last real op.
+    let last = ops.last().unwrap();
+    assert!(last.op.is_none() && last.platform.is_none() && last.inputs.len() == 1);
+    // Digests are unique and every input is defined earlier.
+    let digests: Vec<String> = d.def.iter().map(|b| llb::digest(b)).collect();
+    for (i, op) in ops.iter().enumerate() {
+        for inp in &op.inputs {
+            let pos = digests.iter().position(|x| *x == inp.digest).unwrap();
+            assert!(pos < i);
+        }
+        assert!(d.metadata.contains_key(&digests[i]));
+    }
+    // Exactly one file op, from scratch, and it is the result.
+    let files: Vec<&pb::Op> = ops
+        .iter()
+        .filter(|o| matches!(o.op, Some(pb::op::Op::File(_))))
+        .collect();
+    assert_eq!(files.len(), 1);
+    let Some(pb::op::Op::File(f)) = &files[0].op else {
+        unreachable!()
+    };
+    assert_eq!(f.actions[0].input, -1);
+    assert_eq!(f.actions.last().unwrap().output, 0);
+    assert!(files[0].platform.is_none());
+    assert_eq!(last.inputs[0].digest, llb::digest(&d.def[d.def.len() - 2]));
+    // The build runs on the build platform with the target's GOOS/GOARCH.
+    let execs: Vec<&pb::ExecOp> = ops
+        .iter()
+        .filter_map(|o| match &o.op {
+            Some(pb::op::Op::Exec(e)) => {
+                assert_eq!(o.platform.as_ref().unwrap().architecture, "amd64");
+                Some(e)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(execs.len(), 2);
+    let build = execs[1].meta.as_ref().unwrap();
+    assert!(build.env.contains(&"GOARCH=arm64".to_string()));
+    assert!(build.env.contains(&"GOOS=linux".to_string()));
+    assert!(build.env.iter().any(|e| e.starts_with("PATH=/go/bin")));
+    // The deps step does not depend on the target.
+    let deps = execs[0].meta.as_ref().unwrap();
+    assert!(!deps.env.iter().any(|e| e.starts_with("GOARCH")));
+    // Every image source runs on the build platform.
+    for o in &ops {
+        if let Some(pb::op::Op::Source(s)) = &o.op {
+            if s.identifier.starts_with("docker-image://") {
+                assert_eq!(o.platform.as_ref().unwrap().architecture, "amd64");
+            } else {
+                assert!(o.platform.is_none());
+            }
+        }
+    }
+    // Two targets share every op up to the build.
+    let amd = lower_for(&server(), "linux/amd64");
+    let da = pb::Definition::decode(amd.definition.as_slice()).unwrap();
+    let shared = da.def.iter().filter(|b| d.def.contains(b)).count();
+    assert_eq!(shared, 4, "builder, deps files, deps run, context");
+}
+
+#[test]
+fn no_cache_marks_every_op() {
+    let mut o = lower_opts();
+    o.no_cache = true;
+    let p = Platform::linux_amd64();
+    let t = lower::lower(&hello(), &p, &sources(), &Options::default(), &o).unwrap();
+    let d = pb::Definition::decode(t.definition.as_slice()).unwrap();
+    let n = d.metadata.values().filter(|m| m.ignore_cache).count();
+    assert_eq!(n, d.def.len() - 1);
+}
