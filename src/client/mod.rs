@@ -9,6 +9,7 @@ pub mod connect;
 pub mod elf;
 pub mod epoch;
 pub mod lock;
+pub mod ocidiff;
 pub mod patterns;
 pub mod progress;
 pub mod session;
