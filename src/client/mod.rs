@@ -8,11 +8,15 @@
 pub mod connect;
 pub mod elf;
 pub mod epoch;
+pub mod errors;
+pub mod exporter;
+pub mod gateway;
 pub mod lock;
 pub mod ocidiff;
 pub mod patterns;
 pub mod progress;
 pub mod session;
+pub mod solve;
 
 use std::path::PathBuf;
 
@@ -69,6 +73,14 @@ pub enum ClientError {
     /// The session with the daemon failed.
     #[error("session: {0}")]
     Session(String),
+    /// A `.dockerignore` pattern cannot be parsed.
+    #[error("in `{}`: {error}", file.display())]
+    InvalidPattern {
+        /// The file holding the pattern.
+        file: PathBuf,
+        /// The pattern and what is wrong with it.
+        error: patterns::PatternError,
+    },
 }
 
 impl ClientError {

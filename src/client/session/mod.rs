@@ -1,12 +1,44 @@
 //! The session: a `Control.Session` stream on which the daemon calls back
-//! into the client over HTTP/2 (in progress: API first).
+//! into the client.
+//!
+//! The stream is a byte pipe (`BytesMessage` chunks) carrying HTTP/2 in
+//! which the *daemon* is the client. We run an HTTP/2 server (hyper, with
+//! tonic routes) on one end of an in-memory duplex and pump the other end
+//! to and from the gRPC stream. Served methods are advertised in the
+//! stream's metadata; the daemon calls nothing else.
+//!
+//! Services (see docs/client.md): Health (always), FileSync (local dirs),
+//! FileSend (exports), Auth (registry credentials), Secrets.
+
+mod auth;
+mod filesend;
+mod filesync;
+mod fsmode;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
+use futures::StreamExt;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::task::JoinHandle;
+use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
-use super::ClientError;
+use super::{ClientError, MAX_MESSAGE_SIZE};
+use crate::proto::grpc::health::v1::health_check_response::ServingStatus;
+use crate::proto::grpc::health::v1::health_server::{Health, HealthServer};
+use crate::proto::grpc::health::v1::{HealthCheckRequest, HealthCheckResponse};
+use crate::proto::moby::buildkit::secrets::v1::secrets_server::{Secrets, SecretsServer};
+use crate::proto::moby::buildkit::secrets::v1::{GetSecretRequest, GetSecretResponse};
+use crate::proto::moby::buildkit::v1::BytesMessage;
+use crate::proto::moby::filesync::v1::auth_server::AuthServer;
+use crate::proto::moby::filesync::v1::file_sync_server::FileSyncServer;
+
+pub use filesync::{WalkEntry, walk};
 
 /// What the session offers the daemon.
 #[derive(Debug, Clone, Default)]
@@ -33,7 +65,7 @@ pub struct LocalDir {
     /// The directory.
     pub path: PathBuf,
     /// `.dockerignore` patterns, applied on top of the daemon's per-request
-    /// include and exclude patterns.
+    /// include and exclude patterns (see [`super::patterns::read_dockerignore`]).
     pub excludes: Vec<String>,
 }
 
@@ -59,25 +91,254 @@ pub enum ExportSink {
     Local(PathBuf),
 }
 
-/// A running session. Its id goes in `SolveRequest.session`.
-#[derive(Debug)]
+/// A running session. Its id goes in `SolveRequest.session`. Close it with
+/// [`Session::close`] after a successful solve, or [`Session::abort`].
 pub struct Session {
     /// The session id (x-docker-expose-session-uuid).
     pub id: String,
+    server: JoinHandle<()>,
+    pump: JoinHandle<()>,
+    exports: Arc<filesend::Exports>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The gRPC methods we serve for `cfg`, as advertised to the daemon.
+pub fn served_methods(cfg: &SessionConfig) -> Vec<&'static str> {
+    let mut m = vec!["/grpc.health.v1.Health/Check"];
+    if !cfg.dirs.is_empty() {
+        m.push("/moby.filesync.v1.FileSync/DiffCopy");
+        m.push("/moby.filesync.v1.FileSync/TarStream");
+    }
+    if !cfg.exports.is_empty() {
+        m.push("/moby.filesync.v1.FileSend/DiffCopy");
+    }
+    if cfg.auth {
+        m.push("/moby.filesync.v1.Auth/Credentials");
+        m.push("/moby.filesync.v1.Auth/FetchToken");
+        m.push("/moby.filesync.v1.Auth/GetTokenAuthority");
+        m.push("/moby.filesync.v1.Auth/VerifyTokenAuthority");
+    }
+    m.push("/moby.buildkit.secrets.v1.Secrets/GetSecret");
+    m
 }
 
 /// Opens a session on `channel` and starts serving it. Returns once the
-/// daemon has accepted the stream.
-pub async fn start(_channel: Channel, _cfg: SessionConfig) -> Result<Session, ClientError> {
-    Err(ClientError::Session("not implemented yet".into()))
+/// daemon has accepted the stream; the session then runs in the background
+/// until closed.
+pub async fn start(channel: Channel, cfg: SessionConfig) -> Result<Session, ClientError> {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let methods = served_methods(&cfg);
+    let exports = Arc::new(filesend::Exports::new(cfg.exports.clone()));
+
+    let mut routes = tonic::service::Routes::new(HealthServer::new(HealthService));
+    routes = routes.add_service(
+        SecretsServer::new(SecretsService {
+            secrets: cfg.secrets.clone(),
+        })
+        .max_encoding_message_size(MAX_MESSAGE_SIZE),
+    );
+    if !cfg.dirs.is_empty() {
+        routes = routes.add_service(
+            FileSyncServer::new(filesync::FileSyncService::new(cfg.dirs.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_SIZE)
+                .max_encoding_message_size(MAX_MESSAGE_SIZE),
+        );
+    }
+    if !cfg.exports.is_empty() {
+        routes = routes.add_service(filesend::FileSendServer::new(Arc::clone(&exports)));
+    }
+    if cfg.auth {
+        routes = routes.add_service(AuthServer::new(auth::AuthService::from_env()));
+    }
+
+    // `ours` carries the HTTP/2 server; `theirs` is pumped to the stream.
+    let (ours, theirs) = tokio::io::duplex(256 * 1024);
+    let server = tokio::spawn(async move {
+        let svc = TowerToHyperService::new(routes);
+        let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+            .max_frame_size(1 << 20)
+            .serve_connection(TokioIo::new(ours), svc);
+        // The connection ends when the daemon or `close` ends the stream;
+        // either way there is nobody left to tell.
+        let _ = conn.await;
+    });
+    let (mut rd, mut wr) = tokio::io::split(theirs);
+    // Our server's output, chunked into BytesMessages for the stream.
+    let (tx, rx) = tokio::sync::mpsc::channel::<BytesMessage>(16);
+    let reader = tokio::spawn(async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match rd.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let msg = BytesMessage {
+                        data: buf[..n].to_vec(),
+                    };
+                    if tx.send(msg).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+
+    let mut req = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(rx));
+    let md = req.metadata_mut();
+    md.insert("x-docker-expose-session-uuid", ascii_value(&id));
+    md.insert("x-docker-expose-session-name", ascii_value(&cfg.name));
+    md.insert(
+        "x-docker-expose-session-sharedkey",
+        ascii_value(&cfg.shared_key),
+    );
+    for m in methods {
+        md.append(
+            "x-docker-expose-session-grpc-method",
+            MetadataValue::from_static(m),
+        );
+    }
+    let mut client = super::control_client(channel);
+    let resp = match tokio::time::timeout(Duration::from_secs(30), client.session(req)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(status)) => {
+            server.abort();
+            reader.abort();
+            return Err(ClientError::rpc("Control.Session", status));
+        }
+        Err(_) => {
+            server.abort();
+            reader.abort();
+            return Err(ClientError::Session(
+                "the daemon did not accept the session within 30 s".into(),
+            ));
+        }
+    };
+    let mut inbound = resp.into_inner();
+    let pump = tokio::spawn(async move {
+        while let Some(Ok(msg)) = inbound.next().await {
+            if wr.write_all(&msg.data).await.is_err() {
+                break;
+            }
+        }
+        let _ = wr.shutdown().await;
+        reader.abort();
+    });
+    Ok(Session {
+        id,
+        server,
+        pump,
+        exports,
+    })
+}
+
+/// Metadata values must be visible ASCII; anything else becomes `_`.
+fn ascii_value(s: &str) -> MetadataValue<tonic::metadata::Ascii> {
+    let clean: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    clean
+        .parse()
+        .unwrap_or_else(|_| MetadataValue::from_static("_"))
 }
 
 impl Session {
-    /// Ends the session and moves completed exports into place.
+    /// Ends the session and moves completed exports into place. Fails if an
+    /// export transfer failed (its staging is removed).
     pub async fn close(self) -> Result<(), ClientError> {
-        Ok(())
+        self.stop().await;
+        self.exports.commit()
     }
 
     /// Ends the session and discards staged exports (for a failed build).
-    pub async fn abort(self) {}
+    pub async fn abort(self) {
+        self.stop().await;
+        self.exports.discard();
+    }
+
+    async fn stop(&self) {
+        self.server.abort();
+        // Aborting the server drops its end of the pipe: the outbound
+        // stream ends, the daemon closes its side, and the pump returns.
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            while !self.pump.is_finished() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        self.pump.abort();
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.server.abort();
+        self.pump.abort();
+        self.exports.discard();
+    }
+}
+
+/// `grpc.health.v1.Health`: always SERVING while the session runs.
+struct HealthService;
+
+#[tonic::async_trait]
+impl Health for HealthService {
+    async fn check(
+        &self,
+        _req: tonic::Request<HealthCheckRequest>,
+    ) -> Result<tonic::Response<HealthCheckResponse>, tonic::Status> {
+        Ok(tonic::Response::new(HealthCheckResponse {
+            status: ServingStatus::Serving as i32,
+        }))
+    }
+}
+
+/// `moby.buildkit.secrets.v1.Secrets`: values are read on demand and never
+/// logged or put in error messages.
+struct SecretsService {
+    secrets: BTreeMap<String, SecretSource>,
+}
+
+#[tonic::async_trait]
+impl Secrets for SecretsService {
+    async fn get_secret(
+        &self,
+        req: tonic::Request<GetSecretRequest>,
+    ) -> Result<tonic::Response<GetSecretResponse>, tonic::Status> {
+        let id = req.into_inner().id;
+        let data = match self.secrets.get(&id) {
+            None => {
+                return Err(tonic::Status::not_found(format!(
+                    "secret `{id}` is not provided by the client"
+                )));
+            }
+            Some(SecretSource::Env(var)) => match std::env::var_os(var) {
+                Some(v) => v.into_encoded_bytes(),
+                None => {
+                    return Err(tonic::Status::not_found(format!(
+                        "secret `{id}`: environment variable {var} is not set"
+                    )));
+                }
+            },
+            Some(SecretSource::File(path)) => tokio::fs::read(path).await.map_err(|e| {
+                tonic::Status::not_found(format!(
+                    "secret `{id}`: cannot read `{}`: {e}",
+                    path.display()
+                ))
+            })?,
+        };
+        Ok(tonic::Response::new(GetSecretResponse { data }))
+    }
 }

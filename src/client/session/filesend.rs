@@ -1,0 +1,536 @@
+//! `moby.filesync.v1.FileSend/DiffCopy`: receiving exports.
+//!
+//! Exporter number i opens this method with metadata
+//! `buildkit-attachable-exporter-id: i` (absent means 0). Byte exporters
+//! (`tar`, `oci`, `docker`) send `BytesMessage` chunks; the `local`
+//! exporter sends fsutil Packets on the same method (we receive: REQ each
+//! regular file, write its DATA, FIN). The two message types differ, so
+//! this service is written by hand over a pass-through codec and decodes
+//! according to the sink.
+//!
+//! Everything is written to a staging path next to the target (same file
+//! system, so the final rename is atomic); [`Exports::commit`] moves it in
+//! place, [`Exports::discard`] removes it. Several streams may target one
+//! `local` sink (one per platform with `platform-split`): they share the
+//! staging directory.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use bytes::{Buf, BufMut, Bytes};
+use prost::Message;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codegen::{Body, BoxFuture, StdError, http};
+use tonic::{Request, Response, Status, Streaming};
+
+use super::ExportSink;
+use super::fsmode;
+use crate::client::{ClientError, MAX_MESSAGE_SIZE};
+use crate::proto::fsutil::types::{Packet, PacketType, Stat};
+use crate::proto::moby::filesync::v1::BytesMessage;
+
+/// Staging and completion state of every export sink.
+pub struct Exports {
+    sinks: Vec<ExportSink>,
+    state: Mutex<Vec<SinkState>>,
+}
+
+#[derive(Default)]
+struct SinkState {
+    staging: Option<PathBuf>,
+    active: u32,
+    done: u32,
+    failed: Option<String>,
+}
+
+fn target_of(sink: &ExportSink) -> &Path {
+    match sink {
+        ExportSink::Tar(p) | ExportSink::Local(p) => p,
+    }
+}
+
+/// `dir/.name.scratchc-KIND-xxxxxxxx` next to `target`.
+fn sibling(target: &Path, kind: &str) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "export".into());
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    target.with_file_name(format!(".{name}.scratchc-{kind}-{}", &tag[..8]))
+}
+
+impl Exports {
+    pub fn new(sinks: Vec<ExportSink>) -> Self {
+        let state = sinks.iter().map(|_| SinkState::default()).collect();
+        Exports {
+            sinks,
+            state: Mutex::new(state),
+        }
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Vec<SinkState>>, Status> {
+        self.state
+            .lock()
+            .map_err(|_| Status::internal("export state poisoned (bug, please report)"))
+    }
+
+    /// Starts a stream for exporter `id`: creates the staging path on the
+    /// first stream.
+    fn begin(&self, id: usize) -> Result<(ExportSink, PathBuf), Status> {
+        let Some(sink) = self.sinks.get(id).cloned() else {
+            return Err(Status::not_found(format!(
+                "no export destination for exporter {id} (the session has {})",
+                self.sinks.len()
+            )));
+        };
+        let mut state = self.lock()?;
+        let st = &mut state[id];
+        if let Some(s) = &st.staging {
+            if matches!(sink, ExportSink::Tar(_)) {
+                return Err(Status::already_exists(format!(
+                    "exporter {id} already sent its file"
+                )));
+            }
+            st.active += 1;
+            return Ok((sink, s.clone()));
+        }
+        let target = target_of(&sink);
+        if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Status::internal(format!("creating `{}`: {e}", parent.display())))?;
+        }
+        let staging = sibling(target, "tmp");
+        if let ExportSink::Local(_) = sink {
+            std::fs::create_dir(&staging)
+                .map_err(|e| Status::internal(format!("creating `{}`: {e}", staging.display())))?;
+        }
+        st.staging = Some(staging.clone());
+        st.active += 1;
+        Ok((sink, staging))
+    }
+
+    fn end(&self, id: usize, res: &Result<(), Status>) {
+        if let Ok(mut state) = self.state.lock() {
+            let st = &mut state[id];
+            st.active = st.active.saturating_sub(1);
+            match res {
+                Ok(()) => st.done += 1,
+                Err(e) => {
+                    st.failed.get_or_insert_with(|| e.message().to_string());
+                }
+            }
+        }
+    }
+
+    /// Moves every completed export into place and removes failed or
+    /// unfinished ones. Returns the first failure.
+    pub fn commit(&self) -> Result<(), ClientError> {
+        let mut first_err = None;
+        let Ok(mut state) = self.state.lock() else {
+            return Err(ClientError::Session(
+                "export state poisoned (bug, please report)".into(),
+            ));
+        };
+        for (sink, st) in self.sinks.iter().zip(state.iter_mut()) {
+            let Some(staging) = st.staging.take() else {
+                continue;
+            };
+            let target = target_of(sink);
+            let problem = if let Some(f) = &st.failed {
+                Some(f.clone())
+            } else if st.active > 0 {
+                Some("the transfer did not finish before the session closed".to_string())
+            } else {
+                None
+            };
+            if let Some(p) = problem {
+                remove_any(&staging);
+                first_err.get_or_insert(ClientError::Session(format!(
+                    "export to `{}` failed: {p}",
+                    target.display()
+                )));
+                continue;
+            }
+            if let Err(e) = put_in_place(&staging, target, sink) {
+                remove_any(&staging);
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// Removes every staging path.
+    pub fn discard(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            for st in state.iter_mut() {
+                if let Some(s) = st.staging.take() {
+                    remove_any(&s);
+                }
+            }
+        }
+    }
+}
+
+fn remove_any(p: &Path) {
+    let _ = match std::fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(p),
+        Ok(_) => std::fs::remove_file(p),
+        Err(_) => Ok(()),
+    };
+}
+
+/// Renames `staging` to `target`. A `local` target directory that exists
+/// is replaced whole (moved aside first, then removed).
+fn put_in_place(staging: &Path, target: &Path, sink: &ExportSink) -> Result<(), ClientError> {
+    let rename = |from: &Path, to: &Path| {
+        std::fs::rename(from, to).map_err(|e| ClientError::io("moving export into place at", to, e))
+    };
+    match sink {
+        ExportSink::Tar(_) => rename(staging, target),
+        ExportSink::Local(_) => match std::fs::symlink_metadata(target) {
+            Err(_) => rename(staging, target),
+            Ok(m) if m.is_dir() => {
+                let old = sibling(target, "old");
+                rename(target, &old)?;
+                if let Err(e) = rename(staging, target) {
+                    let _ = std::fs::rename(&old, target);
+                    return Err(e);
+                }
+                std::fs::remove_dir_all(&old)
+                    .map_err(|e| ClientError::io("removing the previous export", &old, e))
+            }
+            Ok(_) => Err(ClientError::io(
+                "exporting a directory over a file",
+                target,
+                std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+            )),
+        },
+    }
+}
+
+/// Passes message bytes through unchanged, so one method can carry either
+/// BytesMessage or fsutil Packets.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawCodec;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawEncoder;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawDecoder;
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = Bytes;
+    type Encoder = RawEncoder;
+    type Decoder = RawDecoder;
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+    fn decoder(&mut self) -> RawDecoder {
+        RawDecoder
+    }
+}
+
+impl Encoder for RawEncoder {
+    type Item = Bytes;
+    type Error = Status;
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawDecoder {
+    type Item = Bytes;
+    type Error = Status;
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
+        Ok(Some(src.copy_to_bytes(src.remaining())))
+    }
+}
+
+/// The hand-written FileSend server (see the module docs).
+#[derive(Clone)]
+pub struct FileSendServer {
+    exports: Arc<Exports>,
+}
+
+impl FileSendServer {
+    pub fn new(exports: Arc<Exports>) -> Self {
+        FileSendServer { exports }
+    }
+}
+
+impl tonic::server::NamedService for FileSendServer {
+    const NAME: &'static str = "moby.filesync.v1.FileSend";
+}
+
+struct DiffCopy(Arc<Exports>);
+
+type Frames = ReceiverStream<Result<Bytes, Status>>;
+
+impl tonic::server::StreamingService<Bytes> for DiffCopy {
+    type Response = Bytes;
+    type ResponseStream = Frames;
+    type Future = BoxFuture<Response<Frames>, Status>;
+    fn call(&mut self, req: Request<Streaming<Bytes>>) -> Self::Future {
+        let exports = Arc::clone(&self.0);
+        Box::pin(async move { diff_copy(exports, req).await })
+    }
+}
+
+impl<B> tower::Service<http::Request<B>> for FileSendServer
+where
+    B: Body + Send + 'static,
+    B::Error: Into<StdError> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Self::Response, Infallible>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let exports = Arc::clone(&self.exports);
+        if req.uri().path() != "/moby.filesync.v1.FileSend/DiffCopy" {
+            return Box::pin(async move {
+                Ok(Status::unimplemented("unknown FileSend method").into_http())
+            });
+        }
+        Box::pin(async move {
+            let mut grpc = tonic::server::Grpc::new(RawCodec)
+                .apply_max_message_size_config(Some(MAX_MESSAGE_SIZE), Some(MAX_MESSAGE_SIZE));
+            Ok(grpc.streaming(DiffCopy(exports), req).await)
+        })
+    }
+}
+
+async fn diff_copy(
+    exports: Arc<Exports>,
+    req: Request<Streaming<Bytes>>,
+) -> Result<Response<Frames>, Status> {
+    let id = match req.metadata().get("buildkit-attachable-exporter-id") {
+        None => 0,
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse::<usize>().ok())
+            .ok_or_else(|| Status::invalid_argument("bad buildkit-attachable-exporter-id"))?,
+    };
+    let (sink, staging) = exports.begin(id)?;
+    let (tx, rx) = mpsc::channel(16);
+    let inbound = req.into_inner();
+    tokio::spawn(async move {
+        let res = match sink {
+            ExportSink::Tar(_) => receive_bytes(inbound, &staging).await,
+            ExportSink::Local(_) => receive_tree(inbound, &staging, &tx).await,
+        };
+        exports.end(id, &res);
+        if let Err(st) = res {
+            let _ = tx.send(Err(st)).await;
+        }
+    });
+    Ok(Response::new(ReceiverStream::new(rx)))
+}
+
+fn io_status(what: &str, path: &Path, e: std::io::Error) -> Status {
+    Status::internal(format!("{what} `{}`: {e}", path.display()))
+}
+
+/// Writes the BytesMessage payloads to `file`, until the daemon half-closes.
+async fn receive_bytes(mut inbound: Streaming<Bytes>, file: &Path) -> Result<(), Status> {
+    let mut f = tokio::fs::File::create(file)
+        .await
+        .map_err(|e| io_status("creating", file, e))?;
+    while let Some(frame) = inbound.message().await? {
+        let msg = BytesMessage::decode(frame)
+            .map_err(|e| Status::invalid_argument(format!("bad BytesMessage: {e}")))?;
+        f.write_all(&msg.data)
+            .await
+            .map_err(|e| io_status("writing", file, e))?;
+    }
+    f.flush().await.map_err(|e| io_status("writing", file, e))?;
+    f.sync_all()
+        .await
+        .map_err(|e| io_status("syncing", file, e))?;
+    Ok(())
+}
+
+fn send_packet(p: Packet) -> Result<Bytes, Status> {
+    Ok(Bytes::from(p.encode_to_vec()))
+}
+
+/// A relative, clean path from the daemon, joined under `root`; anything
+/// that could escape the root is refused.
+fn safe_join(root: &Path, rel: &str) -> Result<PathBuf, Status> {
+    let p = Path::new(rel);
+    let ok = !rel.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)));
+    if !ok {
+        return Err(Status::invalid_argument(format!(
+            "refusing export path `{rel}`"
+        )));
+    }
+    Ok(root.join(p))
+}
+
+fn mtime(st: &Stat) -> SystemTime {
+    let ns = st.mod_time.max(0) as u64;
+    SystemTime::UNIX_EPOCH + Duration::from_nanos(ns)
+}
+
+/// Receives an fsutil tree into `root` (we are fsutil's receiver).
+async fn receive_tree(
+    mut inbound: Streaming<Bytes>,
+    root: &Path,
+    tx: &mpsc::Sender<Result<Bytes, Status>>,
+) -> Result<(), Status> {
+    let gone = || Status::cancelled("the daemon went away");
+    let mut next_id: u32 = 0;
+    let mut stats_done = false;
+    let mut fin_sent = false;
+    let mut wanted: HashMap<u32, (PathBuf, Stat)> = HashMap::new();
+    let mut open: HashMap<u32, tokio::fs::File> = HashMap::new();
+    let mut dirs: Vec<(PathBuf, Stat)> = Vec::new();
+    while let Some(frame) = inbound.message().await? {
+        let p = Packet::decode(frame)
+            .map_err(|e| Status::invalid_argument(format!("bad fsutil packet: {e}")))?;
+        match PacketType::try_from(p.r#type) {
+            Ok(PacketType::PacketStat) => {
+                let Some(st) = p.stat.filter(|s| !s.path.is_empty()) else {
+                    stats_done = true;
+                    if wanted.is_empty() && !fin_sent {
+                        tx.send(send_packet(packet(PacketType::PacketFin)))
+                            .await
+                            .map_err(|_| gone())?;
+                        fin_sent = true;
+                    }
+                    continue;
+                };
+                let id = next_id;
+                next_id += 1;
+                let path = safe_join(root, &st.path)?;
+                if st.mode & fsmode::MODE_DIR != 0 {
+                    match tokio::fs::create_dir(&path).await {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                        Err(e) => return Err(io_status("creating", &path, e)),
+                    }
+                    dirs.push((path, st));
+                } else if st.mode & fsmode::MODE_SYMLINK != 0 {
+                    tokio::fs::symlink(&st.linkname, &path)
+                        .await
+                        .map_err(|e| io_status("creating symlink", &path, e))?;
+                } else if st.mode & fsmode::MODE_TYPE == 0 {
+                    if !st.linkname.is_empty() {
+                        let src = safe_join(root, &st.linkname)?;
+                        tokio::fs::hard_link(&src, &path)
+                            .await
+                            .map_err(|e| io_status("creating hard link", &path, e))?;
+                    } else {
+                        let f = tokio::fs::File::create(&path)
+                            .await
+                            .map_err(|e| io_status("creating", &path, e))?;
+                        open.insert(id, f);
+                        wanted.insert(id, (path, st));
+                        let req = Packet {
+                            r#type: PacketType::PacketReq as i32,
+                            id,
+                            ..Packet::default()
+                        };
+                        tx.send(send_packet(req)).await.map_err(|_| gone())?;
+                    }
+                }
+                // Devices, pipes and sockets are not recreated: an export
+                // runs unprivileged and they carry no content.
+            }
+            Ok(PacketType::PacketData) => {
+                let Some((path, st)) = wanted.get(&p.id) else {
+                    return Err(Status::invalid_argument(format!(
+                        "DATA for id {} that was not requested",
+                        p.id
+                    )));
+                };
+                if !p.data.is_empty() {
+                    let f = open
+                        .get_mut(&p.id)
+                        .ok_or_else(|| Status::internal("file not open (bug, please report)"))?;
+                    f.write_all(&p.data)
+                        .await
+                        .map_err(|e| io_status("writing", path, e))?;
+                    continue;
+                }
+                if let Some(mut f) = open.remove(&p.id) {
+                    f.flush().await.map_err(|e| io_status("writing", path, e))?;
+                    let f = f.into_std().await;
+                    let perm =
+                        std::os::unix::fs::PermissionsExt::from_mode(fsmode::perm_bits(st.mode));
+                    f.set_permissions(perm)
+                        .map_err(|e| io_status("setting the mode of", path, e))?;
+                    f.set_modified(mtime(st))
+                        .map_err(|e| io_status("setting the time of", path, e))?;
+                }
+                wanted.remove(&p.id);
+                if stats_done && wanted.is_empty() && !fin_sent {
+                    tx.send(send_packet(packet(PacketType::PacketFin)))
+                        .await
+                        .map_err(|_| gone())?;
+                    fin_sent = true;
+                }
+            }
+            Ok(PacketType::PacketFin) => break,
+            Ok(PacketType::PacketErr) => {
+                return Err(Status::aborted(format!(
+                    "the daemon aborted the export: {}",
+                    String::from_utf8_lossy(&p.data)
+                )));
+            }
+            _ => {}
+        }
+    }
+    if !fin_sent {
+        return Err(Status::aborted(
+            "the export stream ended before every file arrived",
+        ));
+    }
+    // Directory modes and times last, deepest first, so writing children
+    // neither fails on a read-only directory nor bumps its time.
+    for (path, st) in dirs.iter().rev() {
+        let perm = std::os::unix::fs::PermissionsExt::from_mode(fsmode::perm_bits(st.mode));
+        std::fs::set_permissions(path, perm)
+            .map_err(|e| io_status("setting the mode of", path, e))?;
+        if let Ok(d) = std::fs::File::open(path) {
+            let _ = d.set_modified(mtime(st));
+        }
+    }
+    Ok(())
+}
+
+fn packet(t: PacketType) -> Packet {
+    Packet {
+        r#type: t as i32,
+        ..Packet::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_escaping_paths() {
+        let root = Path::new("/r");
+        assert!(safe_join(root, "a/b").is_ok());
+        for bad in ["", "../x", "/etc/passwd", "a/../../x", "./a"] {
+            assert!(safe_join(root, bad).is_err(), "{bad}");
+        }
+    }
+}
