@@ -1,0 +1,363 @@
+//! The gateway (LLBBridge) as seen by a client-side build.
+//!
+//! While a `Control.Solve` with no definition and no frontend is running,
+//! the daemon forwards LLBBridge calls that carry the metadata
+//! `buildkit-controlapi-buildid: <Ref>` to that build. Through it we read
+//! the daemon's capabilities (Ping), resolve builder image configs, solve
+//! our definitions and finally `Return` the result with its image config
+//! metadata, which `Control.Solve` then exports. This is what Go's
+//! `client.Build` does; a raw `Control.Solve{Definition}` could not attach
+//! `containerimage.config`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tonic::metadata::MetadataValue;
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use super::MAX_MESSAGE_SIZE;
+use super::errors::BuildError;
+use crate::compiler::{ImageConfig, Platform};
+use crate::proto::google::rpc::Status as RpcStatus;
+use crate::proto::moby::buildkit::v1::frontend as gw;
+use crate::proto::moby::buildkit::v1::frontend::llb_bridge_client::LlbBridgeClient;
+use crate::proto::moby::buildkit::v1::types::WorkerRecord;
+use crate::proto::pb;
+
+/// The metadata key that routes gateway calls to a build.
+pub const BUILD_ID_HEADER: &str = "buildkit-controlapi-buildid";
+
+/// The worker label present only on the Docker Engine's containerd image
+/// store and on buildkitd's workers (absent on the graph-driver store).
+pub const SNAPSHOTTER_LABEL: &str = "org.mobyproject.buildkit.worker.snapshotter";
+/// The worker label naming the executor (`moby` on the Docker Engine).
+pub const EXECUTOR_LABEL: &str = "org.mobyproject.buildkit.worker.executor";
+
+/// Adds the build id to every call.
+#[derive(Clone, Debug)]
+pub struct BuildId(MetadataValue<tonic::metadata::Ascii>);
+
+impl Interceptor for BuildId {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        req.metadata_mut().insert(BUILD_ID_HEADER, self.0.clone());
+        Ok(req)
+    }
+}
+
+/// What the daemon can do, from Ping.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Caps {
+    /// Enabled LLB capabilities (`source.image`, `exec.mount.cache`...).
+    pub llb: BTreeSet<String>,
+    /// Enabled frontend API capabilities (`solve.base`, `resolveimage`...).
+    pub frontend: BTreeSet<String>,
+    /// Worker labels (of the first worker).
+    pub worker_labels: BTreeMap<String, String>,
+    /// Platforms the workers run natively or emulated.
+    pub worker_platforms: Vec<Platform>,
+}
+
+impl Caps {
+    /// Builds the caps from a Ping answer.
+    pub fn from_pong(p: &gw::PongResponse) -> Caps {
+        let on = |caps: &[crate::proto::moby::buildkit::v1::apicaps::ApiCap]| {
+            caps.iter()
+                .filter(|c| c.enabled)
+                .map(|c| c.id.clone())
+                .collect()
+        };
+        let mut c = Caps {
+            llb: on(&p.llb_caps),
+            frontend: on(&p.frontend_api_caps),
+            ..Caps::default()
+        };
+        c.add_workers(&p.workers);
+        c
+    }
+
+    /// Takes labels and platforms from worker records (Ping or ListWorkers).
+    pub fn add_workers(&mut self, workers: &[WorkerRecord]) {
+        if let Some(w) = workers.first() {
+            if self.worker_labels.is_empty() {
+                self.worker_labels = w.labels.clone();
+            }
+        }
+        for w in workers {
+            for p in &w.platforms {
+                let plat = Platform {
+                    os: p.os.clone(),
+                    arch: p.architecture.clone(),
+                    variant: Some(p.variant.clone()).filter(|v| !v.is_empty()),
+                };
+                if !self.worker_platforms.contains(&plat) {
+                    self.worker_platforms.push(plat);
+                }
+            }
+        }
+    }
+
+    /// Whether the Docker Engine runs the graph-driver image store (the
+    /// default before the containerd store): its BuildKit worker has labels
+    /// but no snapshotter label (buildkitd's workers always have one), exports only `moby`, `local` and `tar`, and
+    /// refuses multi-platform results.
+    pub fn is_graph_driver_store(&self) -> bool {
+        !self.worker_labels.is_empty() && !self.worker_labels.contains_key(SNAPSHOTTER_LABEL)
+    }
+
+    /// The first worker platform, the one builder steps run on.
+    pub fn build_platform(&self) -> Option<&Platform> {
+        self.worker_platforms.first()
+    }
+}
+
+/// A gateway client bound to one build.
+#[derive(Clone, Debug)]
+pub struct Gateway {
+    client: LlbBridgeClient<InterceptedService<Channel, BuildId>>,
+}
+
+/// A solved result on the daemon, to put in the returned `Result`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SolvedRef {
+    pub id: String,
+    pub def: Option<pb::Definition>,
+}
+
+impl Gateway {
+    /// A gateway client for the build `build_ref` on `channel`.
+    pub fn new(channel: Channel, build_ref: &str) -> Result<Gateway, BuildError> {
+        let value = build_ref.parse().map_err(|_| {
+            BuildError::Usage(format!("build ref `{build_ref}` is not valid metadata"))
+        })?;
+        let client = LlbBridgeClient::with_interceptor(channel, BuildId(value))
+            .max_decoding_message_size(MAX_MESSAGE_SIZE)
+            .max_encoding_message_size(MAX_MESSAGE_SIZE);
+        Ok(Gateway { client })
+    }
+
+    /// Reads the daemon's caps. The daemon waits a few seconds for the
+    /// build to register, so this is also the "build has started" check.
+    pub async fn ping(&self) -> Result<Caps, BuildError> {
+        let pong = self
+            .client
+            .clone()
+            .ping(gw::PingRequest {})
+            .await
+            .map_err(|s| BuildError::from_status("LLBBridge.Ping", &s))?
+            .into_inner();
+        Ok(Caps::from_pong(&pong))
+    }
+
+    /// Resolves an image's config for `platform`. `mode` is `local` (the
+    /// daemon's image store first, no registry), `default` or `pull`.
+    pub async fn resolve_image_config(
+        &self,
+        reference: &str,
+        platform: &Platform,
+        mode: &str,
+    ) -> Result<(String, ImageConfig), BuildError> {
+        let req = gw::ResolveImageConfigRequest {
+            r#ref: reference.to_string(),
+            platform: Some(pb_platform(platform)),
+            resolve_mode: mode.to_string(),
+            log_name: format!("[internal] load metadata for {reference}"),
+            ..Default::default()
+        };
+        let resp = self
+            .client
+            .clone()
+            .resolve_image_config(req)
+            .await
+            .map_err(|s| BuildError::from_status("LLBBridge.ResolveImageConfig", &s))?
+            .into_inner();
+        let cfg = parse_image_config(&resp.config).map_err(|e| BuildError::Daemon {
+            call: "LLBBridge.ResolveImageConfig",
+            message: format!("the config of {reference} is not valid JSON: {e}"),
+        })?;
+        Ok((resp.digest, cfg))
+    }
+
+    /// Solves a definition and returns the result ref. Errors keep the
+    /// gRPC details (failing vertex, source range).
+    pub async fn solve(&self, def: pb::Definition) -> Result<SolvedRef, BuildError> {
+        let req = gw::SolveRequest {
+            definition: Some(def.clone()),
+            allow_result_return: true,
+            allow_result_array_ref: true,
+            ..Default::default()
+        };
+        let resp = self
+            .client
+            .clone()
+            .solve(req)
+            .await
+            .map_err(|s| BuildError::from_status("LLBBridge.Solve", &s))?
+            .into_inner();
+        let id = match resp.result.and_then(|r| r.result) {
+            Some(gw::result::Result::Ref(r)) => r.id,
+            Some(gw::result::Result::RefDeprecated(id)) => id,
+            _ => resp.r#ref,
+        };
+        Ok(SolvedRef { id, def: Some(def) })
+    }
+
+    /// Returns the build's result (or its error) to the daemon. Called
+    /// once; `Control.Solve` then exports the result.
+    pub async fn return_result(
+        &self,
+        result: Result<gw::Result, RpcStatus>,
+    ) -> Result<(), BuildError> {
+        let req = match result {
+            Ok(r) => gw::ReturnRequest {
+                result: Some(r),
+                error: None,
+            },
+            Err(e) => gw::ReturnRequest {
+                result: None,
+                error: Some(e),
+            },
+        };
+        self.client
+            .clone()
+            .r#return(req)
+            .await
+            .map_err(|s| BuildError::from_status("LLBBridge.Return", &s))?;
+        Ok(())
+    }
+}
+
+/// The gateway `Result` for one image: a single `ref` with
+/// `containerimage.config`, or, for several platforms, `refs` keyed by
+/// platform id with `refs.platforms` and one `containerimage.config/<id>`
+/// each (what the image exporters read).
+pub fn image_result(mut parts: Vec<(Platform, SolvedRef, Vec<u8>)>) -> gw::Result {
+    let mut metadata = BTreeMap::new();
+    let to_ref = |r: SolvedRef| gw::Ref {
+        id: r.id,
+        def: r.def,
+    };
+    if parts.len() == 1 {
+        if let Some((_, r, config)) = parts.pop() {
+            metadata.insert("containerimage.config".to_string(), config);
+            return gw::Result {
+                result: Some(gw::result::Result::Ref(to_ref(r))),
+                metadata,
+            };
+        }
+    }
+    let mut refs = BTreeMap::new();
+    let mut platforms = Vec::new();
+    for (p, r, config) in parts {
+        let id = p.id();
+        metadata.insert(format!("containerimage.config/{id}"), config);
+        let mut plat = serde_json::Map::new();
+        plat.insert("architecture".into(), p.arch.clone().into());
+        plat.insert("os".into(), p.os.clone().into());
+        if let Some(v) = &p.variant {
+            plat.insert("variant".into(), v.clone().into());
+        }
+        platforms.push(serde_json::json!({ "ID": id, "Platform": plat }));
+        refs.insert(id, to_ref(r));
+    }
+    let list = serde_json::json!({ "Platforms": platforms });
+    metadata.insert("refs.platforms".to_string(), list.to_string().into_bytes());
+    gw::Result {
+        result: Some(gw::result::Result::Refs(gw::RefMap { refs })),
+        metadata,
+    }
+}
+
+/// `pb.Platform` of a platform.
+pub fn pb_platform(p: &Platform) -> pb::Platform {
+    pb::Platform {
+        architecture: p.arch.clone(),
+        os: p.os.clone(),
+        variant: p.variant.clone().unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
+/// Reads Env, WorkingDir and User from an OCI image config JSON.
+pub fn parse_image_config(json: &[u8]) -> Result<ImageConfig, serde_json::Error> {
+    #[derive(serde::Deserialize, Default)]
+    struct Inner {
+        #[serde(rename = "Env", default)]
+        env: Option<Vec<String>>,
+        #[serde(rename = "WorkingDir", default)]
+        working_dir: Option<String>,
+        #[serde(rename = "User", default)]
+        user: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Outer {
+        #[serde(default)]
+        config: Option<Inner>,
+    }
+    let o: Outer = serde_json::from_slice(json)?;
+    let c = o.config.unwrap_or_default();
+    Ok(ImageConfig {
+        env: c.env.unwrap_or_default(),
+        working_dir: c.working_dir.filter(|w| !w.is_empty()),
+        user: c.user.filter(|u| !u.is_empty()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_image_config() {
+        let c = parse_image_config(
+            br#"{"architecture":"amd64","config":{"Env":["PATH=/usr/local/go/bin:/usr/bin","GOPATH=/go"],"WorkingDir":"/go","User":""}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.env, vec!["PATH=/usr/local/go/bin:/usr/bin", "GOPATH=/go"]);
+        assert_eq!(c.working_dir.as_deref(), Some("/go"));
+        assert_eq!(c.user, None);
+        assert_eq!(parse_image_config(b"{}").unwrap(), ImageConfig::default());
+    }
+
+    #[test]
+    fn multi_platform_result_metadata() {
+        let r = |id: &str| SolvedRef {
+            id: id.into(),
+            def: None,
+        };
+        let res = image_result(vec![
+            (Platform::linux_amd64(), r("a"), b"{}".to_vec()),
+            (
+                Platform::new("linux", "arm", Some("v7")),
+                r("b"),
+                b"{}".to_vec(),
+            ),
+        ]);
+        let keys: Vec<&String> = res.metadata.keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "containerimage.config/linux/amd64",
+                "containerimage.config/linux/arm/v7",
+                "refs.platforms"
+            ]
+        );
+        assert_eq!(
+            String::from_utf8(res.metadata["refs.platforms"].clone()).unwrap(),
+            r#"{"Platforms":[{"ID":"linux/amd64","Platform":{"architecture":"amd64","os":"linux"}},{"ID":"linux/arm/v7","Platform":{"architecture":"arm","os":"linux","variant":"v7"}}]}"#
+        );
+        let single = image_result(vec![(Platform::linux_amd64(), r("a"), b"{}".to_vec())]);
+        assert!(matches!(single.result, Some(gw::result::Result::Ref(_))));
+        assert!(single.metadata.contains_key("containerimage.config"));
+    }
+
+    #[test]
+    fn graph_driver_detection() {
+        let mut c = Caps::default();
+        c.worker_labels.insert(EXECUTOR_LABEL.into(), "moby".into());
+        assert!(c.is_graph_driver_store());
+        c.worker_labels
+            .insert(SNAPSHOTTER_LABEL.into(), "overlayfs".into());
+        assert!(!c.is_graph_driver_store());
+    }
+}

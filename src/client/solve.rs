@@ -1,0 +1,295 @@
+//! Running one build on the daemon: `Control.Solve` (no definition, no
+//! frontend: a client-side gateway build), `Control.Status` for progress,
+//! and the gateway calls of the build itself, all on one connection.
+//!
+//! Invariants:
+//! - Every task spawned here is aborted when the future returned by
+//!   [`solve`] is dropped: dropping the build (Ctrl-C) drops the
+//!   `Control.Solve` call, which makes BuildKit cancel the job.
+//! - The gateway `Return` is sent exactly once, with the result or with
+//!   the error; `Control.Solve` then exports, or fails.
+//! - A failure is reported with what the board and the definitions know
+//!   about the failing step ([`enrich`]).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_stream::StreamExt as _;
+use tonic::transport::Channel;
+
+use super::errors::{BuildError, StepFailure, locate};
+use super::exporter::ExporterEntry;
+use super::gateway::Gateway;
+use super::progress::{LogRecord, Reporter, StatusRecord, Update, VertexRecord, WarningRecord};
+use super::{ClientError, control_client};
+use crate::proto::google::rpc::Status as RpcStatus;
+use crate::proto::moby::buildkit::v1 as control;
+use crate::proto::moby::buildkit::v1::frontend as gw;
+use crate::proto::pb;
+
+/// How many log lines of a failed step the error report shows.
+pub const ERROR_LOG_LINES: usize = 12;
+
+/// What `Control.Solve` is asked, beside the gateway work.
+#[derive(Clone, Debug, Default)]
+pub struct SolveSpec {
+    /// Unique per build (`Ref`): keys Status and the gateway calls.
+    pub build_ref: String,
+    /// The session id; empty for a build that needs no session.
+    pub session_id: String,
+    pub exporters: Vec<ExporterEntry>,
+    pub frontend_attrs: BTreeMap<String, String>,
+}
+
+/// What the export answered (`containerimage.digest`, `image.name`...).
+pub type ExporterResponse = BTreeMap<String, String>;
+
+/// Aborts a spawned task when dropped.
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A fresh build ref.
+pub fn new_ref() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Runs one client-side build: starts `Control.Solve` and `Control.Status`
+/// for `spec.build_ref`, runs `body` with a gateway bound to the build, and
+/// returns its result to the daemon. Progress goes to `reporter`.
+pub async fn solve<F, Fut>(
+    channel: Channel,
+    spec: SolveSpec,
+    reporter: &mut Reporter,
+    body: F,
+) -> Result<ExporterResponse, BuildError>
+where
+    F: FnOnce(Gateway) -> Fut,
+    Fut: Future<Output = Result<gw::Result, BuildError>>,
+{
+    let mut ctl = control_client(channel.clone());
+    let first = spec.exporters.first();
+    let req = control::SolveRequest {
+        r#ref: spec.build_ref.clone(),
+        definition: None,
+        exporter_deprecated: first.map(|e| e.kind.clone()).unwrap_or_default(),
+        exporter_attrs_deprecated: first.map(|e| e.attrs.clone()).unwrap_or_default(),
+        session: spec.session_id.clone(),
+        frontend: String::new(),
+        frontend_attrs: spec.frontend_attrs.clone(),
+        exporters: spec
+            .exporters
+            .iter()
+            .map(|e| control::Exporter {
+                r#type: e.kind.clone(),
+                attrs: e.attrs.clone(),
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let solve_task = AbortOnDrop(tokio::spawn(async move { ctl.solve(req).await }));
+
+    let (tx, mut rx) = mpsc::channel::<Update>(64);
+    let mut st = control_client(channel.clone());
+    let status_ref = spec.build_ref.clone();
+    let _status_task = AbortOnDrop(tokio::spawn(async move {
+        let Ok(resp) = st
+            .status(control::StatusRequest { r#ref: status_ref })
+            .await
+        else {
+            return;
+        };
+        let mut stream = resp.into_inner();
+        while let Some(Ok(msg)) = stream.next().await {
+            if tx.send(convert_status(msg)).await.is_err() {
+                break;
+            }
+        }
+    }));
+
+    let gateway = Gateway::new(channel, &spec.build_ref)?;
+    let gw2 = gateway.clone();
+    let body_fut = async move {
+        match body(gw2.clone()).await {
+            Ok(result) => {
+                gw2.return_result(Ok(result)).await?;
+                Ok(())
+            }
+            Err(e) => {
+                let status = RpcStatus {
+                    code: tonic::Code::Unknown as i32,
+                    message: e.to_string(),
+                    details: Vec::new(),
+                };
+                // The build already failed; a failing Return adds nothing.
+                let _ = gw2.return_result(Err(status)).await;
+                Err(e)
+            }
+        }
+    };
+    tokio::pin!(body_fut);
+    let mut solve_task = solve_task;
+
+    let mut body_result: Option<Result<(), BuildError>> = None;
+    let mut solve_result = None;
+    let mut status_open = true;
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    while body_result.is_none() || solve_result.is_none() {
+        tokio::select! {
+            r = &mut body_fut, if body_result.is_none() => body_result = Some(r),
+            r = &mut solve_task.0, if solve_result.is_none() => solve_result = Some(r),
+            u = rx.recv(), if status_open => match u {
+                Some(u) => reporter.update(u),
+                None => status_open = false,
+            },
+            _ = tick.tick() => reporter.tick(),
+        }
+    }
+    // The status stream ends shortly after the job; take its last records
+    // (the export vertices, the failing step's final logs).
+    let drain = tokio::time::sleep(Duration::from_secs(3));
+    tokio::pin!(drain);
+    while status_open {
+        tokio::select! {
+            u = rx.recv() => match u {
+                Some(u) => reporter.update(u),
+                None => status_open = false,
+            },
+            _ = &mut drain => break,
+        }
+    }
+    reporter.finish();
+
+    let body_result = body_result.unwrap_or(Ok(()));
+    let solve_result = match solve_result {
+        Some(Ok(r)) => r,
+        Some(Err(join)) => {
+            return Err(BuildError::Daemon {
+                call: "Control.Solve",
+                message: format!("the solve task ended abnormally: {join}"),
+            });
+        }
+        None => return Err(BuildError::Cancelled),
+    };
+    // The body's own error is the most precise (it holds the gateway's
+    // typed details); Control.Solve then only repeats it.
+    body_result?;
+    match solve_result {
+        Ok(resp) => Ok(resp.into_inner().exporter_response),
+        Err(status) => Err(BuildError::from_status("Control.Solve", &status)),
+    }
+}
+
+/// Lists the daemon's workers (labels, platforms) before any build.
+pub async fn list_workers(channel: Channel) -> Result<Vec<crate::proto::moby::buildkit::v1::types::WorkerRecord>, BuildError> {
+    let resp = control_client(channel)
+        .list_workers(control::ListWorkersRequest::default())
+        .await
+        .map_err(|s| BuildError::Client(ClientError::rpc("Control.ListWorkers", s)))?;
+    Ok(resp.into_inner().record)
+}
+
+/// Fills in a step failure from the progress board (the step's name and
+/// last lines) and the definitions sent (its app.scratch location). A
+/// failure without a vertex digest takes the first failed vertex of the
+/// board.
+pub fn enrich(err: BuildError, reporter: &Reporter, defs: &[pb::Definition]) -> BuildError {
+    let board = &reporter.board;
+    let mut failure = match err {
+        BuildError::Step(f) => *f,
+        BuildError::Daemon { call, message } => match board.failed().next() {
+            Some(v) => StepFailure {
+                message,
+                vertex: Some(v.record.digest.clone()),
+                ..StepFailure::default()
+            },
+            None => return BuildError::Daemon { call, message },
+        },
+        other => return other,
+    };
+    let vertex = failure
+        .vertex
+        .clone()
+        .or_else(|| board.failed().next().map(|v| v.record.digest.clone()));
+    if let Some(d) = &vertex {
+        if let Some(v) = board.vertex(d) {
+            if failure.name.is_none() && !v.record.name.is_empty() {
+                failure.name = Some(v.record.name.clone());
+            }
+            if failure.logs.is_empty() {
+                let tail = v.tail();
+                let skip = tail.len().saturating_sub(ERROR_LOG_LINES);
+                failure.logs = tail[skip..].to_vec();
+            }
+            if !v.record.error.is_empty() && failure.message.is_empty() {
+                failure.message = v.record.error.clone();
+            }
+        }
+        if failure.location.is_none() {
+            failure.location = defs.iter().find_map(|def| locate(def, d));
+        }
+    }
+    failure.vertex = vertex;
+    BuildError::Step(Box::new(failure))
+}
+
+fn time(t: Option<prost_types::Timestamp>) -> Option<SystemTime> {
+    let t = t?;
+    let secs = u64::try_from(t.seconds).ok()?;
+    let nanos = u32::try_from(t.nanos).ok()?;
+    Some(SystemTime::UNIX_EPOCH + Duration::new(secs, nanos))
+}
+
+/// Converts a `StatusResponse` into the board's types.
+pub fn convert_status(m: control::StatusResponse) -> Update {
+    Update {
+        vertexes: m
+            .vertexes
+            .into_iter()
+            .map(|v| VertexRecord {
+                digest: v.digest,
+                name: v.name,
+                cached: v.cached,
+                started: time(v.started),
+                completed: time(v.completed),
+                error: v.error,
+            })
+            .collect(),
+        statuses: m
+            .statuses
+            .into_iter()
+            .map(|s| StatusRecord {
+                vertex: s.vertex,
+                id: s.id,
+                name: s.name,
+                current: s.current,
+                total: s.total,
+                started: time(s.started),
+                completed: time(s.completed),
+            })
+            .collect(),
+        logs: m
+            .logs
+            .into_iter()
+            .map(|l| LogRecord {
+                vertex: l.vertex,
+                msg: l.msg,
+            })
+            .collect(),
+        warnings: m
+            .warnings
+            .into_iter()
+            .map(|w| WarningRecord {
+                vertex: w.vertex,
+                short: String::from_utf8_lossy(&w.short).into_owned(),
+            })
+            .collect(),
+    }
+}
