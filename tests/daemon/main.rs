@@ -3,3 +3,4 @@
 //! They fail, never skip, when either is down: CI starts both.
 
 mod repro;
+mod session;

@@ -1,0 +1,435 @@
+//! The connection and session layer against the real daemon: raw
+//! `Control.Solve` of hand-built LLB (a local source exported with the
+//! `local` and `tar` exporters), so sending and receiving trees are checked
+//! end to end, byte for byte; `.dockerignore` filtering; the standalone
+//! buildkitd transport (a unix-socket proxy that upgrades each connection
+//! on the Docker socket); connection errors.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+
+use prost::Message;
+use scratchc::client::session::{self, ExportSink, LocalDir, SessionConfig};
+use scratchc::client::{ClientError, Endpoint, connect, control_client, patterns};
+use scratchc::proto::moby::buildkit::v1::{Exporter, SolveRequest};
+use scratchc::proto::pb;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const DOCKER_SOCK: &str = "/var/run/docker.sock";
+
+fn docker() -> Endpoint {
+    Endpoint::DockerUnix(DOCKER_SOCK.into())
+}
+
+fn unique() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// `local://ctx` as the whole build, with extra source attrs.
+fn local_definition(session_id: &str, extra: &[(&str, String)]) -> pb::Definition {
+    let mut attrs = BTreeMap::new();
+    attrs.insert("local.session".to_string(), session_id.to_string());
+    attrs.insert("local.sharedkeyhint".to_string(), "ctx".to_string());
+    attrs.insert("local.unique".to_string(), unique());
+    for (k, v) in extra {
+        attrs.insert(k.to_string(), v.clone());
+    }
+    let src = pb::Op {
+        op: Some(pb::op::Op::Source(pb::SourceOp {
+            identifier: "local://ctx".into(),
+            attrs,
+        })),
+        ..pb::Op::default()
+    }
+    .encode_to_vec();
+    let digest = format!("sha256:{}", hex::encode(Sha256::digest(&src)));
+    let term = pb::Op {
+        inputs: vec![pb::Input { digest, index: 0 }],
+        ..pb::Op::default()
+    }
+    .encode_to_vec();
+    pb::Definition {
+        def: vec![src, term],
+        ..pb::Definition::default()
+    }
+}
+
+/// Sends `src` as `local://ctx` and exports it with `exporter` into `sink`.
+async fn solve_local(
+    ep: &Endpoint,
+    src: &Path,
+    excludes: Vec<String>,
+    extra: &[(&str, String)],
+    exporter: &str,
+    sink: ExportSink,
+) -> Result<(), ClientError> {
+    let channel = connect(ep).await?;
+    let mut dirs = BTreeMap::new();
+    dirs.insert(
+        "ctx".to_string(),
+        LocalDir {
+            path: src.to_path_buf(),
+            excludes,
+        },
+    );
+    let cfg = SessionConfig {
+        name: "scratchc-test".into(),
+        shared_key: unique(),
+        dirs,
+        exports: vec![sink],
+        auth: true,
+        ..SessionConfig::default()
+    };
+    let sess = session::start(channel.clone(), cfg).await?;
+    let req = SolveRequest {
+        r#ref: unique(),
+        definition: Some(local_definition(&sess.id, extra)),
+        exporter_deprecated: exporter.into(),
+        session: sess.id.clone(),
+        exporters: vec![Exporter {
+            r#type: exporter.into(),
+            attrs: BTreeMap::new(),
+        }],
+        ..SolveRequest::default()
+    };
+    match control_client(channel).solve(req).await {
+        Ok(_) => sess.close().await,
+        Err(status) => {
+            sess.abort().await;
+            Err(ClientError::rpc("Control.Solve", status))
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Node {
+    Dir(u32),
+    File(u32, u64, String),
+    Link(String),
+}
+
+fn sha256_file(p: &Path) -> String {
+    let mut f = std::fs::File::open(p).unwrap();
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    hex::encode(h.finalize())
+}
+
+/// Every entry below `root`: kind, permission bits, size and sha256.
+fn tree(root: &Path) -> BTreeMap<String, Node> {
+    fn go(root: &Path, dir: &Path, out: &mut BTreeMap<String, Node>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let mode = m.permissions().mode() & 0o7777;
+            if m.file_type().is_symlink() {
+                let t = std::fs::read_link(&p).unwrap();
+                out.insert(rel, Node::Link(t.to_string_lossy().into_owned()));
+            } else if m.is_dir() {
+                out.insert(rel, Node::Dir(mode));
+                go(root, &p, out);
+            } else {
+                out.insert(rel, Node::File(mode, m.len(), sha256_file(&p)));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    go(root, root, &mut out);
+    out
+}
+
+fn write(p: &Path, data: &[u8], mode: u32) {
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, data).unwrap();
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Many small files in nested dirs, odd names, modes, symlinks, an empty
+/// dir, and (when `big`) a 128 MiB sparse file with data at both ends.
+fn sample_tree(root: &Path, big: bool) {
+    for d in 0..6 {
+        for f in 0..40 {
+            let p = root.join(format!("d{d}/sub{}/f{f}.txt", f % 3));
+            write(
+                &p,
+                format!("file {d}/{f}\n").repeat(f + 1).as_bytes(),
+                0o644,
+            );
+        }
+    }
+    write(&root.join("bin/tool"), b"#!/bin/sh\necho hi\n", 0o755);
+    write(&root.join("private.key"), b"k", 0o600);
+    write(&root.join("a.b/x"), b"dot dir", 0o644);
+    write(&root.join("a/b"), b"slash sorts before dot", 0o644);
+    write(&root.join("empty-file"), b"", 0o644);
+    write(&root.join("spaced name ü.txt"), b"unicode", 0o644);
+    std::fs::create_dir_all(root.join("empty-dir")).unwrap();
+    symlink("bin/tool", root.join("link-to-tool")).unwrap();
+    symlink("../nowhere", root.join("d0/dangling")).unwrap();
+    if big {
+        let p = root.join("big/sparse.bin");
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        let mut f = std::fs::File::create(&p).unwrap();
+        f.write_all(b"head").unwrap();
+        f.set_len(128 << 20).unwrap();
+        use std::io::{Seek, SeekFrom};
+        f.seek(SeekFrom::Start((128 << 20) - 4)).unwrap();
+        f.write_all(b"tail").unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_export_round_trips_a_tree() {
+    let src = tempfile::tempdir().unwrap();
+    sample_tree(src.path(), true);
+    let out_parent = tempfile::tempdir().unwrap();
+    let out = out_parent.path().join("out");
+    // An existing destination is replaced whole.
+    write(&out.join("stale.txt"), b"old", 0o644);
+    solve_local(
+        &docker(),
+        src.path(),
+        vec![],
+        &[],
+        "local",
+        ExportSink::Local(out.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(tree(&out), tree(src.path()));
+    // No staging leftovers beside the destination.
+    let names: Vec<_> = std::fs::read_dir(out_parent.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("out")]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tar_export_round_trips_a_tree() {
+    let src = tempfile::tempdir().unwrap();
+    sample_tree(src.path(), false);
+    let out = tempfile::tempdir().unwrap();
+    let tar = out.path().join("nested/ctx.tar");
+    solve_local(
+        &docker(),
+        src.path(),
+        vec![],
+        &[],
+        "tar",
+        ExportSink::Tar(tar.clone()),
+    )
+    .await
+    .unwrap();
+    let unpacked = out.path().join("unpacked");
+    std::fs::create_dir(&unpacked).unwrap();
+    let st = std::process::Command::new("tar")
+        .arg("-xpf")
+        .arg(&tar)
+        .arg("-C")
+        .arg(&unpacked)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(tree(&unpacked), tree(src.path()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dockerignore_and_request_patterns_filter_the_tree() {
+    let src = tempfile::tempdir().unwrap();
+    write(&src.path().join("main.go"), b"package main", 0o644);
+    write(&src.path().join("debug.log"), b"x", 0o644);
+    write(&src.path().join("keep.log"), b"kept by !", 0o644);
+    write(&src.path().join("logs/old.log"), b"x", 0o644);
+    write(&src.path().join("secret/key"), b"x", 0o600);
+    write(&src.path().join("docs/a.md"), b"x", 0o644);
+    write(&src.path().join("docs/keep/b.md"), b"x", 0o644);
+    write(&src.path().join("tmp/x"), b"dropped by the request", 0o644);
+    write(
+        &src.path().join(".dockerignore"),
+        b"# comment\n*.log\n**/*.log\n!keep.log\n/secret\ndocs\n!docs/keep\n",
+        0o644,
+    );
+    let excludes = patterns::read_dockerignore(src.path()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("out");
+    let extra = [("local.excludepatterns", r#"["tmp"]"#.to_string())];
+    solve_local(
+        &docker(),
+        src.path(),
+        excludes,
+        &extra,
+        "local",
+        ExportSink::Local(dest.clone()),
+    )
+    .await
+    .unwrap();
+    let got: Vec<String> = tree(&dest).into_keys().collect();
+    assert_eq!(
+        got,
+        [
+            ".dockerignore",
+            "docs",
+            "docs/keep",
+            "docs/keep/b.md",
+            "keep.log",
+            "logs",
+            "main.go"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn include_patterns_keep_parent_dirs() {
+    let src = tempfile::tempdir().unwrap();
+    write(&src.path().join("cmd/app/main.go"), b"package main", 0o644);
+    write(&src.path().join("cmd/app/README"), b"x", 0o644);
+    write(&src.path().join("go.mod"), b"module x", 0o644);
+    write(&src.path().join("other/x.go"), b"x", 0o644);
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("out");
+    let extra = [(
+        "local.includepattern",
+        r#"["cmd/**/*.go","go.mod"]"#.to_string(),
+    )];
+    solve_local(
+        &docker(),
+        src.path(),
+        vec![],
+        &extra,
+        "local",
+        ExportSink::Local(dest.clone()),
+    )
+    .await
+    .unwrap();
+    let got: Vec<String> = tree(&dest).into_keys().collect();
+    assert_eq!(got, ["cmd", "cmd/app", "cmd/app/main.go", "go.mod"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_build_leaves_no_output() {
+    // A source attribute the daemon cannot parse fails the solve; the
+    // destination and its directory stay free of partial output.
+    let src = tempfile::tempdir().unwrap();
+    write(&src.path().join("x"), b"x", 0o644);
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("out.tar");
+    let extra = [("local.followpaths", "not json".to_string())];
+    let err = solve_local(
+        &docker(),
+        src.path(),
+        vec![],
+        &extra,
+        "tar",
+        ExportSink::Tar(dest.clone()),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("Control.Solve"), "{err}");
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn missing_socket_names_the_address() {
+    let ep = Endpoint::DockerUnix("/nonexistent/docker.sock".into());
+    let err = connect(&ep).await.unwrap_err().to_string();
+    assert!(err.contains("unix:///nonexistent/docker.sock"), "{err}");
+    assert!(err.contains("No such file"), "{err}");
+    let ep = Endpoint::BuildkitUnix("/nonexistent/buildkitd.sock".into());
+    let err = connect(&ep).await.unwrap_err().to_string();
+    assert!(
+        err.contains("buildkitd at unix:///nonexistent/buildkitd.sock"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn docker_socket_that_is_not_docker_is_explained() {
+    // A listener that answers HTTP but refuses the upgrade.
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("fake.sock");
+    let l = tokio::net::UnixListener::bind(&sock).unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot here\n")
+                .await;
+        }
+    });
+    let err = connect(&Endpoint::DockerUnix(sock))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("404 Not Found") && err.contains("not here"),
+        "{err}"
+    );
+}
+
+/// A stand-in for a standalone buildkitd: accepts prior-knowledge HTTP/2 on
+/// a unix socket and forwards each connection to the Docker Engine's
+/// BuildKit (after the `/grpc` upgrade), so the `unix://` path is tested
+/// against the real daemon.
+async fn buildkitd_proxy(sock: PathBuf) {
+    let l = tokio::net::UnixListener::bind(&sock).unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut up = tokio::net::UnixStream::connect(DOCKER_SOCK).await.unwrap();
+                up.write_all(
+                    b"POST /grpc HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
+                )
+                .await
+                .unwrap();
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    up.read_exact(&mut byte).await.unwrap();
+                    head.push(byte[0]);
+                }
+                assert!(head.starts_with(b"HTTP/1.1 101"));
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut up).await;
+            });
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_buildkitd_over_unix_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("buildkitd.sock");
+    buildkitd_proxy(sock.clone()).await;
+    let src = tempfile::tempdir().unwrap();
+    sample_tree(src.path(), false);
+    let dest = dir.path().join("out");
+    let ep = scratchc::client::resolve(
+        Some(&format!("unix://{}", sock.display())),
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!(ep, Endpoint::BuildkitUnix(sock.clone()));
+    solve_local(
+        &ep,
+        src.path(),
+        vec![],
+        &[],
+        "local",
+        ExportSink::Local(dest.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(tree(&dest), tree(src.path()));
+}
