@@ -1,7 +1,58 @@
-//! `scratchc check` (in progress).
+//! `scratchc check FILE...`: load, parse and check each file; print every
+//! diagnostic; exit 1 if any file has one (or cannot be read).
+
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
-pub fn run(_args: &super::CheckArgs) -> ExitCode {
-    eprintln!("scratchc check: not implemented yet");
-    ExitCode::FAILURE
+use crate::compiler::{self, Diag, Options, Sources};
+
+pub fn run(args: &super::CheckArgs) -> ExitCode {
+    let mut ok = true;
+    for path in &args.files {
+        let sources = match super::load::load(path) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ok = false;
+                continue;
+            }
+        };
+        match compiler::check(&sources, &Options::default()) {
+            Ok(program) => {
+                let names: Vec<&str> = program.apps.iter().map(|a| a.name.node.as_str()).collect();
+                println!("{}: ok ({})", path.display(), names.join(", "));
+            }
+            Err(diags) => {
+                eprint!("{}", render(&diags, &sources));
+                eprintln!(
+                    "{}: {} error{}",
+                    path.display(),
+                    diags.len(),
+                    if diags.len() == 1 { "" } else { "s" }
+                );
+                ok = false;
+            }
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Diagnostics for stderr: coloured on a terminal, plain otherwise.
+pub fn render(diags: &[Diag], sources: &Sources) -> String {
+    if !std::io::stderr().is_terminal() {
+        return compiler::render_plain(diags, sources);
+    }
+    let handler = miette::GraphicalReportHandler::new().with_width(100);
+    let mut out = String::new();
+    for d in diags {
+        if handler.render_report(&mut out, &d.render(sources)).is_err() {
+            out.push_str(&format!("error[{}]: {}\n", d.code, d.message));
+        }
+        out.push('\n');
+    }
+    out
 }

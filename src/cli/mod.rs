@@ -7,7 +7,7 @@ mod dockerfile;
 mod fmt;
 mod frontend;
 mod llb;
-mod load;
+pub mod load;
 mod lock;
 mod verify;
 

@@ -2,7 +2,7 @@
 //! files it imports. The compiler never reads files itself; the CLI (from
 //! disk) or the frontend (from BuildKit's `dockerfile` local) fills this in.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::span::FileId;
 
@@ -19,14 +19,31 @@ pub struct SourceFile {
 pub struct Sources {
     files: Vec<SourceFile>,
     by_name: BTreeMap<String, FileId>,
+    /// Imports the driver looked for and did not find (normalised names);
+    /// the checker reports them, `pending_imports` stops asking for them.
+    missing: BTreeSet<String>,
 }
 
 impl Sources {
-    /// Sources holding only the root file.
+    /// Sources holding the root file (id 0), then the stdlib files
+    /// (named `<stdlib>/...`), so diagnostics can point into templates.
     pub fn new(root_name: impl Into<String>, text: impl Into<String>) -> Self {
         let mut s = Sources::default();
         s.add(root_name, text);
+        for (name, text) in super::stdlib::FILES {
+            s.add(*name, *text);
+        }
         s
+    }
+
+    /// Records that an import could not be found (its normalised name).
+    pub fn mark_missing(&mut self, name: impl Into<String>) {
+        self.missing.insert(name.into());
+    }
+
+    /// Whether the driver recorded this import as not found.
+    pub fn is_missing(&self, name: &str) -> bool {
+        self.missing.contains(name)
     }
 
     /// Adds a file (or returns the id it already has).

@@ -1,0 +1,731 @@
+//! Evaluating one app through its template chain into a [`model::App`].
+
+// `Diag` is the shared error type of every stage; boxing it here alone would
+// buy nothing (lower.rs returns it too).
+#![allow(clippy::result_large_err)]
+
+use std::collections::BTreeMap;
+
+use super::keys::{self, KeyDef, Merge, ParamType};
+use super::values::{self, Bad};
+use super::{
+    E_ARITY, E_PARAM_MISSING, E_PARAM_TYPE, ParamDecl, Templates, chain, check_keys, params,
+    spanned,
+};
+use crate::compiler::ast::{Block, Stmt};
+use crate::compiler::interp::{self, Env, VarValue};
+use crate::compiler::model::{
+    self, BuilderFile, CacheMount, Compile, Deps, ExtraFile, Image, Sharing, User,
+};
+use crate::compiler::span::{Span, Spanned};
+use crate::compiler::{Diag, Options, Platform, stdlib};
+
+pub const E_BAD_VALUE: &str = "scratch::E0110";
+pub const E_RELATIVE: &str = "scratch::E0111";
+pub const E_CONTEXT_PATH: &str = "scratch::E0112";
+pub const E_USER: &str = "scratch::E0113";
+pub const E_IMAGE: &str = "scratch::E0114";
+pub const E_DIGEST: &str = "scratch::E0115";
+pub const E_PLATFORM: &str = "scratch::E0116";
+pub const E_DUP_PLATFORM: &str = "scratch::E0117";
+pub const E_NO_BUILD: &str = "scratch::E0220";
+pub const E_TWO_BUILDS: &str = "scratch::E0221";
+pub const E_NO_SOURCE: &str = "scratch::E0222";
+pub const E_DEPS: &str = "scratch::E0223";
+
+/// One arg after expansion, with the span of the value it came from.
+type Arg = (String, Span);
+
+/// A statement's args after expansion and validation.
+#[derive(Clone, Debug)]
+struct Set {
+    args: Vec<Arg>,
+    span: Span,
+}
+
+/// Settings gathered along the chain, farthest ancestor first.
+#[derive(Default)]
+struct Acc {
+    single: BTreeMap<&'static str, Set>,
+    list: BTreeMap<&'static str, Vec<Set>>,
+    map: BTreeMap<&'static str, Vec<Spanned<(String, String)>>>,
+}
+
+impl Acc {
+    fn single(&self, key: &str) -> Option<&Set> {
+        self.single.get(key)
+    }
+
+    fn one(&self, key: &str) -> Option<Spanned<String>> {
+        self.single
+            .get(key)
+            .and_then(|s| s.args.first().map(|(a, sp)| Spanned::new(a.clone(), *sp)))
+    }
+
+    fn args(&self, key: &str) -> Option<Spanned<Vec<String>>> {
+        self.single
+            .get(key)
+            .map(|s| Spanned::new(s.args.iter().map(|(a, _)| a.clone()).collect(), s.span))
+    }
+
+    fn flag(&self, key: &str) -> Option<(bool, Span)> {
+        self.single.get(key).map(|s| {
+            let on = s.args.first().is_none_or(|(a, _)| a == "true");
+            (on, s.span)
+        })
+    }
+
+    fn lists(&self, key: &str) -> &[Set] {
+        self.list.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    fn pairs(&self, key: &str) -> Vec<Spanned<(String, String)>> {
+        self.map.get(key).cloned().unwrap_or_default()
+    }
+}
+
+/// Evaluates an app; `None` when errors stop it (they are in `diags`).
+pub(super) fn eval(
+    app: &Block,
+    templates: &Templates<'_>,
+    options: &Options,
+    diags: &mut Vec<Diag>,
+) -> Option<model::App> {
+    let before = diags.len();
+    let chain = match chain(app, templates, Some(stdlib::DEFAULT_TEMPLATE)) {
+        Ok(c) => c,
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
+    let decls = params(&chain, diags);
+    check_keys(app, &decls, diags);
+
+    let name = app.name.node.clone();
+    let out = format!("/out/{name}");
+    let mut base = Env::default();
+    base.vars.insert("NAME".into(), VarValue::Str(name.clone()));
+    base.vars.insert("OUT".into(), VarValue::Str(out.clone()));
+    base.scope_note = Some("`build-arg` defaults may only use NAME and OUT");
+
+    // Build arguments: the nearest default wins, the command line wins
+    // over all.
+    let mut defaults: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for block in chain.iter().rev() {
+        for s in stmts(block, "build-arg") {
+            for (arg, span) in expand(s, &base, diags) {
+                let (n, d) = match arg.split_once('=') {
+                    Some((n, d)) => (n.to_string(), Some(d.to_string())),
+                    None => (arg.clone(), None),
+                };
+                if let Err(b) = values::arg_name(&n) {
+                    diags.push(bad(E_BAD_VALUE, b, span));
+                    continue;
+                }
+                let slot = defaults.entry(n).or_default();
+                if d.is_some() {
+                    *slot = d;
+                }
+            }
+        }
+    }
+    let build_args: BTreeMap<String, String> = defaults
+        .into_iter()
+        .map(|(n, d)| {
+            let v = options
+                .build_args
+                .get(&n)
+                .cloned()
+                .or(d)
+                .unwrap_or_default();
+            (n, v)
+        })
+        .collect();
+    let mut with_args = base.clone();
+    for (n, v) in &build_args {
+        with_args.vars.insert(n.clone(), VarValue::Str(v.clone()));
+    }
+    with_args.scope_note =
+        Some("parameter values may use build arguments, NAME and OUT, not other parameters");
+
+    // Parameters: the nearest setting wins, else the default.
+    let mut param_values: Vec<(&ParamDecl<'_>, VarValue)> = Vec::new();
+    for d in &decls {
+        let setting = chain[..=d.owner]
+            .iter()
+            .find_map(|b| b.stmts.iter().find(|s| s.key.node == d.name));
+        let (args, span) = match (setting, d.default) {
+            (Some(s), _) => (expand(s, &with_args, diags), s.span),
+            (None, Some(vals)) => {
+                let mut args = Vec::new();
+                for v in vals {
+                    match interp::expand(v, &with_args) {
+                        Ok(a) => args.extend(a.into_iter().map(|x| (x, v.span))),
+                        Err(e) => diags.extend(e),
+                    }
+                }
+                (args, d.span)
+            }
+            (None, None) => match d.ty {
+                ParamType::List => (Vec::new(), d.span),
+                ParamType::Bool => (vec![("false".to_string(), d.span)], d.span),
+                _ => {
+                    let tname = chain.get(d.owner).map_or("", |b| b.name.node.as_str());
+                    diags.push(
+                        Diag::new(E_PARAM_MISSING, format!("app `{name}` does not set `{}`, a required parameter of template `{tname}`", d.name))
+                            .at(app.header, format!("`{}` is missing", d.name))
+                            .related(d.span, "declared here without a default")
+                            .help(format!("add `{} VALUE` to the app", d.name)),
+                    );
+                    continue;
+                }
+            },
+        };
+        match typed(d, &args, span) {
+            Ok(v) => param_values.push((d, v)),
+            Err(e) => diags.push(e),
+        }
+    }
+
+    // Every other statement, farthest ancestor first.
+    let mut acc = Acc::default();
+    for (i, block) in chain.iter().enumerate().rev() {
+        let mut env = with_args.clone();
+        for (d, v) in &param_values {
+            if d.owner >= i {
+                env.vars.insert(d.name.clone(), v.clone());
+            }
+        }
+        env.scope_note =
+            Some("a template sees its own parameters and its parents', not its children's");
+        for s in &block.stmts {
+            let Some(def) = keys::find(&s.key.node) else {
+                continue;
+            };
+            if matches!(def.name, "param" | "build-arg") {
+                continue;
+            }
+            env.platform = def.platform;
+            let args = expand(s, &env, diags);
+            if args.len() < def.min || def.max.is_some_and(|m| args.len() > m) {
+                diags.push(arity(def, args.len(), s));
+                continue;
+            }
+            if !validate(def, &args, diags) {
+                continue;
+            }
+            let set = Set { args, span: s.span };
+            match def.merge {
+                Merge::Single => {
+                    acc.single.insert(def.name, set);
+                }
+                Merge::List => acc.list.entry(def.name).or_default().push(set),
+                Merge::Map => {
+                    let entries = acc.map.entry(def.name).or_default();
+                    for (a, sp) in &set.args {
+                        let Ok((k, v)) = values::key_value(a) else {
+                            continue;
+                        };
+                        match entries.iter_mut().find(|e| e.node.0 == k) {
+                            Some(e) => *e = Spanned::new((k, v), *sp),
+                            None => entries.push(Spanned::new((k, v), *sp)),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    if diags.len() > before {
+        return None;
+    }
+    assemble(app, &chain, &acc, build_args, options, out, diags)
+}
+
+/// The statements of a block with a given key.
+fn stmts<'a>(block: &'a Block, key: &'a str) -> impl Iterator<Item = &'a Stmt> + 'a {
+    block.stmts.iter().filter(move |s| s.key.node == key)
+}
+
+/// Expands a statement's values into args, each with its value's span.
+fn expand(s: &Stmt, env: &Env, diags: &mut Vec<Diag>) -> Vec<Arg> {
+    let mut out = Vec::new();
+    for v in &s.values {
+        match interp::expand(v, env) {
+            Ok(args) => out.extend(args.into_iter().map(|a| (a, v.span))),
+            Err(e) => diags.extend(e),
+        }
+    }
+    out
+}
+
+fn bad(code: &'static str, b: Bad, span: Span) -> Diag {
+    Diag::new(code, b.message.clone())
+        .at(span, b.message)
+        .help(b.help)
+}
+
+fn arity(def: &KeyDef, got: usize, s: &Stmt) -> Diag {
+    let want = match (def.min, def.max) {
+        (a, Some(b)) if a == b => format!("{a}"),
+        (0, Some(b)) => format!("at most {b}"),
+        (a, Some(b)) => format!("{a} to {b}"),
+        (a, None) => format!("at least {a}"),
+    };
+    let plural = if want == "1" { "" } else { "s" };
+    Diag::new(
+        E_ARITY,
+        format!("`{}` takes {want} value{plural}, got {got}", def.name),
+    )
+    .at(s.span, "wrong number of values")
+    .help(format!(
+        "write `{}`; quote a value that holds spaces",
+        def.usage
+    ))
+}
+
+/// A parameter's value with its type checked.
+fn typed(d: &ParamDecl<'_>, args: &[Arg], span: Span) -> Result<VarValue, Diag> {
+    let wrong = |what: String, at: Span| {
+        Diag::new(
+            E_PARAM_TYPE,
+            format!("`{}` is a {} parameter: {what}", d.name, d.ty.name()),
+        )
+        .at(at, "wrong type")
+        .related(d.span, "declared here")
+        .help(match d.ty {
+            ParamType::Str => "give one value; quote it if it holds spaces",
+            ParamType::Bool => "write `true` or `false` (or the key alone for true)",
+            ParamType::Int => "give one whole number",
+            ParamType::List => "give any number of values",
+        })
+    };
+    match d.ty {
+        ParamType::List => Ok(VarValue::List(
+            args.iter().map(|(a, _)| a.clone()).collect(),
+        )),
+        ParamType::Bool => match args {
+            [] => Ok(VarValue::Str("true".into())),
+            [(a, sp)] => values::boolean(a)
+                .map(|b| VarValue::Str(b.to_string()))
+                .map_err(|_| wrong(format!("`{a}` is not true or false"), *sp)),
+            _ => Err(wrong(
+                format!("expected one value, got {}", args.len()),
+                span,
+            )),
+        },
+        ParamType::Int => match args {
+            [(a, sp)] => a
+                .parse::<i64>()
+                .map(|n| VarValue::Str(n.to_string()))
+                .map_err(|_| wrong(format!("`{a}` is not a whole number"), *sp)),
+            _ => Err(wrong(
+                format!("expected one value, got {}", args.len()),
+                span,
+            )),
+        },
+        ParamType::Str => match args {
+            [(a, _)] => Ok(VarValue::Str(a.clone())),
+            _ => Err(wrong(
+                format!("expected one value, got {}", args.len()),
+                span,
+            )),
+        },
+    }
+}
+
+/// Checks the args of one statement; reports and returns false when bad.
+fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
+    let before = diags.len();
+    let mut check = |code: &'static str, r: Result<(), Bad>, span: Span| {
+        if let Err(b) = r {
+            diags.push(bad(code, b, span));
+        }
+    };
+    match def.name {
+        "builder" => {
+            for (a, sp) in args {
+                match a.split_once('@').map(|(_, d)| values::digest(d)) {
+                    Some(Err(b)) => check(E_DIGEST, Err(b), *sp),
+                    _ => check(E_IMAGE, values::image_ref(a).map(|_| ()), *sp),
+                }
+            }
+        }
+        "build-dir" | "binary" | "certs-from" | "mime-types-from" | "workdir" | "volume" => {
+            for (a, sp) in args {
+                check(E_RELATIVE, values::abs_path(a).map(|_| ()), *sp);
+            }
+        }
+        "deps" | "binary-from" => {
+            for (a, sp) in args {
+                check(E_CONTEXT_PATH, values::context_path(a).map(|_| ()), *sp);
+            }
+        }
+        "certs" | "mime-types" => {
+            for (a, sp) in args {
+                check(E_BAD_VALUE, values::boolean(a).map(|_| ()), *sp);
+            }
+        }
+        "user" => {
+            for (a, sp) in args {
+                check(E_USER, values::user(a).map(|_| ()), *sp);
+            }
+        }
+        "port" => {
+            for (a, sp) in args {
+                check(E_BAD_VALUE, values::port(a).map(|_| ()), *sp);
+            }
+        }
+        "env" | "label" | "build-env" => {
+            for (a, sp) in args {
+                check(E_BAD_VALUE, values::key_value(a).map(|_| ()), *sp);
+            }
+        }
+        "platforms" => {
+            let mut seen: Vec<(Platform, Span)> = Vec::new();
+            for (a, sp) in args {
+                match Platform::parse(a) {
+                    Ok(p) => {
+                        if let Some((_, first)) = seen.iter().find(|(q, _)| *q == p) {
+                            diags.push(
+                                Diag::new(E_DUP_PLATFORM, format!("platform `{p}` is listed twice"))
+                                    .at(*sp, "listed again")
+                                    .related(*first, "first listed here")
+                                    .help("remove one (platforms are normalised: `linux/arm` is `linux/arm/v7`)"),
+                            );
+                        } else {
+                            seen.push((p, *sp));
+                        }
+                    }
+                    Err(e) => diags.push(platform_error(a, &e, *sp)),
+                }
+            }
+        }
+        "cache" => {
+            if let Some((a, sp)) = args.first() {
+                check(E_RELATIVE, values::abs_path(a).map(|_| ()), *sp);
+            }
+            for (a, sp) in args.iter().skip(1) {
+                let r = match a.split_once('=') {
+                    Some(("id", v)) if !v.is_empty() => Ok(()),
+                    Some(("sharing", v)) => values::sharing(v).map(|_| ()),
+                    _ => Err(Bad {
+                        message: format!("`{a}` is not a cache option"),
+                        help: "the options are `id=ID` and `sharing=shared|private|locked`".into(),
+                    }),
+                };
+                check(E_BAD_VALUE, r, *sp);
+            }
+        }
+        "file" => {
+            if let Some((a, sp)) = args.first() {
+                check(E_CONTEXT_PATH, values::context_path(a).map(|_| ()), *sp);
+            }
+            if let Some((a, sp)) = args.get(1) {
+                check(E_RELATIVE, values::abs_path(a).map(|_| ()), *sp);
+            }
+            if let Some((a, sp)) = args.get(2) {
+                check(E_BAD_VALUE, values::mode(a).map(|_| ()), *sp);
+            }
+        }
+        _ => {}
+    }
+    diags.len() == before
+}
+
+fn platform_error(a: &str, e: &crate::compiler::platform::PlatformError, span: Span) -> Diag {
+    use crate::compiler::platform::{KNOWN_ARCH, KNOWN_OS, PlatformError as P};
+    let (msg, help) = match e {
+        P::Shape => (
+            format!("`{a}` is not a platform"),
+            "write OS/ARCH or OS/ARCH/VARIANT, e.g. `linux/arm64` or `linux/arm/v7`".to_string(),
+        ),
+        P::UnknownOs(os) => (
+            format!("unknown OS `{os}`"),
+            format!("the OSes are: {}", KNOWN_OS.join(", ")),
+        ),
+        P::UnknownArch(arch) => {
+            let all: Vec<&str> = KNOWN_ARCH.iter().map(|(a, _)| *a).collect();
+            (
+                format!("unknown architecture `{arch}`"),
+                format!("the architectures are: {}", all.join(", ")),
+            )
+        }
+        P::UnknownVariant { arch, variant } => {
+            let vs = KNOWN_ARCH
+                .iter()
+                .find(|(x, _)| x == arch)
+                .map_or(String::new(), |(_, v)| v.join(", "));
+            (
+                format!("unknown variant `{variant}` for {arch}"),
+                if vs.is_empty() {
+                    format!("{arch} takes no variant")
+                } else {
+                    format!("the variants of {arch} are: {vs}")
+                },
+            )
+        }
+    };
+    Diag::new(E_PLATFORM, msg)
+        .at(span, "malformed platform")
+        .help(help)
+}
+
+/// Builds the model from validated settings, applying defaults.
+fn assemble(
+    app: &Block,
+    chain: &[&Block],
+    acc: &Acc,
+    build_args: BTreeMap<String, String>,
+    options: &Options,
+    out: String,
+    diags: &mut Vec<Diag>,
+) -> Option<model::App> {
+    let name = &app.name.node;
+    let header = app.header;
+
+    let platforms: Vec<Spanned<Platform>> = if !options.platforms.is_empty() {
+        let mut ps: Vec<Spanned<Platform>> = Vec::new();
+        for p in &options.platforms {
+            if !ps.iter().any(|q| q.node == *p) {
+                ps.push(Spanned::new(p.clone(), header));
+            }
+        }
+        ps
+    } else if let Some(set) = acc.single("platforms") {
+        set.args
+            .iter()
+            .filter_map(|(a, sp)| Platform::parse(a).ok().map(|p| Spanned::new(p, *sp)))
+            .collect()
+    } else {
+        vec![Spanned::new(options.build_platform.clone(), header)]
+    };
+
+    let build = if let Some(src) = acc.one("binary-from") {
+        if let Some(run) = acc.single("build-run") {
+            diags.push(
+                Diag::new(E_TWO_BUILDS, format!("app `{name}` has both `binary-from` and `build-run`"))
+                    .at(src.span, "a prebuilt binary")
+                    .related(run.span, "a build command")
+                    .help("use `binary-from` with a template without a build (e.g. `uses prebuilt`), or drop it"),
+            );
+            return None;
+        }
+        let node = values::context_path(&src.node).unwrap_or(src.node);
+        model::Build::Prebuilt {
+            src: Spanned::new(node, src.span),
+        }
+    } else {
+        let builder = acc.one("builder");
+        let run = acc.args("build-run");
+        let (Some(builder), Some(run)) = (builder.clone(), run.clone()) else {
+            let mut missing = Vec::new();
+            if builder.is_none() {
+                missing.push("`builder`");
+            }
+            if run.is_none() {
+                missing.push("`build-run`");
+            }
+            diags.push(
+                Diag::new(E_NO_BUILD, format!("app `{name}` has no way to get its binary"))
+                    .at(header, format!("no {}", missing.join(" or ")))
+                    .help("use a template that builds (like `go`, the default), set `builder` and `build-run`, or set `binary-from`"),
+            );
+            return None;
+        };
+        let builder = Spanned::new(values::image_ref(&builder.node).ok()?, builder.span);
+        let deps = match (acc.single("deps"), acc.args("deps-run")) {
+            (Some(f), Some(r)) => Some(Deps {
+                files: Spanned::new(
+                    f.args
+                        .iter()
+                        .map(|(a, _)| values::context_path(a).unwrap_or_else(|_| a.clone()))
+                        .collect(),
+                    f.span,
+                ),
+                run: r,
+            }),
+            (None, None) => None,
+            (Some(f), None) => {
+                diags.push(
+                    Diag::new(E_DEPS, "`deps` without `deps-run`")
+                        .at(f.span, "files for a dependency step")
+                        .help("add `deps-run` with the command that fetches dependencies, or remove `deps`"),
+                );
+                return None;
+            }
+            (None, Some(r)) => {
+                diags.push(
+                    Diag::new(E_DEPS, "`deps-run` without `deps`")
+                        .at(r.span, "a dependency step")
+                        .help(
+                            "add `deps` with the files the step needs (e.g. `deps go.mod go.sum`)",
+                        ),
+                );
+                return None;
+            }
+        };
+        let caches = acc
+            .lists("cache")
+            .iter()
+            .filter_map(|set| {
+                let (path, _) = set.args.first()?;
+                let mut c = CacheMount {
+                    path: path.clone(),
+                    id: path.clone(),
+                    sharing: Sharing::Shared,
+                };
+                for (a, _) in &set.args[1..] {
+                    match a.split_once('=') {
+                        Some(("id", v)) => c.id = v.to_string(),
+                        Some(("sharing", v)) => {
+                            c.sharing = values::sharing(v).unwrap_or(Sharing::Shared)
+                        }
+                        _ => {}
+                    }
+                }
+                Some(Spanned::new(c, set.span))
+            })
+            .fold(Vec::<Spanned<CacheMount>>::new(), |mut v, c| {
+                // A later mount at the same path replaces an earlier one.
+                match v.iter_mut().find(|x| x.node.path == c.node.path) {
+                    Some(x) => *x = c,
+                    None => v.push(c),
+                }
+                v
+            });
+        model::Build::Compile(Compile {
+            builder,
+            dir: acc
+                .one("build-dir")
+                .map_or_else(|| "/src".to_string(), |d| d.node),
+            env: acc.pairs("build-env"),
+            caches,
+            deps,
+            run,
+            out,
+        })
+    };
+
+    let binary = acc
+        .one("binary")
+        .unwrap_or_else(|| spanned(format!("/usr/bin/{name}"), header));
+
+    let builder_file = |flag: &str,
+                        from: &str,
+                        dest: &str,
+                        what: &str|
+     -> Result<Option<Spanned<BuilderFile>>, Diag> {
+        let Some((true, span)) = acc.flag(flag) else {
+            return Ok(None);
+        };
+        match (&build, acc.one(from)) {
+            (model::Build::Compile(_), Some(src)) => Ok(Some(Spanned::new(
+                BuilderFile {
+                    src: src.node,
+                    dest: dest.to_string(),
+                },
+                span,
+            ))),
+            (model::Build::Compile(_), None) => Err(Diag::new(
+                E_NO_SOURCE,
+                format!("`{flag}` is on but no template says where the {what} is"),
+            )
+            .at(span, format!("needs `{from}`"))
+            .help(format!(
+                "set `{from} /PATH/IN/BUILDER` (the template usually does)"
+            ))),
+            (model::Build::Prebuilt { .. }, _) => Err(Diag::new(
+                E_NO_SOURCE,
+                format!("`{flag}` needs a builder image to copy the {what} from"),
+            )
+            .at(span, "no builder with `binary-from`")
+            .help("a prebuilt binary has no builder image; add the file with `file` instead")),
+        }
+    };
+    let certs = builder_file(
+        "certs",
+        "certs-from",
+        "/etc/ssl/certs/ca-certificates.crt",
+        "CA bundle",
+    );
+    let mime = builder_file(
+        "mime-types",
+        "mime-types-from",
+        "/etc/mime.types",
+        "MIME table",
+    );
+    let (certs, mime_types) = match (certs, mime) {
+        (Ok(c), Ok(m)) => (c, m),
+        (c, m) => {
+            diags.extend(c.err());
+            diags.extend(m.err());
+            return None;
+        }
+    };
+
+    let files = acc
+        .lists("file")
+        .iter()
+        .filter_map(|set| {
+            let src = values::context_path(&set.args.first()?.0).ok()?;
+            let dest = set.args.get(1)?.0.clone();
+            let mode = set
+                .args
+                .get(2)
+                .and_then(|(m, _)| values::mode(m).ok())
+                .unwrap_or(0o644);
+            Some(Spanned::new(ExtraFile { src, dest, mode }, set.span))
+        })
+        .collect();
+    let mut ports: Vec<Spanned<model::Port>> = Vec::new();
+    for set in acc.lists("port") {
+        for (a, sp) in &set.args {
+            if let Ok(p) = values::port(a) {
+                if !ports.iter().any(|q| q.node == p) {
+                    ports.push(Spanned::new(p, *sp));
+                }
+            }
+        }
+    }
+    let mut volumes: Vec<Spanned<String>> = Vec::new();
+    for set in acc.lists("volume") {
+        for (a, sp) in &set.args {
+            if !volumes.iter().any(|v| v.node == *a) {
+                volumes.push(Spanned::new(a.clone(), *sp));
+            }
+        }
+    }
+    let user = acc
+        .one("user")
+        .and_then(|u| values::user(&u.node).ok().map(|v| Spanned::new(v, u.span)))
+        .unwrap_or_else(|| spanned(User::NONROOT, header));
+    let entrypoint = acc
+        .args("entrypoint")
+        .unwrap_or_else(|| spanned(vec![binary.node.clone()], header));
+    let cmd = acc.args("cmd").filter(|c| !c.node.is_empty());
+
+    Some(model::App {
+        name: app.name.clone(),
+        span: header,
+        templates: chain[1..].iter().map(|b| b.name.node.clone()).collect(),
+        build,
+        platforms,
+        image: Image {
+            binary,
+            certs,
+            mime_types,
+            files,
+            ports,
+            volumes,
+            workdir: acc.one("workdir"),
+            user,
+            entrypoint,
+            cmd,
+            env: acc.pairs("env"),
+            labels: acc.pairs("label"),
+        },
+        build_args,
+    })
+}

@@ -1,0 +1,236 @@
+//! Imports: resolving `import "PATH"` to a source name, telling the driver
+//! what is left to load, and checking the loaded graph (missing files,
+//! escapes, cycles, pins).
+//!
+//! Names are relative to the root file's directory and `/`-separated; the
+//! driver (CLI or frontend) reads them relative to that directory. An
+//! import may not leave it, so a frontend only ever needs the directory it
+//! was given.
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::compiler::ast::{File, ItemKind};
+use crate::compiler::diagnostic::Diag;
+use crate::compiler::sources::Sources;
+use crate::compiler::span::{FileId, Span};
+use crate::compiler::{stdlib, syntax};
+
+pub const E_MISSING: &str = "scratch::E0400";
+pub const E_CYCLE: &str = "scratch::E0401";
+pub const E_ESCAPE: &str = "scratch::E0402";
+pub const E_PIN_MISMATCH: &str = "scratch::E0403";
+pub const E_BAD_PATH: &str = "scratch::E0404";
+pub const E_BAD_PIN: &str = "scratch::E0405";
+
+/// The directory part of a source name (`""` for the root directory).
+fn dir_of(name: &str) -> &str {
+    name.rfind('/').map_or("", |i| &name[..i])
+}
+
+/// Resolves an import path written in file `importer` to a source name.
+/// The root file is always at the root directory, whatever its own name.
+pub fn resolve(importer_dir: &str, path: &str) -> Result<String, (&'static str, String, String)> {
+    if path.is_empty() {
+        return Err((
+            E_BAD_PATH,
+            "the import path is empty".into(),
+            "write a relative path, e.g. \"./templates/acme.scratch\"".into(),
+        ));
+    }
+    if path.starts_with('/') {
+        return Err((
+            E_BAD_PATH,
+            format!("`{path}` is absolute"),
+            "imports are relative to the importing file, e.g. \"./templates/acme.scratch\"".into(),
+        ));
+    }
+    if path.contains(['<', '>', '\\']) {
+        return Err((
+            E_BAD_PATH,
+            format!("`{path}` holds `<`, `>` or `\\`"),
+            "write a `/`-separated relative path".into(),
+        ));
+    }
+    let mut parts: Vec<&str> = importer_dir.split('/').filter(|p| !p.is_empty()).collect();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err((
+                        E_ESCAPE,
+                        format!("`{path}` leaves the directory of the root file"),
+                        "imported files must be in the root file's directory or below it (a frontend sees only that directory)"
+                            .into(),
+                    ));
+                }
+            }
+            c => parts.push(c),
+        }
+    }
+    if parts.is_empty() {
+        return Err((
+            E_BAD_PATH,
+            format!("`{path}` names a directory"),
+            "name a .scratch file".into(),
+        ));
+    }
+    Ok(parts.join("/"))
+}
+
+/// The directory a file's imports are relative to: the root file's is the
+/// root directory, whatever name the driver gave it.
+fn importer_dir(id: FileId, name: &str) -> &str {
+    if id == 0 { "" } else { dir_of(name) }
+}
+
+/// Imports not loaded yet and not known missing, as normalised names. The
+/// driver loads them (or marks them missing) and asks again until empty.
+/// Files that do not parse contribute nothing (their errors come later).
+pub fn pending_imports(sources: &Sources) -> Vec<String> {
+    let mut out = Vec::new();
+    for (id, f) in sources.iter() {
+        if stdlib::is_stdlib(&f.name) {
+            continue;
+        }
+        let Ok(ast) = syntax::parse(id, &f.text) else {
+            continue;
+        };
+        for item in &ast.items {
+            if let ItemKind::Import(imp) = &item.kind {
+                if let Ok(name) = resolve(importer_dir(id, &f.name), &imp.path.node) {
+                    if sources.id(&name).is_none()
+                        && !sources.is_missing(&name)
+                        && !out.contains(&name)
+                    {
+                        out.push(name);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Checks every import of every parsed file; returns the import graph
+/// edges (importer, imported, span of the import) of resolvable imports.
+pub fn check(sources: &Sources, parsed: &BTreeMap<FileId, File>, diags: &mut Vec<Diag>) {
+    let mut edges: BTreeMap<FileId, Vec<(FileId, Span)>> = BTreeMap::new();
+    for (&id, ast) in parsed {
+        let Some(f) = sources.get(id) else { continue };
+        for item in &ast.items {
+            let ItemKind::Import(imp) = &item.kind else {
+                continue;
+            };
+            if stdlib::is_stdlib(&f.name) {
+                continue;
+            }
+            let name = match resolve(importer_dir(id, &f.name), &imp.path.node) {
+                Ok(n) => n,
+                Err((code, msg, help)) => {
+                    diags.push(
+                        Diag::new(code, msg)
+                            .at(imp.path.span, "bad import")
+                            .help(help),
+                    );
+                    continue;
+                }
+            };
+            let Some(target) = sources.id(&name) else {
+                diags.push(
+                    Diag::new(E_MISSING, format!("imported file `{name}` not found"))
+                        .at(imp.path.span, "no such file")
+                        .help(
+                            "import paths are relative to the importing file; check the spelling",
+                        ),
+                );
+                continue;
+            };
+            if let Some(pin) = &imp.pin {
+                match super::values::digest(&pin.node) {
+                    Err(b) => diags.push(
+                        Diag::new(E_BAD_PIN, format!("malformed import pin: {}", b.message))
+                            .at(pin.span, "not a sha256 digest")
+                            .help(b.help),
+                    ),
+                    Ok(want) => {
+                        let text = sources.get(target).map_or("", |t| t.text.as_str());
+                        let got =
+                            format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())));
+                        if got != want {
+                            diags.push(
+                                Diag::new(E_PIN_MISMATCH, format!("`{name}` does not match its pin"))
+                                    .at(pin.span, "pinned here")
+                                    .help(format!(
+                                        "the file's digest is {got}; if the change is expected, update the pin"
+                                    )),
+                            );
+                        }
+                    }
+                }
+            }
+            edges.entry(id).or_default().push((target, imp.path.span));
+        }
+    }
+    // Cycles: a depth-first walk from each file; an edge back to a file on
+    // the current path closes a cycle, reported at that import.
+    let mut state: BTreeMap<FileId, u8> = BTreeMap::new(); // 1 on path, 2 done
+    let ids: Vec<FileId> = edges.keys().copied().collect();
+    for start in ids {
+        if state.contains_key(&start) {
+            continue;
+        }
+        let mut path: Vec<(FileId, usize)> = vec![(start, 0)];
+        state.insert(start, 1);
+        while let Some(top) = path.last_mut() {
+            let (node, next) = *top;
+            let out = edges.get(&node).map_or(&[][..], Vec::as_slice);
+            if let Some(&(to, span)) = out.get(next) {
+                top.1 += 1;
+                match state.get(&to) {
+                    Some(1) => {
+                        let names: Vec<String> = path
+                            .iter()
+                            .skip_while(|(n, _)| *n != to)
+                            .map(|(n, _)| sources.get(*n).map_or(String::new(), |f| f.name.clone()))
+                            .collect();
+                        let back = sources.get(to).map_or(String::new(), |f| f.name.clone());
+                        diags.push(
+                            Diag::new(E_CYCLE, "imports form a cycle")
+                                .at(span, "this import closes the cycle")
+                                .help(format!(
+                                    "{} -> {back}; move the shared templates into a file that both import",
+                                    names.join(" -> ")
+                                )),
+                        );
+                    }
+                    Some(_) => {}
+                    None => {
+                        state.insert(to, 1);
+                        path.push((to, 0));
+                    }
+                }
+            } else {
+                state.insert(node, 2);
+                path.pop();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_relative_names() {
+        assert_eq!(resolve("", "./a.scratch").unwrap(), "a.scratch");
+        assert_eq!(resolve("t", "../b.scratch").unwrap(), "b.scratch");
+        assert_eq!(resolve("t", "x/./c.scratch").unwrap(), "t/x/c.scratch");
+        assert_eq!(resolve("", "../b.scratch").unwrap_err().0, E_ESCAPE);
+        assert_eq!(resolve("", "/b.scratch").unwrap_err().0, E_BAD_PATH);
+    }
+}

@@ -1,0 +1,441 @@
+//! The checker: parsed sources to [`model::Program`], every error of every
+//! file in one run.
+//!
+//! Order of work, each step going on past errors where it can:
+//! 1. parse every file (a file that does not parse is left out of the rest);
+//! 2. check imports (missing, escaping, cyclic, pins);
+//! 3. gather templates (all files) and apps (root file only);
+//! 4. check each template on its own: parent chain, `param` declarations,
+//!    known keys, duplicates — so unused templates are checked too;
+//! 5. evaluate each app through its chain into a [`model::App`];
+//! 6. refuse `--build-arg`s that no app declares.
+
+// `Diag` is the shared error type of every stage; boxing it here alone would
+// buy nothing (lower.rs returns it too).
+#![allow(clippy::result_large_err)]
+
+mod app;
+mod imports;
+pub mod keys;
+pub mod values;
+
+use std::collections::BTreeMap;
+
+use super::ast::{Block, BlockKind, File, ItemKind, Stmt, Value};
+use super::interp::nearest;
+use super::span::{FileId, Span, Spanned};
+use super::{Diag, Options, Sources, model, stdlib, syntax};
+use keys::ParamType;
+
+pub use imports::{pending_imports, resolve as resolve_import};
+
+pub const E_UNKNOWN_KEY: &str = "scratch::E0100";
+pub const E_DUPLICATE_KEY: &str = "scratch::E0101";
+pub const E_ARITY: &str = "scratch::E0102";
+pub const E_NOT_HERE: &str = "scratch::E0103";
+pub const E_UNKNOWN_TEMPLATE: &str = "scratch::E0200";
+pub const E_TEMPLATE_CYCLE: &str = "scratch::E0201";
+pub const E_DUPLICATE_TEMPLATE: &str = "scratch::E0202";
+pub const E_DUPLICATE_APP: &str = "scratch::E0203";
+pub const E_APP_IN_IMPORT: &str = "scratch::E0204";
+pub const E_NO_APPS: &str = "scratch::E0205";
+pub const E_PARAM_DECL: &str = "scratch::E0210";
+pub const E_PARAM_TYPE: &str = "scratch::E0211";
+pub const E_PARAM_MISSING: &str = "scratch::E0212";
+pub const E_PARAM_CLASH: &str = "scratch::E0213";
+pub const E_UNDECLARED_ARG: &str = "scratch::E0301";
+
+/// A `param` declaration, valid as far as its name and type go.
+#[derive(Clone, Debug)]
+pub(crate) struct ParamDecl<'a> {
+    pub name: String,
+    pub ty: ParamType,
+    /// The default's values (after name and type); `None` when absent.
+    pub default: Option<&'a [Value]>,
+    pub span: Span,
+    /// Index in the chain of the block declaring it (0: the block itself).
+    pub owner: usize,
+}
+
+/// Templates by name, with the file they are in.
+type Templates<'a> = BTreeMap<&'a str, &'a Block>;
+
+/// Parses and checks all sources.
+pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec<Diag>> {
+    let mut diags = Vec::new();
+    let mut parsed: BTreeMap<FileId, File> = BTreeMap::new();
+    for (id, f) in sources.iter() {
+        match syntax::parse(id, &f.text) {
+            Ok(ast) => {
+                parsed.insert(id, ast);
+            }
+            Err(e) => diags.extend(e),
+        }
+    }
+    imports::check(sources, &parsed, &mut diags);
+
+    let mut templates: Templates<'_> = BTreeMap::new();
+    let mut apps: Vec<&Block> = Vec::new();
+    // Stdlib files first, so a user template that reuses a stdlib name is
+    // the one reported.
+    let mut order: Vec<(&FileId, &File)> = parsed.iter().collect();
+    order.sort_by_key(|(id, _)| {
+        (
+            !sources
+                .get(**id)
+                .is_some_and(|f| stdlib::is_stdlib(&f.name)),
+            **id,
+        )
+    });
+    for (&id, ast) in order {
+        for item in &ast.items {
+            let ItemKind::Block(b) = &item.kind else {
+                continue;
+            };
+            match b.kind {
+                BlockKind::Template => {
+                    if let Some(first) = templates.get(b.name.node.as_str()) {
+                        diags.push(
+                            Diag::new(E_DUPLICATE_TEMPLATE, format!("template `{}` is defined twice", b.name.node))
+                                .at(b.name.span, "defined again here")
+                                .related(first.name.span, "first defined here")
+                                .help(if sources.get(first.name.span.file).is_some_and(|f| stdlib::is_stdlib(&f.name)) {
+                                    "this name is taken by the standard library; pick another name".to_string()
+                                } else {
+                                    "template names are global across the file and its imports; rename one".to_string()
+                                }),
+                        );
+                    } else {
+                        templates.insert(b.name.node.as_str(), b);
+                    }
+                }
+                BlockKind::App if id != 0 => diags.push(
+                    Diag::new(
+                        E_APP_IN_IMPORT,
+                        format!("app `{}` is in an imported file", b.name.node),
+                    )
+                    .at(b.header, "apps belong in the root file")
+                    .help(
+                        "imported files hold templates only; move the app into the file you build",
+                    ),
+                ),
+                BlockKind::App => {
+                    if let Some(first) = apps.iter().find(|a| a.name.node == b.name.node) {
+                        diags.push(
+                            Diag::new(
+                                E_DUPLICATE_APP,
+                                format!("two apps are named `{}`", b.name.node),
+                            )
+                            .at(b.name.span, "second app with this name")
+                            .related(first.name.span, "first app with this name")
+                            .help("app names name images and build targets; rename one"),
+                        );
+                    } else {
+                        apps.push(b);
+                    }
+                }
+            }
+        }
+    }
+
+    for t in templates.values() {
+        check_template(t, &templates, &mut diags);
+    }
+
+    let mut program = model::Program { apps: Vec::new() };
+    for a in &apps {
+        if let Some(m) = app::eval(a, &templates, options, &mut diags) {
+            program.apps.push(m);
+        }
+    }
+
+    if parsed.contains_key(&0) && apps.is_empty() && diags.is_empty() {
+        let name = sources.root().map_or("the file", |f| f.name.as_str());
+        diags.push(
+            Diag::new(E_NO_APPS, format!("{name} defines no app"))
+                .at(Span::new(0, 0, 0), "no `app` block in this file")
+                .help("add one, e.g. `app hello {` ... `}`"),
+        );
+    }
+
+    for name in options.build_args.keys() {
+        let declared = program.apps.iter().any(|a| a.build_args.contains_key(name));
+        if !declared && diags.is_empty() {
+            let all: Vec<&str> = program
+                .apps
+                .iter()
+                .flat_map(|a| a.build_args.keys().map(String::as_str))
+                .collect();
+            let help = match nearest(name, &all) {
+                Some(n) => format!(
+                    "did you mean `{n}`? declare arguments with `build-arg {name}` in the app"
+                ),
+                None => format!(
+                    "declare it with `build-arg {name}` in the app, or drop --build-arg {name}"
+                ),
+            };
+            diags.push(
+                Diag::new(
+                    E_UNDECLARED_ARG,
+                    format!("--build-arg {name} is not declared by any app"),
+                )
+                .help(help),
+            );
+        }
+    }
+
+    if diags.is_empty() {
+        Ok(program)
+    } else {
+        dedupe(&mut diags);
+        Err(diags)
+    }
+}
+
+/// Drops repeated diagnostics (a template used by two apps reports a bad
+/// value once), keeping the first's position.
+fn dedupe(diags: &mut Vec<Diag>) {
+    let mut seen: Vec<(&'static str, Option<Span>, String)> = Vec::new();
+    diags.retain(|d| {
+        let k = (d.code, d.span, d.message.clone());
+        if seen.contains(&k) {
+            false
+        } else {
+            seen.push(k);
+            true
+        }
+    });
+}
+
+/// The chain of templates above a block, nearest first. `first` is the
+/// block's `uses`/`extends`, `fallback` the template used when it has none.
+pub(crate) fn chain<'a>(
+    block: &'a Block,
+    templates: &Templates<'a>,
+    fallback: Option<&str>,
+) -> Result<Vec<&'a Block>, Diag> {
+    let mut out = vec![block];
+    let mut next: Option<(String, Span)> = match &block.parent {
+        Some(p) => Some((p.node.clone(), p.span)),
+        None => fallback.map(|f| (f.to_string(), block.header)),
+    };
+    while let Some((name, span)) = next {
+        if out
+            .iter()
+            .any(|b| b.kind == BlockKind::Template && b.name.node == name)
+        {
+            let names: Vec<&str> = out.iter().map(|b| b.name.node.as_str()).collect();
+            return Err(Diag::new(
+                E_TEMPLATE_CYCLE,
+                format!("template `{name}` extends itself"),
+            )
+            .at(span, "closes the cycle")
+            .help(format!(
+                "{} -> {name}; one template must not extend the other",
+                names.join(" -> ")
+            )));
+        }
+        let Some(t) = templates.get(name.as_str()) else {
+            let names: Vec<&str> = templates.keys().copied().collect();
+            let help = match nearest(&name, &names) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => format!(
+                    "the templates are: {}; import the file that defines it",
+                    names.join(", ")
+                ),
+            };
+            return Err(
+                Diag::new(E_UNKNOWN_TEMPLATE, format!("unknown template `{name}`"))
+                    .at(span, "no template with this name")
+                    .help(help),
+            );
+        };
+        out.push(t);
+        next = t.parent.as_ref().map(|p| (p.node.clone(), p.span));
+    }
+    Ok(out)
+}
+
+/// The `param` declarations of a chain, farthest ancestor first. Errors are
+/// reported for the declarations of `chain[0]` only (each template reports
+/// its own, once).
+pub(crate) fn params<'a>(chain: &[&'a Block], diags: &mut Vec<Diag>) -> Vec<ParamDecl<'a>> {
+    let mut out: Vec<ParamDecl<'a>> = Vec::new();
+    for (owner, block) in chain.iter().enumerate().rev() {
+        let mut report = |d: Diag| {
+            if owner == 0 {
+                diags.push(d);
+            }
+        };
+        for s in block.stmts.iter().filter(|s| s.key.node == "param") {
+            if block.kind == BlockKind::App {
+                report(
+                    Diag::new(
+                        E_NOT_HERE,
+                        "`param` declares a template parameter and is not allowed in an app",
+                    )
+                    .at(s.key.span, "in an app")
+                    .help(
+                        "set a parameter of the template by its name instead, e.g. `version 1.24`",
+                    ),
+                );
+                continue;
+            }
+            let usage = "write `param NAME string|bool|int|list [DEFAULT]`";
+            let (Some(n), Some(t)) = (s.values.first(), s.values.get(1)) else {
+                report(
+                    Diag::new(E_PARAM_DECL, "`param` needs a name and a type")
+                        .at(s.span, "incomplete")
+                        .help(usage),
+                );
+                continue;
+            };
+            let Some(name) = n.literal().filter(|n| is_key(n)) else {
+                report(
+                    Diag::new(
+                        E_PARAM_DECL,
+                        "a parameter name is lowercase letters, digits and `-`",
+                    )
+                    .at(n.span, "not a parameter name")
+                    .help(usage),
+                );
+                continue;
+            };
+            let Some(ty) = t.literal().as_deref().and_then(ParamType::parse) else {
+                report(
+                    Diag::new(E_PARAM_DECL, "unknown parameter type")
+                        .at(t.span, "not a type")
+                        .help("the types are string, bool, int and list"),
+                );
+                continue;
+            };
+            if keys::find(&name).is_some() {
+                report(
+                    Diag::new(
+                        E_PARAM_CLASH,
+                        format!("parameter `{name}` has the name of a built-in key"),
+                    )
+                    .at(n.span, "built-in key")
+                    .help("parameters and keys share one namespace; pick another name"),
+                );
+                continue;
+            }
+            if let Some(prev) = out.iter().find(|p| p.name == name) {
+                report(
+                    Diag::new(E_PARAM_CLASH, format!("parameter `{name}` is already declared"))
+                        .at(n.span, "declared again")
+                        .related(prev.span, "first declared here")
+                        .help(format!("to change its value here, write `{name} VALUE` instead of declaring it again")),
+                );
+                continue;
+            }
+            let rest = &s.values[2..];
+            if rest.len() > 1 && ty != ParamType::List {
+                report(
+                    Diag::new(
+                        E_PARAM_DECL,
+                        format!("a {} parameter has one default value", ty.name()),
+                    )
+                    .at(rest[1].span, "extra value")
+                    .help("quote the default if it holds spaces"),
+                );
+                continue;
+            }
+            out.push(ParamDecl {
+                name,
+                ty,
+                default: if rest.is_empty() { None } else { Some(rest) },
+                span: s.span,
+                owner,
+            });
+        }
+    }
+    out
+}
+
+/// Whether `s` has the shape of a key: `[a-z][a-z0-9-]*`.
+fn is_key(s: &str) -> bool {
+    let mut c = s.chars();
+    c.next().is_some_and(|f| f.is_ascii_lowercase())
+        && c.all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || x == '-')
+}
+
+/// Checks the keys of one block against the built-ins and the parameters
+/// visible from it: unknown keys, and single-valued keys set twice.
+pub(crate) fn check_keys(block: &Block, params: &[ParamDecl<'_>], diags: &mut Vec<Diag>) {
+    let mut seen: BTreeMap<&str, &Stmt> = BTreeMap::new();
+    for s in &block.stmts {
+        let key = s.key.node.as_str();
+        let single = match keys::find(key) {
+            Some(k) => k.merge == keys::Merge::Single,
+            None if params.iter().any(|p| p.name == key) => true,
+            None => {
+                let mut names = keys::names();
+                names.extend(params.iter().map(|p| p.name.as_str()));
+                let help = match nearest(key, &names) {
+                    Some(n) => format!("did you mean `{n}`?"),
+                    None => {
+                        let ps: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+                        if ps.is_empty() {
+                            "see docs/language.md for the keys".to_string()
+                        } else {
+                            format!(
+                                "the template parameters here are: {}; see docs/language.md for the keys",
+                                ps.join(", ")
+                            )
+                        }
+                    }
+                };
+                diags.push(
+                    Diag::new(E_UNKNOWN_KEY, format!("unknown key `{key}`"))
+                        .at(s.key.span, "not a key or a parameter here")
+                        .help(help),
+                );
+                continue;
+            }
+        };
+        if single {
+            if let Some(first) = seen.get(key) {
+                diags.push(
+                    Diag::new(
+                        E_DUPLICATE_KEY,
+                        format!("`{key}` is set twice in this block"),
+                    )
+                    .at(s.key.span, "set again here")
+                    .related(first.key.span, "first set here")
+                    .help(format!("`{key}` takes one definition per block; keep one")),
+                );
+            } else {
+                seen.insert(key, s);
+            }
+        }
+    }
+}
+
+/// Checks one template on its own, whether or not an app uses it.
+fn check_template(t: &Block, templates: &Templates<'_>, diags: &mut Vec<Diag>) {
+    let chain = match chain(t, templates, None) {
+        Ok(c) => c,
+        Err(d) => {
+            diags.push(d);
+            return;
+        }
+    };
+    let params = params(&chain, diags);
+    check_keys(t, &params, diags);
+}
+
+/// The error for `--app NAME` naming no app of the file.
+pub fn unknown_app(program: &model::Program, name: &str) -> Diag {
+    let names: Vec<&str> = program.apps.iter().map(|a| a.name.node.as_str()).collect();
+    Diag::new(
+        "scratch::E0300",
+        format!("no app named `{name}` in this file"),
+    )
+    .help(format!("the apps are: {}", names.join(", ")))
+}
+
+/// A value with the span of the stmt, used for defaults.
+pub(crate) fn spanned<T>(node: T, span: Span) -> Spanned<T> {
+    Spanned::new(node, span)
+}
