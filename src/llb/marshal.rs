@@ -300,7 +300,10 @@ fn source_caps(identifier: &str, attrs: &BTreeMap<String, String>) -> Vec<&'stat
 
 fn exec_op(e: &Exec, inputs: &[Output], caps: &mut BTreeSet<&'static str>) -> pb::ExecOp {
     caps.insert("exec.meta.base");
-    caps.insert("exec.meta.removemountstubs.recursive");
+    // No cap for `removeMountStubsRecursive`: BuildKit 0.13 (Docker 26)
+    // defines `exec.meta.removemountstubs.recursive` but never registers
+    // it, so naming it fails the whole solve ("unknown API capability");
+    // daemons that do not know the field simply ignore it.
     let mut mounts = Vec::with_capacity(e.mounts.len());
     let mut next_output = 0i64;
     for m in &e.mounts {
