@@ -413,6 +413,14 @@ fn grammar_error(file: FileId, text: &str, e: &pest::error::Error<Rule>) -> Diag
         Some('\n') | Some('\r') => "the end of the line".to_string(),
         Some(c) => format!("`{}`", c.escape_debug()),
     };
+    // A string left open runs to the end of its line: say so, at its quote.
+    if matches!(found, None | Some('\n') | Some('\r')) {
+        if let Some(q) = open_quote(text, pos) {
+            return Diag::new(E_SYNTAX, "this string is not closed")
+                .at(Span::new(file, q, q + 1), "string starts here")
+                .help("close it with `\"` on the same line; write `\\n` for a newline inside a string");
+        }
+    }
     let message = if expected.is_empty() {
         format!("unexpected {what}")
     } else {
@@ -432,6 +440,25 @@ fn grammar_error(file: FileId, text: &str, e: &pest::error::Error<Rule>) -> Diag
     Diag::new(E_SYNTAX, message)
         .at(Span::new(file, pos, end), "unexpected here")
         .help(help)
+}
+
+/// The offset of a `"` left open on the line that ends at `pos`, if any.
+fn open_quote(text: &str, pos: usize) -> Option<usize> {
+    let line_start = text.get(..pos)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text.get(line_start..pos)?;
+    let mut open = None;
+    let mut chars = line.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' if open.is_some() => {
+                chars.next();
+            }
+            '"' => open = if open.is_some() { None } else { Some(line_start + i) },
+            '#' if open.is_none() => return None,
+            _ => {}
+        }
+    }
+    open
 }
 
 fn join_or(items: &[&str]) -> String {

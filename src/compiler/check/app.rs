@@ -151,6 +151,9 @@ pub(super) fn eval(
 
     // Parameters: the nearest setting wins, else the default.
     let mut param_values: Vec<(&ParamDecl<'_>, VarValue)> = Vec::new();
+    // Where the app (or a template) set each parameter, to point errors in
+    // a template's statement at the setting that caused them.
+    let mut param_settings: BTreeMap<String, Span> = BTreeMap::new();
     for d in &decls {
         let setting = chain[..=d.owner]
             .iter()
@@ -182,6 +185,9 @@ pub(super) fn eval(
                 }
             },
         };
+        if let Some(s) = setting {
+            param_settings.insert(d.name.clone(), s.span);
+        }
         match typed(d, &args, span) {
             Ok(v) => param_values.push((d, v)),
             Err(e) => diags.push(e),
@@ -207,12 +213,19 @@ pub(super) fn eval(
                 continue;
             }
             env.platform = def.platform;
+            let n = diags.len();
             let args = expand(s, &env, diags);
+            if diags.len() > n {
+                continue;
+            }
             if args.len() < def.min || def.max.is_some_and(|m| args.len() > m) {
                 diags.push(arity(def, args.len(), s));
                 continue;
             }
             if !validate(def, &args, diags) {
+                if i > 0 {
+                    blame_setting(&mut diags[n..], s, block, &param_settings);
+                }
                 continue;
             }
             let set = Set { args, span: s.span };
@@ -241,6 +254,43 @@ pub(super) fn eval(
         return None;
     }
     assemble(app, &chain, &acc, build_args, options, out, diags)
+}
+
+/// A bad value in a template statement that uses a parameter is the fault
+/// of whoever set the parameter: point there, and say which statement
+/// used it.
+fn blame_setting(new: &mut [Diag], s: &Stmt, block: &Block, settings: &BTreeMap<String, Span>) {
+    let used: Vec<&str> = s
+        .values
+        .iter()
+        .flat_map(|v| &v.parts)
+        .filter_map(|p| match p {
+            crate::compiler::ast::Part::Var(v) => Some(v.name.as_str()),
+            crate::compiler::ast::Part::Text(_) => None,
+        })
+        .collect();
+    let Some((name, at)) = used.iter().find_map(|n| settings.get(*n).map(|sp| (*n, *sp))) else {
+        return;
+    };
+    if at.file == s.span.file && block.stmts.iter().any(|x| x.span == at) {
+        return;
+    }
+    for d in new {
+        let original = d.span;
+        d.span = Some(at);
+        d.label = format!("`{name}` set here");
+        if let Some(o) = original {
+            d.related.push((o, "used here".into()));
+        }
+        let note = format!(
+            "the value comes from `{name}`, used by `{}` in template `{}`",
+            s.key.node, block.name.node
+        );
+        d.help = Some(match d.help.take() {
+            Some(h) => format!("{h}; {note}"),
+            None => note,
+        });
+    }
 }
 
 /// The statements of a block with a given key.

@@ -1,0 +1,3 @@
+module example.com/company
+
+go 1.24
