@@ -28,8 +28,8 @@ fn unique() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// `local://ctx` as the whole build, with extra source attrs.
-fn local_definition(session_id: &str, extra: &[(&str, String)]) -> pb::Definition {
+/// A `local://ctx` source op with extra attrs: its bytes and digest.
+fn local_op(session_id: &str, extra: &[(&str, String)]) -> (Vec<u8>, String) {
     let mut attrs = BTreeMap::new();
     attrs.insert("local.session".to_string(), session_id.to_string());
     attrs.insert("local.sharedkeyhint".to_string(), "ctx".to_string());
@@ -46,6 +46,12 @@ fn local_definition(session_id: &str, extra: &[(&str, String)]) -> pb::Definitio
     }
     .encode_to_vec();
     let digest = format!("sha256:{}", hex::encode(Sha256::digest(&src)));
+    (src, digest)
+}
+
+/// `local://ctx` as the whole build, with extra source attrs.
+fn local_definition(session_id: &str, extra: &[(&str, String)]) -> pb::Definition {
+    let (src, digest) = local_op(session_id, extra);
     let term = pb::Op {
         inputs: vec![pb::Input { digest, index: 0 }],
         ..pb::Op::default()
@@ -63,6 +69,20 @@ async fn solve_local(
     src: &Path,
     excludes: Vec<String>,
     extra: &[(&str, String)],
+    exporter: &str,
+    sink: ExportSink,
+) -> Result<(), ClientError> {
+    let def = |id: &str| local_definition(id, extra);
+    solve_with(ep, src, excludes, &def, exporter, sink).await
+}
+
+/// Offers `src` as `local://ctx`, solves the definition `def(session id)`
+/// and exports it with `exporter` into `sink`.
+async fn solve_with(
+    ep: &Endpoint,
+    src: &Path,
+    excludes: Vec<String>,
+    def: &(dyn Fn(&str) -> pb::Definition + Sync),
     exporter: &str,
     sink: ExportSink,
 ) -> Result<(), ClientError> {
@@ -86,7 +106,7 @@ async fn solve_local(
     let sess = session::start(channel.clone(), cfg).await?;
     let req = SolveRequest {
         r#ref: unique(),
-        definition: Some(local_definition(&sess.id, extra)),
+        definition: Some(def(&sess.id)),
         exporter_deprecated: exporter.into(),
         session: sess.id.clone(),
         exporters: vec![Exporter {
@@ -590,4 +610,113 @@ async fn standalone_buildkitd_over_tcp_with_mutual_tls() {
             .is_err(),
     };
     assert!(refused, "a client without a certificate was served");
+}
+
+fn copy_all(input: i64, secondary: i64, output: i64, dest: &str) -> pb::FileAction {
+    pb::FileAction {
+        input,
+        secondary_input: secondary,
+        output,
+        action: Some(pb::file_action::Action::Copy(pb::FileActionCopy {
+            src: "/".into(),
+            dest: dest.into(),
+            mode: -1,
+            timestamp: -1,
+            dir_copy_contents: true,
+            create_dest_path: true,
+            ..pb::FileActionCopy::default()
+        })),
+    }
+}
+
+/// Two sources of the same local dir with different filters, copied into
+/// `/a` and `/b` of one result: the daemon pulls both from the session
+/// (concurrently when it can), each transfer with its own patterns.
+fn two_filtered_sources(session_id: &str) -> pb::Definition {
+    let (a, a_digest) = local_op(
+        session_id,
+        &[("local.includepattern", r#"["*.go"]"#.into())],
+    );
+    let (b, b_digest) = local_op(
+        session_id,
+        &[
+            ("local.includepattern", r#"["docs"]"#.into()),
+            ("local.excludepatterns", r#"["docs/draft*"]"#.into()),
+        ],
+    );
+    let file = pb::Op {
+        inputs: vec![
+            pb::Input {
+                digest: a_digest,
+                index: 0,
+            },
+            pb::Input {
+                digest: b_digest,
+                index: 0,
+            },
+        ],
+        op: Some(pb::op::Op::File(pb::FileOp {
+            actions: vec![copy_all(-1, 0, -1, "/a"), copy_all(2, 1, 0, "/b")],
+        })),
+        ..pb::Op::default()
+    }
+    .encode_to_vec();
+    let file_digest = format!("sha256:{}", hex::encode(Sha256::digest(&file)));
+    let term = pb::Op {
+        inputs: vec![pb::Input {
+            digest: file_digest,
+            index: 0,
+        }],
+        ..pb::Op::default()
+    }
+    .encode_to_vec();
+    pb::Definition {
+        def: vec![a, b, file, term],
+        ..pb::Definition::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_dir_sent_twice_with_different_filters() {
+    let src = tempfile::tempdir().unwrap();
+    write(&src.path().join("main.go"), b"package main", 0o644);
+    write(&src.path().join("util.go"), b"package main", 0o644);
+    write(&src.path().join("README"), b"x", 0o644);
+    write(&src.path().join("docs/guide.md"), b"guide", 0o644);
+    write(&src.path().join("docs/draft-1.md"), b"draft", 0o644);
+    for i in 0..200 {
+        write(&src.path().join(format!("docs/many/{i}.txt")), b"m", 0o644);
+    }
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("out");
+    solve_with(
+        &docker(),
+        src.path(),
+        vec![],
+        &two_filtered_sources,
+        "local",
+        ExportSink::Local(dest.clone()),
+    )
+    .await
+    .unwrap();
+    let got: Vec<String> = tree(&dest)
+        .into_keys()
+        .filter(|k| !k.starts_with("b/docs/many/"))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "a",
+            "a/main.go",
+            "a/util.go",
+            "b",
+            "b/docs",
+            "b/docs/guide.md",
+            "b/docs/many"
+        ]
+    );
+    assert_eq!(
+        std::fs::read_dir(dest.join("b/docs/many")).unwrap().count(),
+        200
+    );
 }
