@@ -4,8 +4,9 @@
 //! The compiler (`compiler`, `llb`) does no IO: it turns sources into a
 //! protobuf definition. The client, the frontend and the CLI sit outside it.
 
-pub mod proto;
-pub mod compiler;
-pub mod llb;
 pub mod cli;
 pub mod client;
+pub mod compiler;
+pub mod frontend;
+pub mod llb;
+pub mod proto;

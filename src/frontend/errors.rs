@@ -1,0 +1,175 @@
+//! Turning the frontend's failures into what BuildKit shows the user.
+//!
+//! A frontend reports failure through `LLBBridge.Return{error}`, a
+//! `google.rpc.Status`. BuildKit decodes its typed details: an
+//! `errdefs.Source` (a file's name, its text and line ranges) makes buildx
+//! print the offending lines of app.scratch under the error, as it does for
+//! a Dockerfile. So each compile diagnostic with a span becomes one
+//! `errdefs.Source` detail.
+//!
+//! The detail's type URL is the bare message name `errdefs.Source` and its
+//! value is the protobuf encoding: BuildKit 0.13 decodes details by looking
+//! the name up in the protobuf registry (`containerd/typeurl`), where the
+//! gogo-generated errdefs types are registered under exactly that name.
+
+use prost::Message;
+
+use crate::compiler::{Diag, Sources};
+use crate::proto::errdefs;
+use crate::proto::google::rpc::Status;
+use crate::proto::pb;
+
+/// gRPC code for a mistake in the user's input.
+pub const CODE_INVALID_ARGUMENT: i32 = 3;
+/// gRPC code for a failure of ours or of the daemon.
+pub const CODE_UNKNOWN: i32 = 2;
+/// gRPC code for a file that is not there.
+pub const CODE_NOT_FOUND: i32 = 5;
+/// gRPC code for "not implemented": an unknown subrequest.
+pub const CODE_UNIMPLEMENTED: i32 = 12;
+
+/// The language name recorded in the source info.
+pub const LANGUAGE: &str = "scratch";
+
+/// The status for compile diagnostics: one line per diagnostic in the
+/// message (`file:line: message [code]`, then the help) and one
+/// `errdefs.Source` per diagnostic that points into a file.
+pub fn diagnostics_status(diags: &[Diag], sources: &Sources) -> Status {
+    let mut lines = Vec::new();
+    let mut details = Vec::new();
+    for d in diags {
+        let mut line = match d.span.and_then(|s| sources.get(s.file).map(|f| (s, f))) {
+            Some((span, file)) => {
+                let (l, c) = sources.line_col(span.file, span.start);
+                format!("{}:{l}:{c}: {} [{}]", file.name, d.message, d.code)
+            }
+            None => format!("{} [{}]", d.message, d.code),
+        };
+        if let Some(h) = &d.help {
+            line.push_str(&format!(" (help: {h})"));
+        }
+        lines.push(line);
+        if let Some(src) = source_detail(d, sources) {
+            details.push(prost_types::Any {
+                type_url: "errdefs.Source".to_string(),
+                value: src.encode_to_vec(),
+            });
+        }
+    }
+    Status {
+        code: CODE_INVALID_ARGUMENT,
+        message: lines.join("\n"),
+        details,
+    }
+}
+
+/// A plain status, for failures that point at no line.
+pub fn plain_status(code: i32, message: impl Into<String>) -> Status {
+    Status {
+        code,
+        message: message.into(),
+        details: Vec::new(),
+    }
+}
+
+/// The status to pass on when a call to the daemon failed: the daemon's own
+/// status with its typed details kept (so a failed build step still points
+/// at its vertex and line), the message prefixed with what we were doing.
+pub fn from_daemon(context: &str, status: &tonic::Status) -> Status {
+    let mut out = Status::decode(status.details()).unwrap_or_default();
+    out.code = status.code() as i32;
+    if out.code == 0 {
+        out.code = CODE_UNKNOWN;
+    }
+    out.message = format!("{context}: {}", status.message());
+    out
+}
+
+/// The `errdefs.Source` of one diagnostic, or `None` when it points into no
+/// file. Lines are 1-based, characters 0-based counts of chars.
+fn source_detail(d: &Diag, sources: &Sources) -> Option<errdefs::Source> {
+    let span = d.span?;
+    let file = sources.get(span.file)?;
+    let (sl, sc) = sources.line_col(span.file, span.start);
+    let (el, ec) = sources.line_col(span.file, span.end.max(span.start));
+    let pos = |l: usize, c: usize| pb::Position {
+        line: i32::try_from(l).unwrap_or(i32::MAX),
+        character: i32::try_from(c.saturating_sub(1)).unwrap_or(i32::MAX),
+    };
+    Some(errdefs::Source {
+        info: Some(pb::SourceInfo {
+            filename: file.name.clone(),
+            data: file.text.clone().into_bytes(),
+            definition: None,
+            language: LANGUAGE.to_string(),
+        }),
+        ranges: vec![pb::Range {
+            start: Some(pos(sl, sc)),
+            end: Some(pos(el, ec)),
+        }],
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::compiler::Span;
+
+    #[test]
+    fn a_diagnostic_becomes_a_source_detail() {
+        let text = "app hello {\n  port 99999\n}\n";
+        let sources = Sources::new("app.scratch", text);
+        let start = text.find("99999").unwrap();
+        let d = Diag::new("scratch::E0200", "port out of range")
+            .at(Span::new(0, start, start + 5), "here")
+            .help("use 1-65535");
+        let st = diagnostics_status(&[d], &sources);
+        assert_eq!(st.code, CODE_INVALID_ARGUMENT);
+        assert_eq!(
+            st.message,
+            "app.scratch:2:8: port out of range [scratch::E0200] (help: use 1-65535)"
+        );
+        assert_eq!(st.details.len(), 1);
+        assert_eq!(st.details[0].type_url, "errdefs.Source");
+        let src = errdefs::Source::decode(st.details[0].value.as_slice()).unwrap();
+        let info = src.info.unwrap();
+        assert_eq!(info.filename, "app.scratch");
+        assert_eq!(info.data, text.as_bytes());
+        let r = &src.ranges[0];
+        assert_eq!(
+            r.start.as_ref().map(|p| (p.line, p.character)),
+            Some((2, 7))
+        );
+        assert_eq!(r.end.as_ref().map(|p| (p.line, p.character)), Some((2, 12)));
+    }
+
+    #[test]
+    fn a_diagnostic_without_span_has_no_detail() {
+        let sources = Sources::new("app.scratch", "");
+        let st = diagnostics_status(&[Diag::new("scratch::E0300", "no app named `x`")], &sources);
+        assert_eq!(st.message, "no app named `x` [scratch::E0300]");
+        assert!(st.details.is_empty());
+    }
+
+    #[test]
+    fn daemon_errors_keep_their_details() {
+        let inner = Status {
+            code: 2,
+            message: "x".into(),
+            details: vec![prost_types::Any {
+                type_url: "errdefs.Vertex".into(),
+                value: vec![1],
+            }],
+        };
+        let t = tonic::Status::with_details(
+            tonic::Code::Unknown,
+            "process did not complete",
+            inner.encode_to_vec().into(),
+        );
+        let out = from_daemon("build", &t);
+        assert_eq!(out.code, 2);
+        assert_eq!(out.message, "build: process did not complete");
+        assert_eq!(out.details.len(), 1);
+    }
+}

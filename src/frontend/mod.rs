@@ -1,0 +1,465 @@
+//! The BuildKit gateway frontend: `# syntax=scratchc/frontend:0.1` as the
+//! first line of an app.scratch makes `docker buildx build -f app.scratch .`
+//! run this code inside the daemon, with no scratchc on the user's side.
+//!
+//! BuildKit starts the frontend image's entrypoint with the build options in
+//! `BUILDKIT_FRONTEND_OPT_<i>` variables and the LLBBridge gRPC service on
+//! stdin/stdout ([`stdio`]). The run:
+//! 1. read the app.scratch (and its imports) from the `dockerfile` local,
+//!    and `.dockerignore` from the `context` local;
+//! 2. check the program; answer a subrequest (`--print targets|outline`)
+//!    if one was asked;
+//! 3. resolve the builder image's config, compile with
+//!    [`crate::compiler::compile`] (the very function `scratchc llb` and
+//!    `scratchc build` call, so the definitions are byte-identical for the
+//!    same inputs), solve each platform's definition;
+//! 4. `Return` the refs and image configs, or an error whose details point
+//!    at the offending lines of app.scratch.
+//!
+//! Besides the usual result metadata, the frontend records the SHA-256 of
+//! each definition it solved under `frontend.scratchc.definition.digest`
+//! (`/<platform>` suffixed for multi-platform builds); BuildKit copies
+//! `frontend.*` keys into the build's exporter response, which is how tests
+//! compare it with `scratchc llb --format pb`.
+
+pub mod bridge;
+pub mod errors;
+pub mod local;
+pub mod opts;
+pub mod stdio;
+pub mod subrequest;
+
+use std::collections::BTreeMap;
+
+use prost::Message;
+
+use crate::client::gateway::{self, Caps, SolvedRef};
+use crate::compiler::model::{Build, Program};
+use crate::compiler::{self, LowerOptions, Options, Platform, Sources, check, lower};
+use crate::proto::google::rpc::Status;
+use crate::proto::moby::buildkit::v1::frontend as gw;
+use crate::proto::pb;
+
+pub use bridge::{Bridge, Output};
+pub use opts::{Environment, FrontendOpts, started_by_buildkit};
+
+/// The image name the docs, examples and scripts use.
+pub const IMAGE: &str = "scratchc/frontend:0.1";
+
+/// Result metadata key of a definition's SHA-256.
+pub const DEFINITION_DIGEST_KEY: &str = "frontend.scratchc.definition.digest";
+
+/// Why the frontend could not even report an outcome to BuildKit.
+#[derive(Debug, thiserror::Error)]
+pub enum FrontendError {
+    #[error(transparent)]
+    Opts(#[from] opts::OptsError),
+    #[error(transparent)]
+    Stdio(#[from] stdio::StdioError),
+    #[error("BuildKit did not accept the frontend's result: {0}")]
+    Return(tonic::Status),
+    #[error("{0}")]
+    Bridge(String),
+}
+
+/// The process entry of frontend mode (`scratchc frontend`, or the binary
+/// started by BuildKit with no arguments): runs [`run`] on a runtime of its
+/// own. The exit code only says whether the outcome reached BuildKit: a
+/// failed build is reported through BuildKit and still exits 0, as Go
+/// frontends do.
+pub fn main() -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("scratchc frontend: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = match rt.block_on(run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("scratchc frontend: {e}");
+            ExitCode::FAILURE
+        }
+    };
+    // Reading stdin parks a blocking thread that only returns when the
+    // daemon closes the pipe, and the daemon waits for us to exit first:
+    // a plain drop of the runtime would wait for that thread forever.
+    rt.shutdown_background();
+    code
+}
+
+/// Whether this process, started with no arguments, should act as the
+/// frontend: BuildKit set its variables, or it runs as `/run` (BuildKit's
+/// default entrypoint for frontend images).
+pub fn wanted_without_args() -> bool {
+    let argv0_is_run = std::env::args_os().next().is_some_and(|a| {
+        std::path::Path::new(&a)
+            .file_name()
+            .is_some_and(|n| n == "run")
+    });
+    std::env::args_os().len() <= 1 && (started_by_buildkit() || argv0_is_run)
+}
+
+/// Runs one frontend invocation against the daemon on stdin/stdout. A
+/// build failure is reported to BuildKit and is not an error here; only a
+/// failure to talk to BuildKit at all is.
+pub async fn run() -> Result<(), FrontendError> {
+    let env = Environment::from_env()?;
+    let channel = stdio::channel().await?;
+    let mut bridge = Bridge::new(channel);
+    let pong = bridge
+        .ping()
+        .await
+        .map_err(|s| FrontendError::Bridge(s.message))?;
+    let caps = Caps::from_pong(&pong);
+    let outcome = build(&mut bridge, &env, &caps).await;
+    if let Err(st) = &outcome {
+        eprintln!("scratchc frontend: {}", st.message);
+    }
+    bridge.finish(outcome).await.map_err(FrontendError::Return)
+}
+
+/// The whole build, as an outcome to `Return`. It mirrors `scratchc build`
+/// step for step (`cli/build.rs`: the build platform from the workers,
+/// builder configs resolved from the local store first, then one
+/// `compiler::lower::lower` per platform), so both make the same images.
+pub async fn build(bridge: &mut Bridge, env: &Environment, caps: &Caps) -> Result<Output, Status> {
+    let o = &env.opts;
+    let sources = load_sources(bridge, env).await?;
+    let mut options = compile_options(env)?;
+    if let Some(p) = caps.build_platform() {
+        options.build_platform = p.clone();
+    }
+    let program = compiler::check(&sources, &options)
+        .map_err(|d| errors::diagnostics_status(&d, &sources))?;
+    let default_app = default_app(&program);
+
+    if let Some(id) = &o.request_id {
+        let metadata = subrequest::answer(id, &program, &sources, o.target.as_deref(), default_app)
+            .map_err(|e| errors::plain_status(errors::CODE_UNIMPLEMENTED, e.to_string()))?;
+        return Ok(Output {
+            metadata,
+            ..Default::default()
+        });
+    }
+
+    let app_name = match (o.target.as_deref(), default_app) {
+        (Some(t), _) => t.to_string(),
+        (None, Some(d)) => d.to_string(),
+        (None, None) => {
+            let names: Vec<&str> = program.apps.iter().map(|a| a.name.node.as_str()).collect();
+            return Err(errors::plain_status(
+                errors::CODE_INVALID_ARGUMENT,
+                format!(
+                    "{} defines {} apps ({}); choose the one to build with --target NAME",
+                    o.filename,
+                    names.len(),
+                    names.join(", ")
+                ),
+            ));
+        }
+    };
+    let Some(app) = program.app(&app_name) else {
+        let d = compiler::check::unknown_app(&program, &app_name);
+        return Err(errors::diagnostics_status(&[d], &sources));
+    };
+
+    let mut lower_options = LowerOptions {
+        context_excludes: read_dockerignore(bridge, env).await?,
+        no_cache: o.no_cache_for(&app_name),
+        ..LowerOptions::default()
+    };
+    if let Build::Compile(c) = &app.build {
+        let image = c.builder.node.to_string();
+        let json = resolve_builder(bridge, &image, &options.build_platform, o).await?;
+        let config = gateway::parse_image_config(&json).map_err(|e| {
+            errors::plain_status(
+                errors::CODE_UNKNOWN,
+                format!("the config of builder image {image} is not valid JSON: {e}"),
+            )
+        })?;
+        lower_options.builder_configs.insert(image, config);
+    }
+
+    let platforms: Vec<Platform> = if options.platforms.is_empty() {
+        app.platforms.iter().map(|p| p.node.clone()).collect()
+    } else {
+        options.platforms.clone()
+    };
+    let mut targets = Vec::new();
+    for platform in &platforms {
+        let t = lower::lower(app, platform, &sources, &options, &lower_options)
+            .map_err(|d| errors::diagnostics_status(&[d], &sources))?;
+        targets.push(t);
+    }
+    let mut solves = Vec::new();
+    for t in &targets {
+        let def = pb::Definition::decode(t.definition.as_slice()).map_err(|e| {
+            errors::plain_status(
+                errors::CODE_UNKNOWN,
+                format!("internal error (a bug, please report it): our own definition does not decode: {e}"),
+            )
+        })?;
+        if def.encode_to_vec() != t.definition {
+            return Err(errors::plain_status(
+                errors::CODE_UNKNOWN,
+                "internal error (a bug, please report it): the definition does not re-encode to the same bytes",
+            ));
+        }
+        let mut b = bridge.clone();
+        let what = format!("build {} for {}", t.app, t.platform);
+        solves.push(async move { b.solve(def, &what).await });
+    }
+    let ids = futures::future::try_join_all(solves).await?;
+
+    let multi = targets.len() > 1 || o.multi_platform;
+    let mut out = Output::default();
+    let mut parts = Vec::new();
+    for (t, id) in targets.iter().zip(ids) {
+        let digest = local::digest_of(&t.definition).into_bytes();
+        if multi {
+            out.metadata.insert(
+                format!("{DEFINITION_DIGEST_KEY}/{}", t.platform.id()),
+                digest,
+            );
+        } else {
+            out.metadata
+                .insert(DEFINITION_DIGEST_KEY.to_string(), digest);
+        }
+        parts.push((
+            t.platform.clone(),
+            SolvedRef { id, def: None },
+            t.config.clone(),
+        ));
+    }
+    let shaped = if multi && parts.len() == 1 {
+        multi_platform_result(parts)
+    } else {
+        gateway::image_result(parts)
+    };
+    out.result = shaped.result;
+    out.metadata.extend(shaped.metadata);
+    Ok(out)
+}
+
+/// The config of a builder image, found as `scratchc build` finds it: the
+/// daemon's local store first, then its default lookup; `--pull`
+/// (`image-resolve-mode=pull`) goes to the registry directly.
+async fn resolve_builder(
+    bridge: &mut Bridge,
+    image: &str,
+    platform: &Platform,
+    o: &FrontendOpts,
+) -> Result<Vec<u8>, Status> {
+    let p = gateway::pb_platform(platform);
+    if o.image_resolve_mode.as_deref() == Some("pull") {
+        return bridge.resolve_image_config(image, p, "pull").await;
+    }
+    match bridge.resolve_image_config(image, p.clone(), "local").await {
+        Ok(c) => Ok(c),
+        Err(_) => bridge.resolve_image_config(image, p, "default").await,
+    }
+}
+
+/// A one-platform result in the multi-platform shape (`refs` keyed by
+/// platform), for `multi-platform=true`.
+fn multi_platform_result(parts: Vec<(Platform, SolvedRef, Vec<u8>)>) -> gw::Result {
+    let mut metadata = BTreeMap::new();
+    let mut refs = BTreeMap::new();
+    let mut platforms = Vec::new();
+    for (p, r, config) in parts {
+        let id = p.id();
+        metadata.insert(format!("containerimage.config/{id}"), config);
+        let mut plat = serde_json::json!({ "architecture": p.arch, "os": p.os });
+        if let Some(v) = &p.variant {
+            plat["variant"] = serde_json::Value::String(v.clone());
+        }
+        platforms.push(serde_json::json!({ "ID": id, "Platform": plat }));
+        refs.insert(
+            id,
+            gw::Ref {
+                id: r.id,
+                def: None,
+            },
+        );
+    }
+    let list = serde_json::json!({ "Platforms": platforms });
+    metadata.insert("refs.platforms".to_string(), list.to_string().into_bytes());
+    gw::Result {
+        result: Some(gw::result::Result::Refs(gw::RefMap { refs })),
+        metadata,
+    }
+}
+
+/// The compile options from the build options, as the CLI would set them
+/// from its flags.
+fn compile_options(env: &Environment) -> Result<Options, Status> {
+    let mut platforms = Vec::new();
+    for p in &env.opts.platforms {
+        let parsed = Platform::parse(p).map_err(|e| {
+            errors::plain_status(
+                errors::CODE_INVALID_ARGUMENT,
+                format!("--platform `{p}` is not a known platform ({e:?}); write os/arch[/variant], e.g. linux/arm64"),
+            )
+        })?;
+        if !platforms.contains(&parsed) {
+            platforms.push(parsed);
+        }
+    }
+    Ok(Options {
+        build_args: env.opts.build_args.clone(),
+        build_platform: env
+            .build_platform
+            .clone()
+            .unwrap_or_else(Platform::linux_amd64),
+        platforms,
+    })
+}
+
+/// The app built when no `target` is given: the only app of the file.
+fn default_app(program: &Program) -> Option<&str> {
+    match program.apps.as_slice() {
+        [one] => Some(one.name.node.as_str()),
+        _ => None,
+    }
+}
+
+/// Reads the root file and, round by round, the files it imports (the
+/// compiler says which: `check::pending_imports`), from the `dockerfile`
+/// local. Each round transfers only the files named so far.
+async fn load_sources(bridge: &mut Bridge, env: &Environment) -> Result<Sources, Status> {
+    let o = &env.opts;
+    let mut sources: Option<Sources> = None;
+    let mut wanted = vec![o.filename.clone()];
+    loop {
+        let def = local::definition(&local::LocalRead {
+            name: &o.dockerfile_local,
+            session: &env.session_id,
+            follow_paths: &wanted,
+            include: &[],
+            shared_key_hint: "scratchc-sources",
+            progress_name: &format!("load build definition from {}", o.filename),
+        });
+        let r = bridge
+            .solve(def, &format!("cannot read {}", o.filename))
+            .await?;
+        match sources.as_mut() {
+            None => {
+                let Some(data) = bridge.read_file(&r, &o.filename).await? else {
+                    return Err(errors::plain_status(
+                        errors::CODE_NOT_FOUND,
+                        format!(
+                            "{} not found in the build's `{}` directory; name the file with -f",
+                            o.filename, o.dockerfile_local
+                        ),
+                    ));
+                };
+                sources = Some(Sources::new(o.filename.clone(), utf8(&o.filename, data)?));
+            }
+            Some(s) => {
+                for name in check::pending_imports(s) {
+                    match bridge.read_file(&r, &name).await? {
+                        Some(data) => {
+                            let text = utf8(&name, data)?;
+                            s.add(name, text);
+                        }
+                        None => s.mark_missing(name),
+                    }
+                }
+            }
+        }
+        let Some(s) = &sources else {
+            return Err(errors::plain_status(
+                errors::CODE_UNKNOWN,
+                "no sources were read",
+            ));
+        };
+        let next = check::pending_imports(s);
+        if next.is_empty() {
+            return Ok(sources.unwrap_or_default());
+        }
+        wanted.extend(next);
+    }
+}
+
+fn utf8(name: &str, data: Vec<u8>) -> Result<String, Status> {
+    String::from_utf8(data).map_err(|_| {
+        errors::plain_status(
+            errors::CODE_INVALID_ARGUMENT,
+            format!("{name} is not UTF-8 text; scratch files are UTF-8"),
+        )
+    })
+}
+
+/// The patterns of the context's `.dockerignore`, in file order.
+async fn read_dockerignore(bridge: &mut Bridge, env: &Environment) -> Result<Vec<String>, Status> {
+    let o = &env.opts;
+    let follow = vec![".dockerignore".to_string()];
+    let def = local::definition(&local::LocalRead {
+        name: &o.context_local,
+        session: &env.session_id,
+        follow_paths: &follow,
+        include: &[],
+        shared_key_hint: "scratchc-dockerignore",
+        progress_name: "load .dockerignore",
+    });
+    let r = bridge.solve(def, "cannot read .dockerignore").await?;
+    let Some(data) = bridge.read_file(&r, ".dockerignore").await? else {
+        return Ok(Vec::new());
+    };
+    Ok(dockerignore_patterns(&String::from_utf8_lossy(&data)))
+}
+
+/// `.dockerignore` lines as patterns: comments and blank lines dropped,
+/// surrounding whitespace trimmed (as `scratchc build` reads them).
+pub fn dockerignore_patterns(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dockerignore_lines() {
+        assert_eq!(
+            dockerignore_patterns("# c\n\n  target \n!keep\n"),
+            ["target", "!keep"]
+        );
+    }
+
+    #[test]
+    fn one_platform_can_be_returned_as_a_platform_map() {
+        let r = multi_platform_result(vec![(
+            Platform::new("linux", "arm", Some("v7")),
+            SolvedRef {
+                id: "r1".into(),
+                def: None,
+            },
+            b"{}".to_vec(),
+        )]);
+        let Some(gw::result::Result::Refs(m)) = r.result else {
+            panic!("not a map")
+        };
+        assert_eq!(m.refs["linux/arm/v7"].id, "r1");
+        assert_eq!(
+            String::from_utf8(r.metadata["refs.platforms"].clone()).unwrap(),
+            r#"{"Platforms":[{"ID":"linux/arm/v7","Platform":{"architecture":"arm","os":"linux","variant":"v7"}}]}"#
+        );
+        assert!(
+            r.metadata
+                .contains_key("containerimage.config/linux/arm/v7")
+        );
+    }
+}
