@@ -184,8 +184,15 @@ pub fn builder_key(r: &ImageRef) -> String {
 }
 
 /// What the program needs pinned: every builder of every app, every
-/// imported file (all sources but the root).
+/// imported file (all sources but the root), and the stdlib files of the
+/// templates the apps use (`<stdlib>/go.scratch` defines `go`).
 pub fn wanted(program: &Program, sources: &Sources, build_platform: &Platform) -> Wanted {
+    let used: BTreeSet<String> = program
+        .apps
+        .iter()
+        .flat_map(|a| a.templates.iter())
+        .map(|t| format!("{}{t}.scratch", crate::compiler::stdlib::PREFIX))
+        .collect();
     let builders = program
         .apps
         .iter()
@@ -197,6 +204,7 @@ pub fn wanted(program: &Program, sources: &Sources, build_platform: &Platform) -
     let templates = sources
         .iter()
         .skip(1)
+        .filter(|(_, f)| !crate::compiler::stdlib::is_stdlib(&f.name) || used.contains(&f.name))
         .map(|(_, f)| (f.name.clone(), sha256_text(&f.text)))
         .collect();
     Wanted {
