@@ -6,6 +6,7 @@
 //! Every error is a [`ClientError`] that names what was tried and where.
 
 pub mod binary;
+pub mod cache;
 pub mod connect;
 pub mod elf;
 pub mod epoch;
