@@ -1,15 +1,498 @@
-//! `scratchc build` (in progress).
+//! `scratchc build`: compile the app(s) of an app.scratch and build them on
+//! a BuildKit daemon (the Docker Engine's or a standalone buildkitd).
+//!
+//! The build runs as a client-side gateway build, as Go's `client.Build`:
+//! one `Control.Solve` per app, during which we ping the daemon for its
+//! caps, resolve the builder images' configs (so builder steps get the
+//! image's Env and WorkingDir like a Dockerfile `FROM`), compile with them,
+//! solve each platform's definition and return the result with its image
+//! config. All apps share one session (context, secrets, outputs).
+//!
+//! Exit codes: 0 built, 1 the file or the build failed, 2 bad command line,
+//! 130 interrupted (the build is cancelled on the daemon).
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::client::errors::BuildError;
+use crate::client::exporter::{self, DaemonKind, Outputs};
+use crate::client::gateway::{self, Caps, Gateway, SolvedRef};
+use crate::client::progress::{ProgressMode, Reporter};
+use crate::client::session::{self, LocalDir, SecretSource, SessionConfig};
+use crate::client::solve::{self, SolveSpec};
+use crate::client::{Endpoint, TlsFiles};
+use crate::compiler::{self, LowerOptions, Options, Platform, Sources, lower, model};
+use crate::proto::pb;
+
+use super::CompileArgs;
+use super::load;
 
 /// Options of `scratchc build`.
 #[derive(Debug, clap::Args)]
 pub struct BuildArgs {
-    /// The app.scratch file.
+    /// The app.scratch file; its directory is the build context.
     #[arg(value_name = "FILE", default_value = "app.scratch")]
-    pub file: std::path::PathBuf,
+    pub file: PathBuf,
+    /// Build only this app (default: every app of the file).
+    #[arg(long, value_name = "NAME")]
+    pub app: Option<String>,
+    #[command(flatten)]
+    pub compile: CompileArgs,
+    /// Image name to load into the Docker Engine (repeatable). Without -t
+    /// and --output, each app is loaded as `<app>:latest`.
+    #[arg(short = 't', long = "tag", value_name = "NAME[:TAG]")]
+    pub tags: Vec<String>,
+    /// Write the result to files: type=oci|docker|tar|local,dest=PATH
+    /// (repeatable; a bare PATH means type=local).
+    #[arg(short = 'o', long = "output", value_name = "type=TYPE,dest=PATH")]
+    pub outputs: Vec<String>,
+    /// Push the image named with -t to its registry.
+    #[arg(long)]
+    pub push: bool,
+    /// Run every step again, ignoring the build cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// How to show progress.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: ProgressMode,
+    /// A secret for `secret` mounts: id=NAME,src=FILE or id=NAME,env=VAR
+    /// (repeatable).
+    #[arg(long = "secret", value_name = "id=NAME,src=FILE|env=VAR")]
+    pub secrets: Vec<String>,
+    /// The daemon: unix:///run/buildkit/buildkitd.sock, tcp://HOST:PORT,
+    /// docker+unix:///var/run/docker.sock, docker+tcp://HOST:PORT. Default:
+    /// $BUILDKIT_HOST, $DOCKER_HOST, buildkitd's socket, Docker's socket.
+    #[arg(long, value_name = "ADDRESS")]
+    pub addr: Option<String>,
+    /// CA certificate for a TLS daemon.
+    #[arg(long, value_name = "FILE")]
+    pub tlscacert: Option<PathBuf>,
+    /// Client certificate for a TLS daemon.
+    #[arg(long, value_name = "FILE")]
+    pub tlscert: Option<PathBuf>,
+    /// Client key for a TLS daemon.
+    #[arg(long, value_name = "FILE")]
+    pub tlskey: Option<PathBuf>,
 }
 
-pub fn run(_args: BuildArgs) -> ExitCode {
-    eprintln!("scratchc build: not implemented yet");
+/// How the command ends.
+enum Failure {
+    /// Already printed; exit with this code.
+    Exit(ExitCode),
+    Build(BuildError),
+}
+
+impl From<BuildError> for Failure {
+    fn from(e: BuildError) -> Self {
+        Failure::Build(e)
+    }
+}
+
+pub fn run(args: BuildArgs) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let color = std::io::stderr().is_terminal();
+    let result = rt.block_on(async {
+        tokio::select! {
+            r = build(&args) => Some(r),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    let code = match result {
+        Some(Ok(())) => ExitCode::SUCCESS,
+        Some(Err(Failure::Exit(code))) => code,
+        Some(Err(Failure::Build(e))) => report(&e, color),
+        None => {
+            eprintln!("\ninterrupted: the build was cancelled");
+            ExitCode::from(130)
+        }
+    };
+    // Dropping the runtime drops the Solve calls (the daemon cancels the
+    // job) and the session; give the connection a moment to send the
+    // stream resets before the process exits.
+    rt.shutdown_timeout(Duration::from_millis(300));
+    code
+}
+
+/// Prints a build error and gives its exit code.
+fn report(e: &BuildError, color: bool) -> ExitCode {
+    match e {
+        BuildError::Step(f) => eprint!("{}", f.render(color)),
+        BuildError::Unsupported { what, help } => {
+            eprintln!("error: {what}\n  help: {help}");
+        }
+        BuildError::Usage(msg) => {
+            eprintln!("error: {msg}");
+            return ExitCode::from(2);
+        }
+        BuildError::Cancelled => {
+            eprintln!("interrupted: the build was cancelled");
+            return ExitCode::from(130);
+        }
+        other => eprintln!("error: {other}"),
+    }
     ExitCode::FAILURE
+}
+
+fn usage(msg: impl Into<String>) -> Failure {
+    Failure::Build(BuildError::Usage(msg.into()))
+}
+
+/// One app to build, with its outputs.
+struct Job {
+    app: model::App,
+    outputs: Outputs,
+}
+
+async fn build(args: &BuildArgs) -> Result<(), Failure> {
+    let mut options = Options::default();
+    for kv in &args.compile.build_args {
+        match kv.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                options.build_args.insert(k.to_string(), v.to_string());
+            }
+            _ => return Err(usage(format!("--build-arg `{kv}` is not KEY=VALUE"))),
+        }
+    }
+    for p in &args.compile.platforms {
+        let plat = Platform::parse(p).map_err(|e| {
+            usage(format!(
+                "--platform `{p}` is not a known platform ({e:?}); write os/arch[/variant], e.g. linux/arm64"
+            ))
+        })?;
+        options.platforms.push(plat);
+    }
+    let files: Vec<exporter::OutputSpec> = args
+        .outputs
+        .iter()
+        .map(|o| exporter::parse_output(o).map_err(usage))
+        .collect::<Result<_, _>>()?;
+    let secrets = parse_secrets(&args.secrets).map_err(usage)?;
+
+    let sources = load::load(&args.file).map_err(|e| {
+        eprintln!("error: {e}");
+        Failure::Exit(ExitCode::from(2))
+    })?;
+    let context = context_dir(&args.file);
+    let excludes = load::dockerignore(&context).map_err(|e| {
+        eprintln!("error: {e}");
+        Failure::Exit(ExitCode::from(2))
+    })?;
+
+    // Check offline first: errors in the file need no daemon.
+    options.build_platform = super::llb::host_platform();
+    let program = check(&sources, &options)?;
+
+    let endpoint = crate::client::resolve(
+        args.addr.as_deref(),
+        &TlsFiles {
+            ca: args.tlscacert.clone(),
+            cert: args.tlscert.clone(),
+            key: args.tlskey.clone(),
+        },
+    )
+    .map_err(|e| Failure::Build(e.into()))?;
+    let channel = crate::client::connect(&endpoint)
+        .await
+        .map_err(|e| Failure::Build(e.into()))?;
+    let mut caps = Caps::default();
+    caps.add_workers(&solve::list_workers(channel.clone()).await?);
+    let is_docker = matches!(
+        endpoint,
+        Endpoint::DockerUnix(_) | Endpoint::DockerTcp { .. }
+    );
+    let daemon = DaemonKind::detect(is_docker, &caps);
+
+    // Builder steps run on the daemon's platform.
+    let program = match caps.build_platform() {
+        Some(p) if *p != options.build_platform => {
+            options.build_platform = p.clone();
+            check(&sources, &options)?
+        }
+        _ => program,
+    };
+    let apps: Vec<model::App> = match &args.app {
+        Some(name) => match program.app(name) {
+            Some(a) => vec![a.clone()],
+            None => {
+                let d = compiler::check::unknown_app(&program, name);
+                eprint!("{}", compiler::render_plain(&[d], &sources));
+                return Err(Failure::Exit(ExitCode::FAILURE));
+            }
+        },
+        None => program.apps.clone(),
+    };
+    if apps.is_empty() {
+        return Err(usage(format!(
+            "{} defines no app; add an `app NAME {{ … }}` block",
+            args.file.display()
+        )));
+    }
+    if apps.len() > 1 && (!args.tags.is_empty() || !files.is_empty()) {
+        let names: Vec<&str> = apps.iter().map(|a| a.name.node.as_str()).collect();
+        return Err(usage(format!(
+            "-t and --output name one image, but the file has several apps ({}); pick one with --app NAME, or leave them out to load each app as <app>:latest",
+            names.join(", ")
+        )));
+    }
+    let jobs: Vec<Job> = apps
+        .into_iter()
+        .map(|app| {
+            let mut names = args.tags.clone();
+            // Without any output, load the image as `<app>:latest` (the
+            // Docker Engine only; buildkitd has no image list to look in).
+            if names.is_empty() && files.is_empty() && is_docker {
+                names.push(format!("{}:latest", app.name.node));
+            }
+            Job {
+                outputs: Outputs {
+                    names,
+                    push: args.push,
+                    files: files.clone(),
+                },
+                app,
+            }
+        })
+        .collect();
+
+    let mut plans = Vec::new();
+    for job in &jobs {
+        let platforms = if options.platforms.is_empty() {
+            job.app.platforms.len()
+        } else {
+            options.platforms.len()
+        };
+        // SOURCE_DATE_EPOCH: a later change passes it here (seam).
+        plans.push(exporter::plan(&job.outputs, daemon, platforms, None)?);
+    }
+
+    let session = session::start(
+        channel.clone(),
+        SessionConfig {
+            name: jobs
+                .iter()
+                .map(|j| j.app.name.node.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            shared_key: shared_key(&context),
+            dirs: BTreeMap::from([(
+                lower::CONTEXT.to_string(),
+                LocalDir {
+                    path: context.clone(),
+                    excludes: excludes.clone(),
+                },
+            )]),
+            secrets,
+            exports: plans.iter().flat_map(|p| p.sinks.clone()).collect(),
+            auth: true,
+        },
+    )
+    .await
+    .map_err(|e| Failure::Build(e.into()))?;
+
+    let mode = args.progress.resolve(std::io::stderr().is_terminal());
+    let mut reporter = Reporter::new(mode, Box::new(std::io::stderr()));
+    let lower_base = LowerOptions {
+        context_excludes: excludes,
+        no_cache: args.no_cache,
+        ..LowerOptions::default()
+    };
+    let mut results = Vec::new();
+    for (job, plan) in jobs.iter().zip(plans) {
+        let spec = SolveSpec {
+            build_ref: solve::new_ref(),
+            session_id: session.id.clone(),
+            exporters: plan.exporters,
+            frontend_attrs: BTreeMap::new(),
+        };
+        let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::<pb::Definition>::new()));
+        let sent2 = std::sync::Arc::clone(&sent);
+        let body = |gw: Gateway| build_body(gw, &sources, &options, &lower_base, &job.app, sent2);
+        match solve::solve(channel.clone(), spec, &mut reporter, body).await {
+            Ok(resp) => results.push((job, resp)),
+            Err(e) => {
+                session.abort().await;
+                let defs = sent.lock().map(|d| d.clone()).unwrap_or_default();
+                return Err(Failure::Build(solve::enrich(e, &reporter, &defs)));
+            }
+        }
+    }
+    session
+        .close()
+        .await
+        .map_err(|e| Failure::Build(e.into()))?;
+    for (job, resp) in results {
+        let digest = resp
+            .get("containerimage.digest")
+            .map(|d| format!(" {d}"))
+            .unwrap_or_default();
+        let mut what: Vec<String> = job
+            .outputs
+            .names
+            .iter()
+            .map(|n| format!("image {n}"))
+            .collect();
+        what.extend(
+            job.outputs
+                .files
+                .iter()
+                .map(|f| format!("{} {}", f.kind, f.dest.display())),
+        );
+        if what.is_empty() {
+            what.push("no output (the result is in the build cache)".into());
+        }
+        eprintln!("{}:{digest} -> {}", job.app.name.node, what.join(", "));
+    }
+    Ok(())
+}
+
+/// The gateway part of one app's build: resolve builder configs, compile,
+/// solve every platform, and shape the result.
+async fn build_body(
+    gw: Gateway,
+    sources: &Sources,
+    options: &Options,
+    lower_base: &LowerOptions,
+    app: &model::App,
+    sent: std::sync::Arc<std::sync::Mutex<Vec<pb::Definition>>>,
+) -> Result<crate::proto::moby::buildkit::v1::frontend::Result, BuildError> {
+    let caps = gw.ping().await?;
+    let mut lower_opts = lower_base.clone();
+    if let model::Build::Compile(c) = &app.build {
+        let reference = c.builder.node.to_string();
+        let platform = caps
+            .build_platform()
+            .cloned()
+            .unwrap_or_else(|| options.build_platform.clone());
+        // The local store first (no registry is needed for an image the
+        // daemon has), then the daemon's default lookup.
+        let resolved = match gw
+            .resolve_image_config(&reference, &platform, "local")
+            .await
+        {
+            Ok(r) => Ok(r),
+            Err(_) => {
+                gw.resolve_image_config(&reference, &platform, "default")
+                    .await
+            }
+        };
+        let (_digest, config) = resolved.map_err(|e| BuildError::Daemon {
+            call: "LLBBridge.ResolveImageConfig",
+            message: format!("cannot find the builder image {reference}: {e}"),
+        })?;
+        lower_opts.builder_configs.insert(reference, config);
+    }
+    let platforms: Vec<Platform> = if options.platforms.is_empty() {
+        app.platforms.iter().map(|p| p.node.clone()).collect()
+    } else {
+        options.platforms.clone()
+    };
+    let mut parts = Vec::new();
+    for platform in platforms {
+        let target = lower::lower(app, &platform, sources, options, &lower_opts).map_err(|d| {
+            BuildError::Daemon {
+                call: "compile",
+                message: compiler::render_plain(&[d], sources),
+            }
+        })?;
+        let def = <pb::Definition as prost::Message>::decode(target.definition.as_slice()).map_err(
+            |e| BuildError::Daemon {
+                call: "compile",
+                message: format!("the compiled definition does not decode ({e}); a bug in scratchc, please report it"),
+            },
+        )?;
+        if let Ok(mut s) = sent.lock() {
+            s.push(def.clone());
+        }
+        let solved: SolvedRef = gw.solve(def).await?;
+        parts.push((platform, solved, target.config));
+    }
+    Ok(gateway::image_result(parts))
+}
+
+fn check(sources: &Sources, options: &Options) -> Result<model::Program, Failure> {
+    compiler::check(sources, options).map_err(|diags| {
+        eprint!("{}", compiler::render_plain(&diags, sources));
+        Failure::Exit(ExitCode::FAILURE)
+    })
+}
+
+/// The build context: the directory of the app.scratch file.
+fn context_dir(file: &Path) -> PathBuf {
+    let dir = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
+
+/// A stable key per context directory, so the daemon's transfer cache of
+/// the context is reused across builds of the same tree (and only those).
+fn shared_key(context: &Path) -> String {
+    let h = Sha256::digest(context.to_string_lossy().as_bytes());
+    hex::encode(&h[..16])
+}
+
+/// Parses `--secret id=NAME,src=FILE` / `id=NAME,env=VAR`.
+fn parse_secrets(values: &[String]) -> Result<BTreeMap<String, SecretSource>, String> {
+    let mut out = BTreeMap::new();
+    for v in values {
+        let mut id = None;
+        let mut source = None;
+        for part in v.split(',') {
+            match part.split_once('=') {
+                Some(("id", x)) if !x.is_empty() => id = Some(x.to_string()),
+                Some(("src" | "source", x)) if !x.is_empty() => {
+                    source = Some(SecretSource::File(PathBuf::from(x)))
+                }
+                Some(("env", x)) if !x.is_empty() => {
+                    source = Some(SecretSource::Env(x.to_string()))
+                }
+                _ => {
+                    return Err(format!(
+                        "--secret `{v}`: `{part}` is not understood; write id=NAME,src=FILE or id=NAME,env=VAR"
+                    ));
+                }
+            }
+        }
+        let id = id.ok_or_else(|| format!("--secret `{v}` has no id=NAME"))?;
+        // Like buildx: with neither, the id names an environment variable.
+        let source = source.unwrap_or_else(|| SecretSource::Env(id.clone()));
+        out.insert(id, source);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets() {
+        let s = parse_secrets(&[
+            "id=npm,src=/tmp/t".into(),
+            "id=TOKEN".into(),
+            "id=a,env=B".into(),
+        ])
+        .unwrap();
+        assert_eq!(s["npm"], SecretSource::File("/tmp/t".into()));
+        assert_eq!(s["TOKEN"], SecretSource::Env("TOKEN".into()));
+        assert_eq!(s["a"], SecretSource::Env("B".into()));
+        assert!(parse_secrets(&["src=/x".into()]).is_err());
+        assert!(parse_secrets(&["id=a,foo=b".into()]).is_err());
+    }
 }

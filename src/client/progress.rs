@@ -272,7 +272,13 @@ impl Board {
 
 /// `name 1.2MB / 3.4MB done` style text for a sub-status.
 fn status_text(s: &StatusRecord) -> String {
-    let mut t = s.name.clone();
+    // BuildKit often leaves the name empty and says it in the id
+    // (`exporting layers`, a layer digest).
+    let mut t = if s.name.is_empty() {
+        s.id.clone()
+    } else {
+        s.name.clone()
+    };
     if s.total > 0 {
         t.push_str(&format!(
             " {} / {}",
@@ -315,6 +321,7 @@ pub fn secs(d: Duration) -> String {
 #[derive(Debug, Default)]
 pub struct PlainPrinter {
     last: Option<usize>,
+    named: std::collections::HashSet<usize>,
 }
 
 impl PlainPrinter {
@@ -347,15 +354,15 @@ impl PlainPrinter {
                 if self.last.is_some() {
                     writeln!(out)?;
                 }
-                // A vertex we come back to is named again so each block
-                // reads alone, as buildctl does.
-                if !matches!(e, Event::Started(_)) {
-                    writeln!(out, "#{n} {}", v.record.name)?;
-                }
                 self.last = Some(i);
             }
+            // Name a vertex once, on its first line, so no block is a bare
+            // name and every `#N` can be looked up above.
+            if self.named.insert(i) {
+                writeln!(out, "#{n} {}", v.record.name)?;
+            }
             match e {
-                Event::Started(_) => writeln!(out, "#{n} {}", v.record.name)?,
+                Event::Started(_) => {}
                 Event::Lines(_, lines) => {
                     for l in lines {
                         writeln!(out, "#{n} {l}")?;
@@ -500,6 +507,84 @@ fn fit_row(left: &str, right: &str, width: usize) -> String {
         l.push_str(right);
     }
     l
+}
+
+/// Shows progress on stderr in the chosen mode: owns the board, feeds it
+/// updates and prints. The board outlives the build so a failure report
+/// can read the failing step's name and output.
+pub struct Reporter {
+    mode: ProgressMode,
+    pub board: Board,
+    plain: PlainPrinter,
+    tty: TtyView,
+    out: Box<dyn Write + Send>,
+}
+
+impl std::fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reporter")
+            .field("mode", &self.mode)
+            .finish()
+    }
+}
+
+impl Reporter {
+    /// A reporter writing to `out` in `mode` (already resolved: not Auto).
+    pub fn new(mode: ProgressMode, out: Box<dyn Write + Send>) -> Reporter {
+        Reporter {
+            mode,
+            board: Board::new(),
+            plain: PlainPrinter::new(),
+            tty: TtyView::new(),
+            out,
+        }
+    }
+
+    /// Merges an update and shows it. Output errors are ignored: progress
+    /// is best effort and must never fail a build.
+    pub fn update(&mut self, u: Update) {
+        let events = self.board.apply(u);
+        match self.mode {
+            ProgressMode::Plain | ProgressMode::Auto => {
+                let _ = self.plain.print(&self.board, &events, &mut self.out);
+            }
+            ProgressMode::Tty => {
+                let _ = self
+                    .tty
+                    .draw(&self.board, terminal_width(), false, &mut self.out);
+            }
+            ProgressMode::Quiet => {}
+        }
+    }
+
+    /// Redraws the live view (for the elapsed times while nothing arrives).
+    pub fn tick(&mut self) {
+        if self.mode == ProgressMode::Tty {
+            let _ = self
+                .tty
+                .draw(&self.board, terminal_width(), false, &mut self.out);
+        }
+    }
+
+    /// Draws the final frame.
+    pub fn finish(&mut self) {
+        if self.mode == ProgressMode::Tty {
+            let _ = self
+                .tty
+                .draw(&self.board, terminal_width(), true, &mut self.out);
+        }
+    }
+
+    pub fn mode(&self) -> ProgressMode {
+        self.mode
+    }
+}
+
+/// The terminal's width in columns (stderr's), or 100 when unknown.
+fn terminal_width() -> usize {
+    terminal_size::terminal_size_of(std::io::stderr())
+        .map(|(w, _)| usize::from(w.0))
+        .unwrap_or(100)
 }
 
 #[cfg(test)]
@@ -667,74 +752,4 @@ mod tests {
         assert_eq!(human_bytes(12), "12B");
         assert_eq!(human_bytes(5_500_000), "5.50MB");
     }
-}
-
-/// Shows progress on stderr in the chosen mode: owns the board, feeds it
-/// updates and prints. The board outlives the build so a failure report
-/// can read the failing step's name and output.
-pub struct Reporter {
-    mode: ProgressMode,
-    pub board: Board,
-    plain: PlainPrinter,
-    tty: TtyView,
-    out: Box<dyn Write + Send>,
-}
-
-impl std::fmt::Debug for Reporter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reporter").field("mode", &self.mode).finish()
-    }
-}
-
-impl Reporter {
-    /// A reporter writing to `out` in `mode` (already resolved: not Auto).
-    pub fn new(mode: ProgressMode, out: Box<dyn Write + Send>) -> Reporter {
-        Reporter {
-            mode,
-            board: Board::new(),
-            plain: PlainPrinter::new(),
-            tty: TtyView::new(),
-            out,
-        }
-    }
-
-    /// Merges an update and shows it. Output errors are ignored: progress
-    /// is best effort and must never fail a build.
-    pub fn update(&mut self, u: Update) {
-        let events = self.board.apply(u);
-        match self.mode {
-            ProgressMode::Plain | ProgressMode::Auto => {
-                let _ = self.plain.print(&self.board, &events, &mut self.out);
-            }
-            ProgressMode::Tty => {
-                let _ = self.tty.draw(&self.board, terminal_width(), false, &mut self.out);
-            }
-            ProgressMode::Quiet => {}
-        }
-    }
-
-    /// Redraws the live view (for the elapsed times while nothing arrives).
-    pub fn tick(&mut self) {
-        if self.mode == ProgressMode::Tty {
-            let _ = self.tty.draw(&self.board, terminal_width(), false, &mut self.out);
-        }
-    }
-
-    /// Draws the final frame.
-    pub fn finish(&mut self) {
-        if self.mode == ProgressMode::Tty {
-            let _ = self.tty.draw(&self.board, terminal_width(), true, &mut self.out);
-        }
-    }
-
-    pub fn mode(&self) -> ProgressMode {
-        self.mode
-    }
-}
-
-/// The terminal's width in columns (stderr's), or 100 when unknown.
-fn terminal_width() -> usize {
-    terminal_size::terminal_size_of(std::io::stderr())
-        .map(|(w, _)| usize::from(w.0))
-        .unwrap_or(100)
 }

@@ -188,7 +188,9 @@ where
 }
 
 /// Lists the daemon's workers (labels, platforms) before any build.
-pub async fn list_workers(channel: Channel) -> Result<Vec<crate::proto::moby::buildkit::v1::types::WorkerRecord>, BuildError> {
+pub async fn list_workers(
+    channel: Channel,
+) -> Result<Vec<crate::proto::moby::buildkit::v1::types::WorkerRecord>, BuildError> {
     let resp = control_client(channel)
         .list_workers(control::ListWorkersRequest::default())
         .await
