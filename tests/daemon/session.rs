@@ -5,6 +5,8 @@
 //! buildkitd transport (a unix-socket proxy that upgrades each connection
 //! on the Docker socket); connection errors.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::os::unix::fs::{PermissionsExt, symlink};
