@@ -453,7 +453,13 @@ fn open_quote(text: &str, pos: usize) -> Option<usize> {
             '\\' if open.is_some() => {
                 chars.next();
             }
-            '"' => open = if open.is_some() { None } else { Some(line_start + i) },
+            '"' => {
+                open = if open.is_some() {
+                    None
+                } else {
+                    Some(line_start + i)
+                }
+            }
             '#' if open.is_none() => return None,
             _ => {}
         }

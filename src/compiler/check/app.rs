@@ -269,7 +269,10 @@ fn blame_setting(new: &mut [Diag], s: &Stmt, block: &Block, settings: &BTreeMap<
             crate::compiler::ast::Part::Text(_) => None,
         })
         .collect();
-    let Some((name, at)) = used.iter().find_map(|n| settings.get(*n).map(|sp| (*n, *sp))) else {
+    let Some((name, at)) = used
+        .iter()
+        .find_map(|n| settings.get(*n).map(|sp| (*n, *sp)))
+    else {
         return;
     };
     if at.file == s.span.file && block.stmts.iter().any(|x| x.span == at) {
