@@ -314,6 +314,7 @@ fn walk(
             walk(layout, d, &plat, out)?;
         }
     } else if v["config"].is_object() {
+        let label = if label.is_empty() { "image" } else { label };
         let cfg = v["config"]["digest"].as_str().unwrap_or_default();
         out.push((format!("{label} config"), cfg.to_string()));
         if let Some(layers) = v["layers"].as_array() {
