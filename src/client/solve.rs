@@ -42,6 +42,8 @@ pub struct SolveSpec {
     pub session_id: String,
     pub exporters: Vec<ExporterEntry>,
     pub frontend_attrs: BTreeMap<String, String>,
+    /// Cache exports and imports (`--cache-to`, `--cache-from`).
+    pub cache: Option<control::CacheOptions>,
 }
 
 /// What the export answered (`containerimage.digest`, `image.name`...).
@@ -84,6 +86,7 @@ where
         session: spec.session_id.clone(),
         frontend: String::new(),
         frontend_attrs: spec.frontend_attrs.clone(),
+        cache: spec.cache.clone(),
         exporters: spec
             .exporters
             .iter()

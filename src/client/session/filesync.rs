@@ -16,7 +16,7 @@
 //! the directory's `.dockerignore` drop. A directory that is not itself
 //! selected but may hold selected entries is sent only when one is.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -154,8 +154,12 @@ pub fn walk_with(
     filter: &Filter,
     emit: &mut dyn FnMut(WalkEntry) -> bool,
 ) -> std::io::Result<()> {
-    let mut pending = Vec::new();
-    walk_dir(root, "", filter, &mut pending, emit).map(|_| ())
+    let mut w = Walk {
+        filter,
+        pending: Vec::new(),
+        links: HashMap::new(),
+    };
+    w.dir(root, "", emit).map(|_| ())
 }
 
 /// Walks `root` and returns every entry that would be sent, in order.
@@ -168,69 +172,90 @@ pub fn walk(root: &Path, filter: &Filter) -> std::io::Result<Vec<WalkEntry>> {
     Ok(out)
 }
 
-/// Returns Ok(false) when `emit` asked to stop.
-fn walk_dir(
-    abs: &Path,
-    rel: &str,
-    filter: &Filter,
-    pending: &mut Vec<WalkEntry>,
-    emit: &mut dyn FnMut(WalkEntry) -> bool,
-) -> std::io::Result<bool> {
-    let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(abs)
-        .map_err(|e| annotate(e, abs))?
-        .map(|e| e.map(|e| e.file_name()))
-        .collect::<Result<_, _>>()
-        .map_err(|e| annotate(e, abs))?;
-    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-    for name in names {
-        let child_abs = abs.join(&name);
-        let name = name.to_string_lossy();
-        let child_rel = if rel.is_empty() {
-            name.to_string()
-        } else {
-            format!("{rel}/{name}")
-        };
-        let meta = match std::fs::symlink_metadata(&child_abs) {
-            Ok(m) => m,
-            // Removed while walking: fsutil skips it too.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(annotate(e, &child_abs)),
-        };
-        let ft = meta.file_type();
-        if is_socket(&meta) {
-            continue;
-        }
-        let decision = filter.decide(&child_rel, ft.is_dir());
-        if matches!(decision, Decision::Skip) {
-            continue;
-        }
-        let entry = entry_of(&child_abs, &child_rel, &meta)?;
-        match decision {
-            Decision::Send => {
-                for p in pending.drain(..) {
-                    if !emit(p) {
+/// State of one walk.
+struct Walk<'a> {
+    filter: &'a Filter,
+    /// Directories walked into but not sent yet (see [`Decision::Maybe`]):
+    /// sent, in order, before the first descendant that is sent.
+    pending: Vec<WalkEntry>,
+    /// First path sent for each (device, inode) of a multiply linked file:
+    /// later paths go as hard links to it, as fsutil does.
+    links: HashMap<(u64, u64), String>,
+}
+
+impl Walk<'_> {
+    /// Walks one directory. Returns Ok(false) when `emit` asked to stop.
+    fn dir(
+        &mut self,
+        abs: &Path,
+        rel: &str,
+        emit: &mut dyn FnMut(WalkEntry) -> bool,
+    ) -> std::io::Result<bool> {
+        let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(abs)
+            .map_err(|e| annotate(e, abs))?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| annotate(e, abs))?;
+        names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        for name in names {
+            let child_abs = abs.join(&name);
+            let name = name.to_string_lossy();
+            let child_rel = if rel.is_empty() {
+                name.to_string()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let meta = match std::fs::symlink_metadata(&child_abs) {
+                Ok(m) => m,
+                // Removed while walking: fsutil skips it too.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(annotate(e, &child_abs)),
+            };
+            let ft = meta.file_type();
+            if is_socket(&meta) {
+                continue;
+            }
+            let decision = self.filter.decide(&child_rel, ft.is_dir());
+            match decision {
+                Decision::Skip => {}
+                Decision::Send => {
+                    let mut entry = entry_of(&child_abs, &child_rel, &meta)?;
+                    if ft.is_file() && meta.nlink() > 1 {
+                        match self.links.get(&(meta.dev(), meta.ino())) {
+                            Some(first) => {
+                                entry.stat.linkname = first.clone();
+                                entry.file = None;
+                            }
+                            None => {
+                                self.links
+                                    .insert((meta.dev(), meta.ino()), child_rel.clone());
+                            }
+                        }
+                    }
+                    for p in self.pending.drain(..) {
+                        if !emit(p) {
+                            return Ok(false);
+                        }
+                    }
+                    if !emit(entry) {
+                        return Ok(false);
+                    }
+                    if ft.is_dir() && !self.dir(&child_abs, &child_rel, emit)? {
                         return Ok(false);
                     }
                 }
-                if !emit(entry) {
-                    return Ok(false);
-                }
-                if ft.is_dir() && !walk_dir(&child_abs, &child_rel, filter, pending, emit)? {
-                    return Ok(false);
+                Decision::Maybe => {
+                    let depth = self.pending.len();
+                    self.pending.push(entry_of(&child_abs, &child_rel, &meta)?);
+                    if !self.dir(&child_abs, &child_rel, emit)? {
+                        return Ok(false);
+                    }
+                    self.pending.truncate(depth);
                 }
             }
-            Decision::Maybe => {
-                let depth = pending.len();
-                pending.push(entry);
-                if !walk_dir(&child_abs, &child_rel, filter, pending, emit)? {
-                    return Ok(false);
-                }
-                pending.truncate(depth);
-            }
-            Decision::Skip => {}
         }
+        Ok(true)
     }
-    Ok(true)
 }
 
 fn is_socket(meta: &std::fs::Metadata) -> bool {
@@ -473,6 +498,75 @@ async fn send_file(tx: &mpsc::Sender<PacketResult>, id: u32, path: &Path) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn paths(root: &Path, f: &Filter) -> Vec<String> {
+        walk(root, f)
+            .unwrap()
+            .into_iter()
+            .map(|e| {
+                if e.stat.linkname.is_empty() {
+                    e.stat.path
+                } else {
+                    format!("{} -> {}", e.stat.path, e.stat.linkname)
+                }
+            })
+            .collect()
+    }
+
+    fn touch(root: &Path, rel: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, rel).unwrap();
+    }
+
+    #[test]
+    fn walk_order_is_fsutil_order() {
+        let d = tempfile::tempdir().unwrap();
+        for f in ["a.b/x", "a/b", "a/c/d", "a-z", "B", "a0"] {
+            touch(d.path(), f);
+        }
+        std::fs::hard_link(d.path().join("B"), d.path().join("zz")).unwrap();
+        std::os::unix::fs::symlink("a/b", d.path().join("s")).unwrap();
+        // `/` sorts below every byte: a/... before a-z, a.b and a0.
+        assert_eq!(
+            paths(d.path(), &Filter::default()),
+            [
+                "B", "a", "a/b", "a/c", "a/c/d", "a-z", "a.b", "a.b/x", "a0", "s -> a/b", "zz -> B"
+            ]
+        );
+        let e = walk(d.path(), &Filter::default()).unwrap();
+        assert_eq!(e[0].stat.mode & fsmode::MODE_TYPE, 0);
+        assert_eq!(e[1].stat.mode & fsmode::MODE_DIR, fsmode::MODE_DIR);
+        assert_eq!(e[1].stat.size, 0);
+        assert_eq!(e[2].stat.size, 3);
+        assert!(e[2].file.is_some() && e[1].file.is_none());
+    }
+
+    #[test]
+    fn parents_of_selected_entries_come_first_and_only_when_needed() {
+        let d = tempfile::tempdir().unwrap();
+        for f in ["x/y/keep.txt", "x/y/drop", "x/other/drop", "top.txt"] {
+            touch(d.path(), f);
+        }
+        let exc = vec!["x".to_string(), "!x/y/keep.txt".to_string()];
+        let f = Filter::new(d.path(), &[], &[], &[&exc]).unwrap();
+        assert_eq!(paths(d.path(), &f), ["top.txt", "x", "x/y", "x/y/keep.txt"]);
+        let f = Filter::new(d.path(), &["**/keep.txt".into()], &[], &[]).unwrap();
+        assert_eq!(paths(d.path(), &f), ["x", "x/y", "x/y/keep.txt"]);
+    }
+
+    #[test]
+    fn followpaths_bring_symlink_targets() {
+        let d = tempfile::tempdir().unwrap();
+        touch(d.path(), "real/Dockerfile");
+        touch(d.path(), "other");
+        std::os::unix::fs::symlink("real/Dockerfile", d.path().join("Dockerfile")).unwrap();
+        let f = Filter::new(d.path(), &[], &["Dockerfile".into()], &[]).unwrap();
+        assert_eq!(
+            paths(d.path(), &f),
+            ["Dockerfile -> real/Dockerfile", "real", "real/Dockerfile"]
+        );
+    }
 
     #[test]
     fn unescapes_like_go() {
