@@ -397,9 +397,16 @@ fn grammar_error(file: FileId, text: &str, e: &pest::error::Error<Rule>) -> Diag
     };
     let pos = pos.min(text.len());
     let mut expected: Vec<&str> = Vec::new();
+    // Mid-line, "end of input" is what ends the line (a statement may be
+    // the last line of a file without a newline).
+    let line_start = pos == 0 || text.get(..pos).is_some_and(|t| t.ends_with('\n'));
     if let ErrorVariant::ParsingError { positives, .. } = &e.variant {
         for r in positives {
-            if let Some(d) = describe(*r) {
+            let d = match r {
+                Rule::EOI if !line_start => Some("the end of the line"),
+                r => describe(*r),
+            };
+            if let Some(d) = d {
                 if !expected.contains(&d) {
                     expected.push(d);
                 }

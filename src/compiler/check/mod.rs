@@ -187,6 +187,11 @@ pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec
     if diags.is_empty() {
         Ok(program)
     } else {
+        // A template in a file that does not parse is unknown to the apps
+        // that use it: that follows from the syntax error, reported above.
+        if parsed.len() < sources.len() {
+            diags.retain(|d| d.code != E_UNKNOWN_TEMPLATE);
+        }
         dedupe(&mut diags);
         Err(diags)
     }
