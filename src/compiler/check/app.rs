@@ -340,10 +340,15 @@ fn arity(def: &KeyDef, got: usize, s: &Stmt) -> Diag {
 
 /// A parameter's value with its type checked.
 fn typed(d: &ParamDecl<'_>, args: &[Arg], span: Span) -> Result<VarValue, Diag> {
+    let article = if d.ty == ParamType::Int { "an" } else { "a" };
     let wrong = |what: String, at: Span| {
         Diag::new(
             E_PARAM_TYPE,
-            format!("`{}` is a {} parameter: {what}", d.name, d.ty.name()),
+            format!(
+                "`{}` is {article} {} parameter: {what}",
+                d.name,
+                d.ty.name()
+            ),
         )
         .at(at, "wrong type")
         .related(d.span, "declared here")

@@ -167,9 +167,9 @@ pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec
                 .flat_map(|a| a.build_args.keys().map(String::as_str))
                 .collect();
             let help = match nearest(name, &all) {
-                Some(n) => format!(
-                    "did you mean `{n}`? declare arguments with `build-arg {name}` in the app"
-                ),
+                Some(n) => {
+                    format!("did you mean `{n}`? (build arguments are declared with `build-arg`)")
+                }
                 None => format!(
                     "declare it with `build-arg {name}` in the app, or drop --build-arg {name}"
                 ),
