@@ -198,6 +198,7 @@ fn sample_tree(root: &Path, big: bool) {
     write(&root.join("spaced name ü.txt"), b"unicode", 0o644);
     std::fs::create_dir_all(root.join("empty-dir")).unwrap();
     symlink("bin/tool", root.join("link-to-tool")).unwrap();
+    std::fs::hard_link(root.join("bin/tool"), root.join("hardlink-to-tool")).unwrap();
     symlink("../nowhere", root.join("d0/dangling")).unwrap();
     if big {
         let p = root.join("big/sparse.bin");
@@ -230,6 +231,10 @@ async fn local_export_round_trips_a_tree() {
     .await
     .unwrap();
     assert_eq!(tree(&out), tree(src.path()));
+    // Hard links stay hard links, through the daemon and back.
+    use std::os::unix::fs::MetadataExt;
+    let ino = |p: &str| std::fs::metadata(out.join(p)).unwrap().ino();
+    assert_eq!(ino("bin/tool"), ino("hardlink-to-tool"));
     // No staging leftovers beside the destination.
     let names: Vec<_> = std::fs::read_dir(out_parent.path())
         .unwrap()
