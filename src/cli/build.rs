@@ -22,10 +22,12 @@ use sha2::{Digest, Sha256};
 use crate::client::errors::BuildError;
 use crate::client::exporter::{self, DaemonKind, Outputs};
 use crate::client::gateway::{self, Caps, Gateway, SolvedRef};
+use crate::client::lock::Lock;
 use crate::client::progress::{ProgressMode, Reporter};
 use crate::client::session::{self, LocalDir, SecretSource, SessionConfig};
 use crate::client::solve::{self, SolveSpec};
 use crate::client::{Endpoint, TlsFiles};
+use crate::client::{binary, cache, epoch, repro};
 use crate::compiler::{self, LowerOptions, Options, Platform, Sources, lower, model};
 use crate::proto::pb;
 
@@ -57,6 +59,22 @@ pub struct BuildArgs {
     /// Run every step again, ignoring the build cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// Export the build cache: type=registry,ref=HOST/REPO:TAG[,mode=min|max]
+    /// (mode=max by default), or type=inline (repeatable; a bare REF means
+    /// type=registry).
+    #[arg(long = "cache-to", value_name = "type=registry,ref=REF")]
+    pub cache_to: Vec<String>,
+    /// Import a build cache: type=registry,ref=HOST/REPO:TAG (repeatable).
+    #[arg(long = "cache-from", value_name = "type=registry,ref=REF")]
+    pub cache_from: Vec<String>,
+    /// Allow plain HTTP to registries that are not on loopback (pushes and
+    /// registry caches). Loopback registries never need it.
+    #[arg(long)]
+    pub insecure_registry: bool,
+    /// Resolve the builder images again and rewrite scratch.lock, instead
+    /// of refusing a stale lock.
+    #[arg(long)]
+    pub update_lock: bool,
     /// How to show progress.
     #[arg(long, value_enum, default_value = "auto")]
     pub progress: ProgressMode,
@@ -225,6 +243,24 @@ async fn build(args: &BuildArgs) -> Result<(), Failure> {
         }
         _ => program,
     };
+    // scratch.lock: pin the builders to their locked digests and configs,
+    // refuse a stale lock (or refresh it with --update-lock).
+    let mut program = program;
+    let locked = super::lock::apply_lock(
+        &args.file,
+        args.update_lock,
+        &sources,
+        &mut program,
+        &options.build_platform,
+        &channel,
+        &endpoint,
+    )
+    .await?;
+    // SOURCE_DATE_EPOCH: every timestamp in the image is clamped to it.
+    let epoch = epoch::source_date_epoch(&context)
+        .map_err(|e| Failure::Build(BuildError::Usage(e.to_string())))?;
+    let cache =
+        cache::options(&args.cache_to, &args.cache_from, args.insecure_registry).map_err(usage)?;
     let apps: Vec<model::App> = match &args.app {
         Some(name) => match program.app(name) {
             Some(a) => vec![a.clone()],
@@ -276,8 +312,9 @@ async fn build(args: &BuildArgs) -> Result<(), Failure> {
         } else {
             options.platforms.len()
         };
-        // SOURCE_DATE_EPOCH: a later change passes it here (seam).
-        plans.push(exporter::plan(&job.outputs, daemon, platforms, None)?);
+        let mut plan = exporter::plan(&job.outputs, daemon, platforms, Some(epoch.seconds))?;
+        repro::harden_exporters(&mut plan.exporters, daemon, args.insecure_registry);
+        plans.push(plan);
     }
 
     let session = session::start(
@@ -309,6 +346,10 @@ async fn build(args: &BuildArgs) -> Result<(), Failure> {
     let lower_base = LowerOptions {
         context_excludes: excludes,
         no_cache: args.no_cache,
+        builder_configs: locked
+            .as_ref()
+            .map(Lock::builder_configs)
+            .unwrap_or_default(),
         ..LowerOptions::default()
     };
     let mut results = Vec::new();
@@ -317,11 +358,18 @@ async fn build(args: &BuildArgs) -> Result<(), Failure> {
             build_ref: solve::new_ref(),
             session_id: session.id.clone(),
             exporters: plan.exporters,
-            frontend_attrs: BTreeMap::new(),
+            frontend_attrs: BTreeMap::from([(
+                "build-arg:SOURCE_DATE_EPOCH".to_string(),
+                epoch.attr(),
+            )]),
+            cache: cache.clone(),
         };
         let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::<pb::Definition>::new()));
         let sent2 = std::sync::Arc::clone(&sent);
-        let body = |gw: Gateway| build_body(gw, &sources, &options, &lower_base, &job.app, sent2);
+        // The binary check reads files through the gateway of this build.
+        let check = (channel.clone(), spec.build_ref.clone());
+        let body =
+            |gw: Gateway| build_body(gw, &sources, &options, &lower_base, &job.app, sent2, check);
         match solve::solve(channel.clone(), spec, &mut reporter, body).await {
             Ok(resp) => results.push((job, resp)),
             Err(e) => {
@@ -369,10 +417,15 @@ async fn build_body(
     lower_base: &LowerOptions,
     app: &model::App,
     sent: std::sync::Arc<std::sync::Mutex<Vec<pb::Definition>>>,
+    check: (tonic::transport::Channel, String),
 ) -> Result<crate::proto::moby::buildkit::v1::frontend::Result, BuildError> {
     let caps = gw.ping().await?;
     let mut lower_opts = lower_base.clone();
-    if let model::Build::Compile(c) = &app.build {
+    if let model::Build::Compile(c) = &app.build
+        && !lower_opts
+            .builder_configs
+            .contains_key(&c.builder.node.to_string())
+    {
         let reference = c.builder.node.to_string();
         let platform = caps
             .build_platform()
@@ -419,6 +472,23 @@ async fn build_body(
             s.push(def.clone());
         }
         let solved: SolvedRef = gw.solve(def).await?;
+        // Before export: the binary must be a static executable for this
+        // platform (no amd64 binary in the arm64 image, no loader needed).
+        binary::check_binary(
+            check.0.clone(),
+            &check.1,
+            &solved.id,
+            &app.image.binary.node,
+            &platform,
+        )
+        .await
+        .map_err(|e| match e {
+            binary::BinaryError::Solve(s) => BuildError::from_status("LLBBridge.Solve", &s),
+            other => BuildError::Daemon {
+                call: "binary check",
+                message: other.to_string(),
+            },
+        })?;
         parts.push((platform, solved, target.config));
     }
     Ok(gateway::image_result(parts))

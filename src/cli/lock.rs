@@ -188,3 +188,44 @@ pub async fn resolve_builders(
     let map = out.lock().map(|m| m.clone()).unwrap_or_default();
     Ok(map)
 }
+
+/// The build's use of `scratch.lock`: with no lock, nothing (the builders
+/// float on their tags); with a fresh lock, the program's builders are
+/// pinned to the locked digests and the locked configs are returned for
+/// the lowering; a stale lock is an error unless `--update-lock`, which
+/// resolves again and rewrites it (as does `--update-lock` with no lock).
+pub(super) async fn apply_lock(
+    file: &std::path::Path,
+    update: bool,
+    sources: &compiler::Sources,
+    program: &mut compiler::model::Program,
+    build_platform: &Platform,
+    channel: &tonic::transport::Channel,
+    endpoint: &Endpoint,
+) -> Result<Option<Lock>, BuildError> {
+    let path = lock::path_for(file);
+    let wanted = lock::wanted(program, sources, build_platform);
+    let existing = Lock::read(&path).map_err(|e| BuildError::Usage(e.to_string()))?;
+    let current = match existing {
+        Some(l) if !update => {
+            l.ensure_fresh(&wanted, &path)
+                .map_err(|e| BuildError::Unsupported {
+                    what: e.to_string(),
+                    help: "the builder images or templates changed since the lock was written"
+                        .into(),
+                })?;
+            l
+        }
+        None if !update => return Ok(None),
+        _ => {
+            let builders = resolve_builders(channel.clone(), &wanted, endpoint).await?;
+            let l = Lock::new(&wanted, builders);
+            l.write(&path)
+                .map_err(|e| BuildError::Usage(e.to_string()))?;
+            eprintln!("wrote {}", path.display());
+            l
+        }
+    };
+    current.pin(program);
+    Ok(Some(current))
+}

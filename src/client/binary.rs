@@ -36,6 +36,27 @@ pub enum BinaryError {
     },
     #[error(transparent)]
     Check(#[from] BinaryCheckError),
+    /// The solve itself failed: gateway solves are lazy, so the first read
+    /// of the result is where a failing build step shows up. The status
+    /// keeps BuildKit's typed details (the failing vertex, its source).
+    #[error("{}", .0.message())]
+    Solve(Box<tonic::Status>),
+}
+
+impl BinaryError {
+    /// A failed StatFile/ReadFile: a step failure when the status carries
+    /// BuildKit's error details, a read error otherwise.
+    fn from_status(platform: &Platform, path: &str, call: &'static str, s: tonic::Status) -> Self {
+        if !s.details().is_empty() {
+            return BinaryError::Solve(Box::new(s));
+        }
+        BinaryError::Read {
+            platform: platform.clone(),
+            path: path.to_string(),
+            call,
+            message: s.message().to_string(),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -76,7 +97,7 @@ pub async fn check_binary(
             path: path.to_string(),
         })
         .await
-        .map_err(|s| read_err("LLBBridge.StatFile", s.message().to_string()))?
+        .map_err(|s| BinaryError::from_status(platform, path, "LLBBridge.StatFile", s))?
         .into_inner()
         .stat
         .ok_or_else(|| read_err("LLBBridge.StatFile", "no stat in the answer".into()))?;
@@ -100,15 +121,10 @@ pub async fn check_binary(
                 length: i64::try_from(r.len).unwrap_or(i64::MAX),
             }),
         };
-        async move {
-            c.read_file(req)
-                .await
-                .map(|resp| resp.into_inner().data)
-                .map_err(|s| s.message().to_string())
-        }
+        async move { c.read_file(req).await.map(|resp| resp.into_inner().data) }
     })
     .await
-    .map_err(|m| read_err("LLBBridge.ReadFile", m))?;
+    .map_err(|s| BinaryError::from_status(platform, path, "LLBBridge.ReadFile", s))?;
     verdict.map_err(|problem| {
         BinaryError::Check(BinaryCheckError {
             platform: platform.clone(),

@@ -17,6 +17,7 @@ pub mod lock;
 pub mod ocidiff;
 pub mod patterns;
 pub mod progress;
+pub mod repro;
 pub mod session;
 pub mod solve;
 
