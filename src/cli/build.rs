@@ -350,7 +350,6 @@ async fn build(args: &BuildArgs) -> Result<(), Failure> {
             .as_ref()
             .map(Lock::builder_configs)
             .unwrap_or_default(),
-        ..LowerOptions::default()
     };
     let mut results = Vec::new();
     for (job, plan) in jobs.iter().zip(plans) {
