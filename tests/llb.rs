@@ -178,6 +178,7 @@ fn lower_opts() -> LowerOptions {
         builder_configs,
         context_excludes: strs(&[".git", "*.md"]),
         no_cache: false,
+        ..LowerOptions::default()
     }
 }
 
