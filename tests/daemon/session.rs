@@ -13,9 +13,11 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 
 use prost::Message;
-use scratchc::client::session::{self, ExportSink, LocalDir, SessionConfig};
+use scratchc::client::session::{self, ExportSink, LocalDir, SecretSource, SessionConfig};
 use scratchc::client::{ClientError, Endpoint, connect, control_client, patterns};
-use scratchc::proto::moby::buildkit::v1::{Exporter, ListWorkersRequest, SolveRequest};
+use scratchc::proto::moby::buildkit::v1::{
+    Exporter, ListWorkersRequest, SolveRequest, StatusRequest,
+};
 use scratchc::proto::pb;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -105,9 +107,21 @@ async fn solve_with(
         auth: true,
         ..SessionConfig::default()
     };
+    solve_session(channel, cfg, def, exporter).await
+}
+
+/// Starts a session with `cfg`, solves `def(session id)` with one
+/// `exporter`, and closes (or, on failure, aborts) the session.
+async fn solve_session(
+    channel: tonic::transport::Channel,
+    cfg: SessionConfig,
+    def: &(dyn Fn(&str) -> pb::Definition + Sync),
+    exporter: &str,
+) -> Result<(), ClientError> {
     let sess = session::start(channel.clone(), cfg).await?;
+    let build_ref = unique();
     let req = SolveRequest {
-        r#ref: unique(),
+        r#ref: build_ref.clone(),
         definition: Some(def(&sess.id)),
         exporter_deprecated: exporter.into(),
         session: sess.id.clone(),
@@ -117,10 +131,27 @@ async fn solve_with(
         }],
         ..SolveRequest::default()
     };
+    // Collect the build's log lines, to show them when it fails.
+    let mut status_client = control_client(channel.clone());
+    let logs = tokio::spawn(async move {
+        let mut out = String::new();
+        let req = StatusRequest { r#ref: build_ref };
+        if let Ok(resp) = status_client.status(req).await {
+            let mut stream = resp.into_inner();
+            while let Ok(Some(msg)) = stream.message().await {
+                for l in msg.logs {
+                    out.push_str(&String::from_utf8_lossy(&l.msg));
+                }
+            }
+        }
+        out
+    });
     match control_client(channel).solve(req).await {
         Ok(_) => sess.close().await,
         Err(status) => {
             sess.abort().await;
+            let logs = logs.await.unwrap_or_default();
+            eprintln!("build logs:\n{logs}");
             Err(ClientError::rpc("Control.Solve", status))
         }
     }
@@ -726,4 +757,136 @@ async fn one_dir_sent_twice_with_different_filters() {
         std::fs::read_dir(dest.join("b/docs/many")).unwrap().count(),
         200
     );
+}
+
+fn digest_of(op: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(op)))
+}
+
+/// The local Go image (no registry is reachable) running `script` with a
+/// file secret mounted at /run/secrets/f (id `secret_id`) and the secret
+/// `env` as $TOKEN; /out (output 1) is the result.
+fn secret_definition(secret_id: &str, script: &str) -> pb::Definition {
+    let platform = Some(pb::Platform {
+        architecture: "amd64".into(),
+        os: "linux".into(),
+        ..pb::Platform::default()
+    });
+    let mut attrs = BTreeMap::new();
+    attrs.insert("image.resolvemode".to_string(), "local".to_string());
+    let image = pb::Op {
+        op: Some(pb::op::Op::Source(pb::SourceOp {
+            identifier: "docker-image://docker.io/library/golang:1.24".into(),
+            attrs,
+        })),
+        platform: platform.clone(),
+        ..pb::Op::default()
+    }
+    .encode_to_vec();
+    let mount = |input: i64, dest: &str, output: i64| pb::Mount {
+        input,
+        dest: dest.into(),
+        output,
+        ..pb::Mount::default()
+    };
+    let exec = pb::Op {
+        inputs: vec![pb::Input {
+            digest: digest_of(&image),
+            index: 0,
+        }],
+        op: Some(pb::op::Op::Exec(pb::ExecOp {
+            meta: Some(pb::Meta {
+                args: vec!["/bin/sh".into(), "-c".into(), script.into()],
+                env: vec!["PATH=/usr/bin:/bin".into()],
+                cwd: "/".into(),
+                ..pb::Meta::default()
+            }),
+            mounts: vec![
+                // A root without an output is mounted read-only, and the
+                // daemon then cannot bind /etc/hosts: keep it writable.
+                mount(0, "/", 0),
+                mount(-1, "/out", 1),
+                pb::Mount {
+                    mount_type: pb::MountType::Secret as i32,
+                    secret_opt: Some(pb::SecretOpt {
+                        id: secret_id.into(),
+                        mode: 0o400,
+                        ..pb::SecretOpt::default()
+                    }),
+                    ..mount(-1, "/run/secrets/f", -1)
+                },
+            ],
+            secretenv: vec![pb::SecretEnv {
+                id: "env".into(),
+                name: "TOKEN".into(),
+                optional: false,
+            }],
+            ..pb::ExecOp::default()
+        })),
+        platform,
+        ..pb::Op::default()
+    }
+    .encode_to_vec();
+    let term = pb::Op {
+        inputs: vec![pb::Input {
+            digest: digest_of(&exec),
+            index: 1,
+        }],
+        ..pb::Op::default()
+    }
+    .encode_to_vec();
+    pb::Definition {
+        def: vec![image, exec, term],
+        ..pb::Definition::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_reach_the_build_from_files_and_env() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("token.txt");
+    std::fs::write(&secret_file, "s3cr3t-from-file").unwrap();
+    let mut secrets = BTreeMap::new();
+    secrets.insert("f".to_string(), SecretSource::File(secret_file));
+    // HOME is set in every test environment; its value is the "secret".
+    secrets.insert("env".to_string(), SecretSource::Env("HOME".into()));
+    let dest = dir.path().join("out");
+    let cfg = |dest: &Path| SessionConfig {
+        name: "scratchc-test".into(),
+        shared_key: unique(),
+        secrets: secrets.clone(),
+        exports: vec![ExportSink::Local(dest.to_path_buf())],
+        ..SessionConfig::default()
+    };
+    // A unique comment keeps the exec out of the cache.
+    let script = format!(
+        "cat /run/secrets/f > /out/f && printf %s \"$TOKEN\" > /out/e # {}",
+        unique()
+    );
+    let def = |_: &str| secret_definition("f", &script);
+    solve_session(connect(&docker()).await.unwrap(), cfg(&dest), &def, "local")
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dest.join("f")).unwrap(),
+        "s3cr3t-from-file"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dest.join("e")).unwrap(),
+        std::env::var("HOME").unwrap()
+    );
+
+    // A secret the session does not have fails the build (NotFound).
+    let dest2 = dir.path().join("out2");
+    let def = |_: &str| secret_definition("absent", &script);
+    let err = solve_session(
+        connect(&docker()).await.unwrap(),
+        cfg(&dest2),
+        &def,
+        "local",
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("absent"), "{err}");
+    assert!(!dest2.exists());
 }
