@@ -24,6 +24,14 @@ fn is_image_exporter(kind: &str) -> bool {
 }
 
 /// Adds the reproducibility attributes to every exporter that takes them.
+///
+/// BuildKit refuses `rewrite-timestamp` together with `unpack` (it would
+/// have to rewrite the layers after unpacking them). So: a push drops
+/// `unpack` (the pushed image is the one that must be reproducible; it is
+/// not also loaded into the Docker Engine), and the Docker Engine's `moby`
+/// exporter, which always unpacks, gets no `rewrite-timestamp`: an image
+/// loaded with `-t` alone keeps the mtimes the build gave its files (see
+/// docs/reproducibility.md; `--push` and `-o type=oci` are bit-for-bit).
 /// The graph-driver store's `moby` exporter reads only `name`, so it is
 /// left alone. `insecure`: the user allowed plain HTTP for non-loopback
 /// registries.
@@ -35,15 +43,21 @@ pub fn harden_exporters(exporters: &mut [ExporterEntry], daemon: DaemonKind, ins
         if !is_image_exporter(&e.kind) {
             continue;
         }
-        e.attrs
-            .entry("rewrite-timestamp".into())
-            .or_insert_with(|| "true".into());
+        let pushes = e.attrs.get("push").is_some_and(|v| v == "true");
+        let unpacks = e.kind == "moby" || e.attrs.get("unpack").is_some_and(|v| v == "true");
+        if unpacks && pushes && e.kind == "image" {
+            e.attrs.insert("unpack".into(), "false".into());
+        }
+        if !unpacks || pushes {
+            e.attrs
+                .entry("rewrite-timestamp".into())
+                .or_insert_with(|| "true".into());
+        }
         if e.kind != "docker" {
             e.attrs
                 .entry("oci-mediatypes".into())
                 .or_insert_with(|| "true".into());
         }
-        let pushes = e.attrs.get("push").is_some_and(|v| v == "true");
         let remote = e
             .attrs
             .get("name")
@@ -83,10 +97,27 @@ mod tests {
         assert_eq!(ex[0].attrs["rewrite-timestamp"], "true");
         assert_eq!(ex[0].attrs["oci-mediatypes"], "true");
         assert!(ex[1].attrs.is_empty());
-        assert_eq!(ex[2].attrs["rewrite-timestamp"], "true");
+        // `moby` always unpacks, which BuildKit refuses with a rewrite.
+        assert!(!ex[2].attrs.contains_key("rewrite-timestamp"));
+        assert_eq!(ex[2].attrs["oci-mediatypes"], "true");
         let mut g = vec![entry("moby", &[("name", "x")])];
         harden_exporters(&mut g, DaemonKind::DockerGraphDriver, false);
         assert_eq!(g[0].attrs.len(), 1);
+    }
+
+    #[test]
+    fn push_drops_unpack_for_the_rewrite() {
+        let mut ex = vec![entry(
+            "image",
+            &[
+                ("name", "127.0.0.1:5000/h:1"),
+                ("push", "true"),
+                ("unpack", "true"),
+            ],
+        )];
+        harden_exporters(&mut ex, DaemonKind::DockerContainerd, false);
+        assert_eq!(ex[0].attrs["unpack"], "false");
+        assert_eq!(ex[0].attrs["rewrite-timestamp"], "true");
     }
 
     #[test]
@@ -98,6 +129,7 @@ mod tests {
         ];
         harden_exporters(&mut ex, DaemonKind::DockerContainerd, true);
         assert!(!ex[0].attrs.contains_key("registry.insecure"));
+        assert_eq!(ex[0].attrs["rewrite-timestamp"], "true");
         assert_eq!(ex[1].attrs["registry.insecure"], "true");
         let mut ex = vec![push("ci.internal:5000/hello:1")];
         harden_exporters(&mut ex, DaemonKind::DockerContainerd, false);
