@@ -257,28 +257,28 @@ fn ascii_value(s: &str) -> MetadataValue<tonic::metadata::Ascii> {
 impl Session {
     /// Ends the session and moves completed exports into place. Fails if an
     /// export transfer failed (its staging is removed).
-    pub async fn close(self) -> Result<(), ClientError> {
+    pub async fn close(mut self) -> Result<(), ClientError> {
         self.stop().await;
         self.exports.commit()
     }
 
     /// Ends the session and discards staged exports (for a failed build).
-    pub async fn abort(self) {
+    pub async fn abort(mut self) {
         self.stop().await;
         self.exports.discard();
     }
 
-    async fn stop(&self) {
+    async fn stop(&mut self) {
         self.server.abort();
         // Aborting the server drops its end of the pipe: the outbound
         // stream ends, the daemon closes its side, and the pump returns.
-        let _ = tokio::time::timeout(Duration::from_secs(5), async {
-            while !self.pump.is_finished() {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-        .await;
-        self.pump.abort();
+        // A daemon that does not answer is not waited for long.
+        if tokio::time::timeout(Duration::from_secs(5), &mut self.pump)
+            .await
+            .is_err()
+        {
+            self.pump.abort();
+        }
     }
 }
 
