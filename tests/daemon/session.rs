@@ -896,9 +896,16 @@ async fn an_unwritable_destination_fails_the_build_and_names_it() {
     let src = tempfile::tempdir().unwrap();
     write(&src.path().join("x"), b"x", 0o644);
     let dest = PathBuf::from("/dev/null/out");
-    let err = solve_local(&docker(), src.path(), vec![], &[], "local", ExportSink::Local(dest))
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = solve_local(
+        &docker(),
+        src.path(),
+        vec![],
+        &[],
+        "local",
+        ExportSink::Local(dest),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("/dev/null"), "{err}");
 }
