@@ -115,6 +115,9 @@ impl Caps {
 #[derive(Clone, Debug)]
 pub struct Gateway {
     client: LlbBridgeClient<InterceptedService<Channel, BuildId>>,
+    /// Cache sources sent with every Solve (`--cache-from`): BuildKit
+    /// looks up imported caches per gateway Solve, not per build.
+    cache_imports: Vec<gw::CacheOptionsEntry>,
 }
 
 /// A solved result on the daemon, to put in the returned `Result`.
@@ -133,7 +136,16 @@ impl Gateway {
         let client = LlbBridgeClient::with_interceptor(channel, BuildId(value))
             .max_decoding_message_size(MAX_MESSAGE_SIZE)
             .max_encoding_message_size(MAX_MESSAGE_SIZE);
-        Ok(Gateway { client })
+        Ok(Gateway {
+            client,
+            cache_imports: Vec::new(),
+        })
+    }
+
+    /// The same gateway, importing these caches in every Solve.
+    pub fn with_cache_imports(mut self, imports: Vec<gw::CacheOptionsEntry>) -> Gateway {
+        self.cache_imports = imports;
+        self
     }
 
     /// Reads the daemon's caps. The daemon waits a few seconds for the
@@ -185,6 +197,7 @@ impl Gateway {
             definition: Some(def.clone()),
             allow_result_return: true,
             allow_result_array_ref: true,
+            cache_imports: self.cache_imports.clone(),
             ..Default::default()
         };
         let resp = self

@@ -117,7 +117,16 @@ where
         }
     }));
 
-    let gateway = Gateway::new(channel, &spec.build_ref)?;
+    let imports = spec
+        .cache
+        .iter()
+        .flat_map(|c| c.imports.iter())
+        .map(|e| gw::CacheOptionsEntry {
+            r#type: e.r#type.clone(),
+            attrs: e.attrs.clone(),
+        })
+        .collect();
+    let gateway = Gateway::new(channel, &spec.build_ref)?.with_cache_imports(imports);
     let gw2 = gateway.clone();
     let body_fut = async move {
         match body(gw2.clone()).await {
