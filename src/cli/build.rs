@@ -346,6 +346,7 @@ async fn build(args: &BuildArgs) -> Result<(), Failure> {
     let lower_base = LowerOptions {
         context_excludes: excludes,
         no_cache: args.no_cache,
+        local_unique: Some(shared_key(&context)),
         builder_configs: locked
             .as_ref()
             .map(Lock::builder_configs)

@@ -59,6 +59,7 @@ impl BuildError {
                 name: None,
                 logs: Vec::new(),
                 location: details.source,
+                also: Vec::new(),
             }))
         } else {
             BuildError::Daemon {
@@ -279,13 +280,28 @@ fn source_from_pb(info: Option<&pb::SourceInfo>, ranges: &[pb::Range]) -> Option
     })
 }
 
-/// Looks a vertex digest up in a definition's source map.
+/// Looks a vertex digest up in a definition's source map (its first
+/// location).
 pub fn locate(def: &pb::Definition, digest: &str) -> Option<SourceLocation> {
-    let src = def.source.as_ref()?;
-    let locs = src.locations.get(digest)?;
-    let loc = locs.locations.first()?;
-    let info = src.infos.get(usize::try_from(loc.source_index).ok()?)?;
-    source_from_pb(Some(info), &loc.ranges)
+    locate_all(def, digest).into_iter().next()
+}
+
+/// Every location of a vertex in a definition's source map, in map order
+/// (scratchc writes the app's own line first, then template lines).
+pub fn locate_all(def: &pb::Definition, digest: &str) -> Vec<SourceLocation> {
+    let Some(src) = def.source.as_ref() else {
+        return Vec::new();
+    };
+    let Some(locs) = src.locations.get(digest) else {
+        return Vec::new();
+    };
+    locs.locations
+        .iter()
+        .filter_map(|loc| {
+            let info = src.infos.get(usize::try_from(loc.source_index).ok()?)?;
+            source_from_pb(Some(info), &loc.ranges)
+        })
+        .collect()
 }
 
 /// What is known of a failed step.
@@ -302,6 +318,8 @@ pub struct StepFailure {
     pub logs: Vec<String>,
     /// Where in app.scratch the step comes from.
     pub location: Option<SourceLocation>,
+    /// Further places that made the step (the template lines it expands).
+    pub also: Vec<SourceLocation>,
 }
 
 impl fmt::Display for StepFailure {
@@ -314,12 +332,17 @@ impl fmt::Display for StepFailure {
 #[derive(Debug)]
 struct StepReport<'a> {
     failure: &'a StepFailure,
+    /// A secondary place: rendered as a note, not as the error.
+    note: bool,
     src: Option<NamedSource<String>>,
     labels: Vec<LabeledSpan>,
 }
 
 impl fmt::Display for StepReport<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.note {
+            return f.write_str("the step is defined by this template line");
+        }
         match &self.failure.name {
             Some(n) => write!(f, "step `{n}` failed: {}", self.failure.message),
             None => write!(f, "build step failed: {}", self.failure.message),
@@ -334,7 +357,14 @@ impl miette::Diagnostic for StepReport<'_> {
         Some(Box::new("scratch::build::step"))
     }
 
+    fn severity(&self) -> Option<miette::Severity> {
+        self.note.then_some(miette::Severity::Advice)
+    }
+
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        if self.note {
+            return None;
+        }
         Some(Box::new(
             "the step's output is above; fix the sources or the app.scratch line shown, then build again",
         ))
@@ -372,32 +402,44 @@ impl StepFailure {
             }
             out.push('\n');
         }
-        let mut labels = Vec::new();
-        let src = self.location.as_ref().map(|loc| {
-            for (i, r) in loc.ranges.iter().enumerate() {
-                let (s, e) = r.byte_span(&loc.text);
-                let text = (i == 0).then(|| "this step failed".to_string());
-                labels.push(if i == 0 {
-                    LabeledSpan::new_primary_with_span(text, (s, e - s))
-                } else {
-                    LabeledSpan::new_with_span(text, (s, e - s))
-                });
-            }
-            NamedSource::new(loc.filename.clone(), loc.text.clone())
-        });
-        let report = StepReport {
-            failure: self,
-            src,
-            labels,
-        };
         let theme = if color {
             GraphicalTheme::unicode()
         } else {
             GraphicalTheme::unicode_nocolor()
         };
         let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
-        if handler.render_report(&mut out, &report).is_err() {
-            out.push_str(&format!("error: {report}\n"));
+        let places = std::iter::once((self.location.as_ref(), false))
+            .chain(self.also.iter().map(|l| (Some(l), true)));
+        for (loc, note) in places {
+            let mut labels = Vec::new();
+            let src = loc.map(|loc| {
+                for (i, r) in loc.ranges.iter().enumerate() {
+                    let (s, e) = r.byte_span(&loc.text);
+                    let text = (i == 0).then(|| {
+                        if note {
+                            "expands to the failing step"
+                        } else {
+                            "this step failed"
+                        }
+                        .to_string()
+                    });
+                    labels.push(if i == 0 {
+                        LabeledSpan::new_primary_with_span(text, (s, e - s))
+                    } else {
+                        LabeledSpan::new_with_span(text, (s, e - s))
+                    });
+                }
+                NamedSource::new(loc.filename.clone(), loc.text.clone())
+            });
+            let report = StepReport {
+                failure: self,
+                note,
+                src,
+                labels,
+            };
+            if handler.render_report(&mut out, &report).is_err() {
+                out.push_str(&format!("error: {report}\n"));
+            }
         }
         out
     }
@@ -527,8 +569,20 @@ mod tests {
                     end_char: 0,
                 }],
             }),
+            also: vec![SourceLocation {
+                filename: "<stdlib>/go.scratch".into(),
+                text: "template go {\n  build-run go build\n}\n".into(),
+                ranges: vec![LineRange {
+                    start_line: 2,
+                    start_char: 0,
+                    end_line: 2,
+                    end_char: 0,
+                }],
+            }],
         };
         let text = f.render(false);
+        assert!(text.contains("<stdlib>/go.scratch:2:3"), "{text}");
+        assert!(text.contains("expands to the failing step"), "{text}");
         assert!(text.contains("./main.go:5:1: syntax error"), "{text}");
         assert!(
             text.contains("step `[hello 3/4] go build` failed"),

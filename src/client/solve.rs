@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 use tokio_stream::StreamExt as _;
 use tonic::transport::Channel;
 
-use super::errors::{BuildError, StepFailure, locate};
+use super::errors::{BuildError, StepFailure, locate_all};
 use super::exporter::ExporterEntry;
 use super::gateway::Gateway;
 use super::progress::{LogRecord, Reporter, StatusRecord, Update, VertexRecord, WarningRecord};
@@ -246,8 +246,16 @@ pub fn enrich(err: BuildError, reporter: &Reporter, defs: &[pb::Definition]) -> 
                 failure.message = v.record.error.clone();
             }
         }
-        if failure.location.is_none() {
-            failure.location = defs.iter().find_map(|def| locate(def, d));
+        // Our own source maps list every place (the app line and the
+        // template line); the daemon's detail names only one.
+        let mut all = defs
+            .iter()
+            .map(|def| locate_all(def, d))
+            .find(|l| !l.is_empty())
+            .unwrap_or_default();
+        if !all.is_empty() {
+            failure.location = Some(all.remove(0));
+            failure.also = all;
         }
     }
     failure.vertex = vertex;

@@ -104,6 +104,7 @@ pub fn build_graph(
     let context_opts = LocalOpts {
         exclude: lower.context_excludes.clone(),
         shared_key_hint: Some(CONTEXT_KEY.to_string()),
+        unique: lower.local_unique.clone(),
         ..Default::default()
     };
     let (binary_from, builder_root) = match &app.build {
@@ -212,6 +213,7 @@ impl Lowerer<'_> {
             let opts = LocalOpts {
                 include: deps.files.node.clone(),
                 shared_key_hint: Some(DEPS_KEY.to_string()),
+                unique: lower.local_unique.clone(),
                 ..Default::default()
             };
             let files = self.g.local(CONTEXT, &opts, meta)?;
@@ -409,6 +411,7 @@ impl Lowerer<'_> {
             let opts = LocalOpts {
                 exclude: lower.context_excludes.clone(),
                 shared_key_hint: Some(CONTEXT_KEY.to_string()),
+                unique: lower.local_unique.clone(),
                 ..Default::default()
             };
             // Same bytes as the build's context source: marshaling merges them.

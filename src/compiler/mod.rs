@@ -64,6 +64,11 @@ pub struct LowerOptions {
     pub context_excludes: Vec<String>,
     /// Mark every op to be run again (`--no-cache`).
     pub no_cache: bool,
+    /// `local.unique` of the context sources: an id of the client's
+    /// directory (the session shared key), so concurrent builds of
+    /// different trees are never merged by the daemon. `None` leaves it out
+    /// (offline output, snapshots).
+    pub local_unique: Option<String>,
 }
 
 /// The parts of a builder image's config that a builder step inherits, as a

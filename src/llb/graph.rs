@@ -68,6 +68,11 @@ pub struct LocalOpts {
     /// Separates the daemon's transfer caches of differently filtered
     /// copies of the same directory, so they do not evict each other.
     pub shared_key_hint: Option<String>,
+    /// `local.unique`: sets apart the sources of different clients' trees.
+    /// Without it two concurrent builds of different directories have the
+    /// same vertex digest, and BuildKit merges them: one build then gets the
+    /// other's files.
+    pub unique: Option<String>,
 }
 
 /// A leaf node: an identifier such as `docker-image://…` or `local://…`
@@ -357,6 +362,9 @@ impl Graph {
         }
         if let Some(h) = &opts.shared_key_hint {
             attrs.insert("local.sharedkeyhint".to_string(), h.clone());
+        }
+        if let Some(u) = &opts.unique {
+            attrs.insert("local.unique".to_string(), u.clone());
         }
         let body = Body::Source(Source {
             identifier: format!("local://{name}"),

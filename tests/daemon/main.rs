@@ -2,5 +2,6 @@
 //! `scripts/setup.sh`) and the local registry (`scripts/registry.sh`).
 //! They fail, never skip, when either is down: CI starts both.
 
+mod build;
 mod repro;
 mod session;

@@ -1,0 +1,361 @@
+//! `scratchc build` end to end, through the real binary, on the Docker
+//! Engine of this machine: images that run, outputs that hold exactly what
+//! app.scratch asks for, failures that point at their step, Ctrl-C that
+//! cancels on the daemon.
+
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn scratchc() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_scratchc"));
+    c.env_remove("BUILDKIT_HOST").env_remove("DOCKER_HOST");
+    c
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Fails (never skips) when the daemon is down: CI starts it.
+fn require_docker() {
+    let out = run(Command::new("docker").args(["info", "--format", "{{.ServerVersion}}"]));
+    assert!(
+        out.status.success(),
+        "the Docker Engine is not running (start it with scripts/setup.sh): {}",
+        text(&out.stderr)
+    );
+}
+
+/// A copy of `examples/<name>` in a temp dir, to mutate or build from.
+fn fixture(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name);
+    let out = run(Command::new("cp")
+        .arg("-r")
+        .arg(format!("{}/.", src.display()))
+        .arg(dir.path()));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    dir
+}
+
+/// A unique image name, so parallel tests and engineers do not collide.
+fn image_name(prefix: &str) -> String {
+    format!("scratchc-test-{prefix}:{}", uuid::Uuid::new_v4().simple())
+}
+
+fn build(dir: &Path, extra: &[&str]) -> Output {
+    let mut c = scratchc();
+    c.arg("build")
+        .arg(dir.join("app.scratch"))
+        .args(["--progress", "plain"])
+        .args(extra);
+    run(&mut c)
+}
+
+fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "scratchc build failed ({:?}):\n{}",
+        out.status,
+        text(&out.stderr)
+    );
+}
+
+/// Unpacks an OCI layout tarball and returns (config JSON, per layer the
+/// list of its entries), following index -> manifest -> config/layers.
+fn read_oci(tar: &Path) -> (serde_json::Value, Vec<Vec<String>>) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(Command::new("tar")
+        .arg("-xf")
+        .arg(tar)
+        .arg("-C")
+        .arg(dir.path()));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let blob = |digest: &str| -> PathBuf {
+        let hex = digest.strip_prefix("sha256:").unwrap();
+        dir.path().join("blobs/sha256").join(hex)
+    };
+    let json = |p: PathBuf| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
+    };
+    let index = json(dir.path().join("index.json"));
+    let mut manifest = json(blob(index["manifests"][0]["digest"].as_str().unwrap()));
+    if manifest.get("manifests").is_some() {
+        // A nested index (multi-platform): take the first manifest.
+        manifest = json(blob(manifest["manifests"][0]["digest"].as_str().unwrap()));
+    }
+    let config = json(blob(manifest["config"]["digest"].as_str().unwrap()));
+    let layers = manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let out = run(Command::new("tar")
+                .arg("-tzf")
+                .arg(blob(l["digest"].as_str().unwrap())));
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            text(&out.stdout).lines().map(str::to_string).collect()
+        })
+        .collect();
+    (config, layers)
+}
+
+/// The regular files (and symlinks) of a layer listing.
+fn files(entries: &[String]) -> BTreeSet<String> {
+    entries
+        .iter()
+        .filter(|e| !e.ends_with('/'))
+        .map(|e| e.trim_start_matches("./").to_string())
+        .collect()
+}
+
+fn docker_rmi(name: &str) {
+    let _ = Command::new("docker")
+        .args(["image", "rm", "-f", name])
+        .output();
+}
+
+#[test]
+fn hello_builds_runs_and_holds_one_file() {
+    require_docker();
+    let dir = fixture("hello");
+    let name = image_name("hello");
+    let oci = dir.path().join("hello.oci.tar");
+    let out = build(
+        dir.path(),
+        &[
+            "-t",
+            &name,
+            "--output",
+            &format!("type=oci,dest={}", oci.display()),
+        ],
+    );
+    assert_ok(&out);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("#1 "), "plain progress expected:\n{stderr}");
+    assert!(stderr.contains("exporting"), "{stderr}");
+
+    // The image answers.
+    let ran = run(Command::new("docker").args(["run", "--rm", &name, "-version"]));
+    assert!(ran.status.success(), "{}", text(&ran.stderr));
+    assert_eq!(text(&ran.stdout).trim(), "dev");
+
+    // Its config is the app's.
+    let inspect = run(Command::new("docker").args([
+        "image",
+        "inspect",
+        &name,
+        "--format",
+        "{{json .Config}}",
+    ]));
+    assert!(inspect.status.success(), "{}", text(&inspect.stderr));
+    let cfg: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(cfg["Entrypoint"], serde_json::json!(["/usr/bin/hello"]));
+    assert_eq!(cfg["User"], "65532:65532");
+    assert!(cfg["ExposedPorts"].get("8080/tcp").is_some(), "{cfg}");
+
+    // The OCI tarball: one layer, one file.
+    let (config, layers) = read_oci(&oci);
+    assert_eq!(
+        config["config"]["Entrypoint"],
+        serde_json::json!(["/usr/bin/hello"])
+    );
+    assert_eq!(layers.len(), 1, "{layers:?}");
+    assert_eq!(
+        files(&layers[0]),
+        BTreeSet::from(["usr/bin/hello".to_string()])
+    );
+    docker_rmi(&name);
+}
+
+#[test]
+fn server_image_has_binary_certs_and_mime_types_only() {
+    require_docker();
+    let dir = fixture("server");
+    let oci = dir.path().join("server.oci.tar");
+    let out = build(
+        dir.path(),
+        &[
+            "--platform",
+            "linux/amd64",
+            "--output",
+            &format!("type=oci,dest={}", oci.display()),
+        ],
+    );
+    assert_ok(&out);
+    let (config, layers) = read_oci(&oci);
+    assert_eq!(layers.len(), 1, "{layers:?}");
+    let got = files(&layers[0]);
+    assert!(got.contains("usr/bin/server"), "{got:?}");
+    assert!(
+        got.iter().any(|f| f.starts_with("etc/ssl/certs/")),
+        "{got:?}"
+    );
+    assert!(got.contains("etc/mime.types"), "{got:?}");
+    assert_eq!(got.len(), 3, "nothing else: {got:?}");
+    assert_eq!(config["config"]["User"], "1000:1000");
+    assert_eq!(config["config"]["WorkingDir"], "/var/lib/server");
+    assert_eq!(config["architecture"], "amd64");
+}
+
+#[test]
+fn docker_tarball_and_local_outputs() {
+    require_docker();
+    let dir = fixture("hello");
+    let tar = dir.path().join("hello.docker.tar");
+    let local = dir.path().join("rootfs");
+    let out = build(
+        dir.path(),
+        &[
+            "--output",
+            &format!("type=docker,dest={}", tar.display()),
+            "--output",
+            &format!("type=local,dest={}", local.display()),
+        ],
+    );
+    assert_ok(&out);
+    let list = run(Command::new("tar").arg("-tf").arg(&tar));
+    assert!(list.status.success(), "{}", text(&list.stderr));
+    assert!(
+        text(&list.stdout).lines().any(|l| l == "manifest.json"),
+        "{}",
+        text(&list.stdout)
+    );
+    let bin = local.join("usr/bin/hello");
+    let meta = std::fs::metadata(&bin).unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(meta.permissions().mode() & 0o111, 0o111, "executable");
+    let ran = run(Command::new(&bin).arg("-version"));
+    assert_eq!(text(&ran.stdout).trim(), "dev");
+}
+
+#[test]
+fn failing_step_shows_its_logs_and_line_and_leaves_no_output() {
+    require_docker();
+    let dir = fixture("hello");
+    let main = dir.path().join("main.go");
+    let src = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(
+        &main,
+        src.replace("func main() {", "func main() {\n\tthis is not go"),
+    )
+    .unwrap();
+    let oci = dir.path().join("out.tar");
+    let out = build(
+        dir.path(),
+        &["--output", &format!("type=oci,dest={}", oci.display())],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("ERROR: process"), "{stderr}");
+    assert!(stderr.contains("syntax error"), "the step's logs: {stderr}");
+    assert!(stderr.contains("failed:"), "{stderr}");
+    assert!(
+        stderr.contains("app.scratch:"),
+        "the app.scratch line: {stderr}"
+    );
+    assert!(stderr.contains("app hello"), "{stderr}");
+    assert!(!oci.exists(), "a failed build leaves no output");
+}
+
+#[test]
+fn unreachable_daemon_is_named() {
+    let out = run(scratchc()
+        .arg("build")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello/app.scratch"))
+        .args(["--addr", "tcp://127.0.0.1:1"]));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("127.0.0.1:1"), "{stderr}");
+}
+
+#[test]
+fn sigint_cancels_the_build_on_the_daemon() {
+    require_docker();
+    let dir = fixture("hello");
+    let marker = format!("cancelme{}", uuid::Uuid::new_v4().simple());
+    std::fs::write(
+        dir.path().join("app.scratch"),
+        format!("app hello uses go {{\n  ldflags \"-X main.version={marker}\"\n  port 8080\n}}\n"),
+    )
+    .unwrap();
+    // Make the compile slow enough to interrupt: a fresh build (no cache).
+    let mut child = scratchc()
+        .arg("build")
+        .arg(dir.path().join("app.scratch"))
+        .args(["--progress", "plain", "--no-cache", "--output"])
+        .arg(format!(
+            "type=local,dest={}",
+            dir.path().join("out").display()
+        ))
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut seen = String::new();
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("no build step started:\n{seen}"));
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("build: go build") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{seen}");
+    }
+    // The compile is running on the daemon now.
+    std::thread::sleep(Duration::from_millis(1500));
+    let running = || {
+        let out = run(Command::new("pgrep").args(["-f", &marker]));
+        !text(&out.stdout).trim().is_empty()
+    };
+    let was_running = running();
+    let kill = run(Command::new("kill").args(["-INT", &child.id().to_string()]));
+    assert!(kill.status.success());
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "scratchc did not exit after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    // The daemon cancels the job: the compile processes go away.
+    let t1 = Instant::now();
+    while running() {
+        assert!(
+            t1.elapsed() < Duration::from_secs(20),
+            "the build kept running on the daemon (was running before: {was_running})"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        !dir.path().join("out").exists(),
+        "no output after a cancelled build"
+    );
+}
