@@ -164,10 +164,11 @@ fn read_dockerignore(dir: &Path) -> Vec<String> {
 }
 
 pub fn run(args: &LlbArgs) -> ExitCode {
-    let p = match prepare(&args.file, args.app.as_deref(), &args.compile) {
+    let mut p = match prepare(&args.file, args.app.as_deref(), &args.compile) {
         Ok(p) => p,
         Err(code) => return code,
     };
+    p.lower.local_unique.clone_from(&args.local_unique);
     if args.format == LlbFormat::Pb && std::io::stdout().is_terminal() {
         eprintln!(
             "error: refusing to write binary LLB to a terminal; pipe it (e.g. `| buildctl build`), \

@@ -23,7 +23,12 @@ use clap::{Args, Parser, Subcommand};
 /// holds the binary and only what the file asks for. `scratchc build` runs
 /// it on a BuildKit daemon (standalone buildkitd or the Docker Engine's).
 #[derive(Debug, Parser)]
-#[command(name = "scratchc", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "scratchc",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -79,7 +84,11 @@ pub struct CompileArgs {
     pub build_args: Vec<String>,
     /// Target platform(s), overriding the file's `platforms` (repeatable or
     /// comma separated), e.g. linux/arm64.
-    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]", value_delimiter = ',')]
+    #[arg(
+        long = "platform",
+        value_name = "OS/ARCH[/VARIANT]",
+        value_delimiter = ','
+    )]
     pub platforms: Vec<String>,
 }
 
@@ -121,6 +130,11 @@ pub struct LlbArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "json")]
     pub format: LlbFormat,
+    /// The `local.unique` of the context sources, as a build sets it (the
+    /// frontend reports its value in `frontend.scratchc.local.unique`), to
+    /// print exactly the definition that build solved.
+    #[arg(long, value_name = "ID", hide = true)]
+    pub local_unique: Option<String>,
 }
 
 #[derive(Debug, Args)]

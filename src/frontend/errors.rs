@@ -19,12 +19,13 @@ use crate::proto::errdefs;
 use crate::proto::google::rpc::Status;
 use crate::proto::pb;
 
-/// gRPC code for a mistake in the user's input.
-pub const CODE_INVALID_ARGUMENT: i32 = 3;
-/// gRPC code for a failure of ours or of the daemon.
+/// gRPC code of the errors the user reads: `Unknown`. Each hop through
+/// BuildKit (frontend, gateway forwarder, Dockerfile frontend, buildx)
+/// prefixes the message with the code's name unless the code is
+/// `Unknown`, so any other code would print as
+/// "InvalidArgument: InvalidArgument: ... message". The message says what
+/// went wrong; the code carries nothing the user needs.
 pub const CODE_UNKNOWN: i32 = 2;
-/// gRPC code for a file that is not there.
-pub const CODE_NOT_FOUND: i32 = 5;
 /// gRPC code for "not implemented": an unknown subrequest.
 pub const CODE_UNIMPLEMENTED: i32 = 12;
 
@@ -57,9 +58,24 @@ pub fn diagnostics_status(diags: &[Diag], sources: &Sources) -> Status {
         }
     }
     Status {
-        code: CODE_INVALID_ARGUMENT,
+        code: CODE_UNKNOWN,
         message: lines.join("\n"),
         details,
+    }
+}
+
+/// The status for a subrequest this frontend does not answer, with the
+/// typed detail (`errdefs.Subrequest`) buildx looks for before falling
+/// back. BuildKit 0.13 registers that type for JSON values under this URL.
+pub fn unsupported_subrequest(name: &str) -> Status {
+    let value = serde_json::json!({ "name": name }).to_string().into_bytes();
+    Status {
+        code: CODE_UNIMPLEMENTED,
+        message: format!("unsupported request {name}"),
+        details: vec![prost_types::Any {
+            type_url: "github.com/moby/buildkit/errdefs.Subrequest+json".to_string(),
+            value,
+        }],
     }
 }
 
@@ -125,7 +141,7 @@ mod tests {
             .at(Span::new(0, start, start + 5), "here")
             .help("use 1-65535");
         let st = diagnostics_status(&[d], &sources);
-        assert_eq!(st.code, CODE_INVALID_ARGUMENT);
+        assert_eq!(st.code, CODE_UNKNOWN);
         assert_eq!(
             st.message,
             "app.scratch:2:8: port out of range [scratch::E0200] (help: use 1-65535)"

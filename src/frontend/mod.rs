@@ -18,9 +18,12 @@
 //!
 //! Besides the usual result metadata, the frontend records the SHA-256 of
 //! each definition it solved under `frontend.scratchc.definition.digest`
-//! (`/<platform>` suffixed for multi-platform builds); BuildKit copies
-//! `frontend.*` keys into the build's exporter response, which is how tests
-//! compare it with `scratchc llb --format pb`.
+//! (`/<platform>` suffixed for multi-platform builds) and the `local.unique`
+//! of its context sources (the client session id, so concurrent builds of
+//! other trees are never merged) under `frontend.scratchc.local.unique`.
+//! BuildKit copies `frontend.*` keys into the build's exporter response,
+//! which is how tests compare the definition with
+//! `scratchc llb --format pb --local-unique ID`.
 
 pub mod bridge;
 pub mod errors;
@@ -30,10 +33,12 @@ pub mod stdio;
 pub mod subrequest;
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use prost::Message;
 
 use crate::client::gateway::{self, Caps, SolvedRef};
+use crate::client::lock::{self, Lock};
 use crate::compiler::model::{Build, Program};
 use crate::compiler::{self, LowerOptions, Options, Platform, Sources, check, lower};
 use crate::proto::google::rpc::Status;
@@ -48,6 +53,10 @@ pub const IMAGE: &str = "scratchc/frontend:0.1";
 
 /// Result metadata key of a definition's SHA-256.
 pub const DEFINITION_DIGEST_KEY: &str = "frontend.scratchc.definition.digest";
+
+/// Result metadata key of the `local.unique` the context sources carry
+/// (`scratchc llb --local-unique` reproduces the definition with it).
+pub const LOCAL_UNIQUE_KEY: &str = "frontend.scratchc.local.unique";
 
 /// Why the frontend could not even report an outcome to BuildKit.
 #[derive(Debug, thiserror::Error)]
@@ -131,18 +140,36 @@ pub async fn run() -> Result<(), FrontendError> {
 /// `compiler::lower::lower` per platform), so both make the same images.
 pub async fn build(bridge: &mut Bridge, env: &Environment, caps: &Caps) -> Result<Output, Status> {
     let o = &env.opts;
-    let sources = load_sources(bridge, env).await?;
+    let (sources, lock_text) = load_sources(bridge, env).await?;
     let mut options = compile_options(env)?;
     if let Some(p) = caps.build_platform() {
         options.build_platform = p.clone();
     }
-    let program = compiler::check(&sources, &options)
+    let mut program = compiler::check(&sources, &options)
         .map_err(|d| errors::diagnostics_status(&d, &sources))?;
+    // scratch.lock, as `scratchc build` applies it: refuse a stale lock,
+    // pin the builders to their locked digests, take their configs.
+    let locked = match &lock_text {
+        Some(text) => {
+            let name = lock_name(&o.filename);
+            let path = std::path::Path::new(&name);
+            let l = Lock::parse(text, path)
+                .map_err(|e| errors::plain_status(errors::CODE_UNKNOWN, e.to_string()))?;
+            l.ensure_fresh(
+                &lock::wanted(&program, &sources, &options.build_platform),
+                path,
+            )
+            .map_err(|e| errors::plain_status(errors::CODE_UNKNOWN, e.to_string()))?;
+            l.pin(&mut program);
+            Some(l)
+        }
+        None => None,
+    };
     let default_app = default_app(&program);
 
     if let Some(id) = &o.request_id {
         let metadata = subrequest::answer(id, &program, &sources, o.target.as_deref(), default_app)
-            .map_err(|e| errors::plain_status(errors::CODE_UNIMPLEMENTED, e.to_string()))?;
+            .map_err(|e| errors::unsupported_subrequest(&e.0))?;
         return Ok(Output {
             metadata,
             ..Default::default()
@@ -155,7 +182,7 @@ pub async fn build(bridge: &mut Bridge, env: &Environment, caps: &Caps) -> Resul
         (None, None) => {
             let names: Vec<&str> = program.apps.iter().map(|a| a.name.node.as_str()).collect();
             return Err(errors::plain_status(
-                errors::CODE_INVALID_ARGUMENT,
+                errors::CODE_UNKNOWN,
                 format!(
                     "{} defines {} apps ({}); choose the one to build with --target NAME",
                     o.filename,
@@ -171,20 +198,31 @@ pub async fn build(bridge: &mut Bridge, env: &Environment, caps: &Caps) -> Resul
     };
 
     let mut lower_options = LowerOptions {
+        // The client's session is this build's own: concurrent builds of
+        // other trees (same file, other context) are never merged by the
+        // daemon, as `scratchc build` ensures with its directory key.
+        local_unique: Some(env.session_id.clone()).filter(|s| !s.is_empty()),
         context_excludes: read_dockerignore(bridge, env).await?,
         no_cache: o.no_cache_for(&app_name),
-        ..LowerOptions::default()
+        builder_configs: locked
+            .as_ref()
+            .map(Lock::builder_configs)
+            .unwrap_or_default(),
     };
     if let Build::Compile(c) = &app.build {
         let image = c.builder.node.to_string();
-        let json = resolve_builder(bridge, &image, &options.build_platform, o).await?;
-        let config = gateway::parse_image_config(&json).map_err(|e| {
-            errors::plain_status(
-                errors::CODE_UNKNOWN,
-                format!("the config of builder image {image} is not valid JSON: {e}"),
-            )
-        })?;
-        lower_options.builder_configs.insert(image, config);
+        // A locked builder already has its config: no daemon lookup, exactly
+        // as `scratchc build`.
+        if let Entry::Vacant(slot) = lower_options.builder_configs.entry(image.clone()) {
+            let json = resolve_builder(bridge, &image, &options.build_platform, o).await?;
+            let config = gateway::parse_image_config(&json).map_err(|e| {
+                errors::plain_status(
+                    errors::CODE_UNKNOWN,
+                    format!("the config of builder image {image} is not valid JSON: {e}"),
+                )
+            })?;
+            slot.insert(config);
+        }
     }
 
     let platforms: Vec<Platform> = if options.platforms.is_empty() {
@@ -220,6 +258,10 @@ pub async fn build(bridge: &mut Bridge, env: &Environment, caps: &Caps) -> Resul
 
     let multi = targets.len() > 1 || o.multi_platform;
     let mut out = Output::default();
+    if let Some(u) = &lower_options.local_unique {
+        out.metadata
+            .insert(LOCAL_UNIQUE_KEY.to_string(), u.clone().into_bytes());
+    }
     let mut parts = Vec::new();
     for (t, id) in targets.iter().zip(ids) {
         let digest = local::digest_of(&t.definition).into_bytes();
@@ -304,7 +346,7 @@ fn compile_options(env: &Environment) -> Result<Options, Status> {
     for p in &env.opts.platforms {
         let parsed = Platform::parse(p).map_err(|e| {
             errors::plain_status(
-                errors::CODE_INVALID_ARGUMENT,
+                errors::CODE_UNKNOWN,
                 format!("--platform `{p}` is not a known platform ({e:?}); write os/arch[/variant], e.g. linux/arm64"),
             )
         })?;
@@ -333,10 +375,15 @@ fn default_app(program: &Program) -> Option<&str> {
 /// Reads the root file and, round by round, the files it imports (the
 /// compiler says which: `check::pending_imports`), from the `dockerfile`
 /// local. Each round transfers only the files named so far.
-async fn load_sources(bridge: &mut Bridge, env: &Environment) -> Result<Sources, Status> {
+async fn load_sources(
+    bridge: &mut Bridge,
+    env: &Environment,
+) -> Result<(Sources, Option<String>), Status> {
     let o = &env.opts;
     let mut sources: Option<Sources> = None;
-    let mut wanted = vec![o.filename.clone()];
+    let mut lock_text = None;
+    let lock_name = lock_name(&o.filename);
+    let mut wanted = vec![o.filename.clone(), lock_name.clone()];
     loop {
         let def = local::definition(&local::LocalRead {
             name: &o.dockerfile_local,
@@ -353,7 +400,7 @@ async fn load_sources(bridge: &mut Bridge, env: &Environment) -> Result<Sources,
             None => {
                 let Some(data) = bridge.read_file(&r, &o.filename).await? else {
                     return Err(errors::plain_status(
-                        errors::CODE_NOT_FOUND,
+                        errors::CODE_UNKNOWN,
                         format!(
                             "{} not found in the build's `{}` directory; name the file with -f",
                             o.filename, o.dockerfile_local
@@ -361,6 +408,9 @@ async fn load_sources(bridge: &mut Bridge, env: &Environment) -> Result<Sources,
                     ));
                 };
                 sources = Some(Sources::new(o.filename.clone(), utf8(&o.filename, data)?));
+                if let Some(data) = bridge.read_file(&r, &lock_name).await? {
+                    lock_text = Some(utf8(&lock_name, data)?);
+                }
             }
             Some(s) => {
                 for name in check::pending_imports(s) {
@@ -382,16 +432,25 @@ async fn load_sources(bridge: &mut Bridge, env: &Environment) -> Result<Sources,
         };
         let next = check::pending_imports(s);
         if next.is_empty() {
-            return Ok(sources.unwrap_or_default());
+            return Ok((sources.unwrap_or_default(), lock_text));
         }
         wanted.extend(next);
+    }
+}
+
+/// `scratch.lock` next to the file named `filename` (both relative to the
+/// `dockerfile` local), as `scratchc build` looks for it.
+fn lock_name(filename: &str) -> String {
+    match filename.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/{}", lock::FILE_NAME),
+        None => lock::FILE_NAME.to_string(),
     }
 }
 
 fn utf8(name: &str, data: Vec<u8>) -> Result<String, Status> {
     String::from_utf8(data).map_err(|_| {
         errors::plain_status(
-            errors::CODE_INVALID_ARGUMENT,
+            errors::CODE_UNKNOWN,
             format!("{name} is not UTF-8 text; scratch files are UTF-8"),
         )
     })
@@ -430,6 +489,12 @@ pub fn dockerignore_patterns(text: &str) -> Vec<String> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lock_sits_next_to_the_file() {
+        assert_eq!(lock_name("app.scratch"), "scratch.lock");
+        assert_eq!(lock_name("svc/app.scratch"), "svc/scratch.lock");
+    }
 
     #[test]
     fn dockerignore_lines() {

@@ -3,5 +3,6 @@
 //! They fail, never skip, when either is down: CI starts both.
 
 mod build;
+mod frontend;
 mod repro;
 mod session;

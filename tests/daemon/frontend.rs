@@ -1,0 +1,188 @@
+//! The frontend image (`scratchc/frontend:0.1`, loaded by
+//! `scripts/frontend-image.sh`) driven by plain `docker buildx build`,
+//! against the real Docker Engine. A missing daemon or image fails these
+//! tests, never skips them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sha2::{Digest, Sha256};
+
+const FRONTEND_IMAGE: &str = "scratchc/frontend:0.1";
+/// A fixed epoch for both builds, so timestamps cannot differ.
+const EPOCH: &str = "1700000000";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn scratchc() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_scratchc"))
+}
+
+fn output(cmd: &mut Command) -> Output {
+    let shown = format!("{cmd:?}");
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {shown}: {e}"))
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let shown = format!("{cmd:?}");
+    let out = output(cmd);
+    assert!(
+        out.status.success(),
+        "{shown} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Fails (never skips) when the Docker Engine or the frontend image is
+/// missing.
+fn require_frontend_image() {
+    let out = output(Command::new("docker").args([
+        "image",
+        "inspect",
+        "--format",
+        "{{.Id}}",
+        FRONTEND_IMAGE,
+    ]));
+    assert!(
+        out.status.success(),
+        "the frontend image {FRONTEND_IMAGE} is not in the Docker Engine (or the engine is down): \
+         run scripts/setup.sh (it calls scripts/frontend-image.sh)\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `docker buildx build` through the frontend, with the fixed epoch.
+fn buildx(file: &Path, context: &Path, extra: &[&str]) -> Command {
+    let mut c = Command::new("docker");
+    c.env("SOURCE_DATE_EPOCH", EPOCH)
+        .env("BUILDX_NO_DEFAULT_ATTESTATIONS", "1")
+        .args(["buildx", "build", "--progress", "plain", "-f"])
+        .arg(file)
+        .args(extra)
+        .arg(context);
+    c
+}
+
+fn inspect(image: &str, format: &str) -> String {
+    let out = run(Command::new("docker").args(["image", "inspect", "--format", format, image]));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn buildx_through_the_frontend_makes_the_image_scratchc_build_makes() {
+    require_frontend_image();
+    let dir = root().join("examples/hello");
+    let file = dir.join("app.scratch");
+    let meta = tempfile::NamedTempFile::new().unwrap();
+
+    let via_frontend = "scratchc-test/frontend-hello:buildx";
+    run(buildx(
+        &file,
+        &dir,
+        &["-t", via_frontend, "--load", "--metadata-file"],
+    )
+    .arg(meta.path()));
+
+    let via_cli = "scratchc-test/frontend-hello:cli";
+    run(scratchc()
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .args(["build", "-t", via_cli])
+        .arg(&file));
+
+    // Same single layer, same config.
+    let layers = inspect(via_frontend, "{{json .RootFS.Layers}}");
+    assert_eq!(layers, inspect(via_cli, "{{json .RootFS.Layers}}"));
+    assert_eq!(
+        layers.matches("sha256:").count(),
+        1,
+        "one layer expected: {layers}"
+    );
+    for field in [
+        "{{json .Config}}",
+        "{{.Os}}/{{.Architecture}}",
+        "{{.Created}}",
+    ] {
+        assert_eq!(
+            inspect(via_frontend, field),
+            inspect(via_cli, field),
+            "{field}"
+        );
+    }
+
+    // The definition the frontend solved is the one `scratchc llb` prints
+    // for the same file (named as buildx names it: `app.scratch`, relative
+    // to its directory) and the same context id.
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(meta.path()).unwrap()).unwrap();
+    let field = |k: &str| {
+        meta[k]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {k} in the build metadata: {meta}"))
+            .to_string()
+    };
+    let solved = field("frontend.scratchc.definition.digest");
+    let unique = field("frontend.scratchc.local.unique");
+    let pb = run(scratchc().current_dir(&dir).args([
+        "llb",
+        "--format",
+        "pb",
+        "--local-unique",
+        &unique,
+        "app.scratch",
+    ]))
+    .stdout;
+    let printed = format!("sha256:{}", hex::encode(Sha256::digest(&pb)));
+    assert_eq!(
+        solved, printed,
+        "the frontend solved other LLB than `scratchc llb` prints"
+    );
+}
+
+#[test]
+fn an_error_shows_the_line_of_app_scratch() {
+    require_frontend_image();
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("# syntax={FRONTEND_IMAGE}\napp broken {{\n  port 99999\n}}\n");
+    std::fs::write(dir.path().join("app.scratch"), &text).unwrap();
+    let out = output(&mut buildx(
+        &dir.path().join("app.scratch"),
+        dir.path(),
+        &[],
+    ));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the build should fail:\n{err}");
+    assert!(
+        err.contains("app.scratch:3"),
+        "no line reference in:\n{err}"
+    );
+    assert!(
+        err.contains("port 99999"),
+        "the offending line is not shown in:\n{err}"
+    );
+}
+
+#[test]
+fn print_targets_lists_the_apps() {
+    require_frontend_image();
+    let dir = root().join("examples/multi");
+    // buildx 0.13 spells `--call targets` as the experimental `--print`.
+    let out = run(
+        buildx(&dir.join("app.scratch"), &dir, &["--print", "targets"])
+            .env("BUILDX_EXPERIMENTAL", "1"),
+    );
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(listed.starts_with("TARGET"), "not a target list:\n{listed}");
+    let file = std::fs::read_to_string(dir.join("app.scratch")).unwrap();
+    for line in file.lines() {
+        if let Some(rest) = line.strip_prefix("app ") {
+            let name = rest.split_whitespace().next().unwrap();
+            assert!(listed.contains(name), "app {name} not listed:\n{listed}");
+        }
+    }
+}
