@@ -83,13 +83,29 @@ pub(super) fn prepare(
         Ok(s) => s,
         Err(e) => return Err(usage_error(&format!("cannot read {}: {e}", file.display()))),
     };
-    let program = match compiler::check(&sources, &options) {
+    let mut program = match compiler::check(&sources, &options) {
         Ok(p) => p,
         Err(diags) => {
             eprint!("{}", compiler::render_plain(&diags, &sources));
             return Err(ExitCode::FAILURE);
         }
     };
+    // scratch.lock next to the file, as `scratchc build` and the frontend
+    // apply it: builders pinned to the locked digests, their configs taken
+    // from the lock, so the printed definition is the one a build solves.
+    let lock_path = crate::client::lock::path_for(file);
+    let locked = match crate::client::lock::Lock::read(&lock_path) {
+        Ok(l) => l,
+        Err(e) => return Err(usage_error(&e.to_string())),
+    };
+    if let Some(l) = &locked {
+        let wanted = crate::client::lock::wanted(&program, &sources, &options.build_platform);
+        if let Err(e) = l.ensure_fresh(&wanted, &lock_path) {
+            eprintln!("error: {e}");
+            return Err(ExitCode::FAILURE);
+        }
+        l.pin(&mut program);
+    }
     let chosen = match app {
         Some(name) => program.app(name).cloned().ok_or_else(|| {
             let d = compiler::check::unknown_app(&program, name);
@@ -127,6 +143,10 @@ pub(super) fn prepare(
     let dir = file.parent().unwrap_or(Path::new("."));
     let lower = LowerOptions {
         context_excludes: read_dockerignore(dir),
+        builder_configs: locked
+            .as_ref()
+            .map(crate::client::lock::Lock::builder_configs)
+            .unwrap_or_default(),
         ..LowerOptions::default()
     };
     Ok(Prepared {

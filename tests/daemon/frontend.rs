@@ -77,17 +77,25 @@ fn inspect(image: &str, format: &str) -> String {
 #[test]
 fn buildx_through_the_frontend_makes_the_image_scratchc_build_makes() {
     require_frontend_image();
-    let dir = root().join("examples/hello");
+    // A copy of examples/hello with a fresh scratch.lock: the lock pins the
+    // builder and its config, which `scratchc llb` (offline) needs to print
+    // the definition a build solves.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    for f in ["app.scratch", "go.mod", "main.go"] {
+        std::fs::copy(root().join("examples/hello").join(f), dir.join(f)).unwrap();
+    }
+    run(scratchc().current_dir(&dir).args(["lock", "app.scratch"]));
     let file = dir.join("app.scratch");
     let meta = tempfile::NamedTempFile::new().unwrap();
 
     let via_frontend = "scratchc-test/frontend-hello:buildx";
-    run(buildx(
+    let meta_path = meta.path().to_string_lossy().into_owned();
+    run(&mut buildx(
         &file,
         &dir,
-        &["-t", via_frontend, "--load", "--metadata-file"],
-    )
-    .arg(meta.path()));
+        &["-t", via_frontend, "--load", "--metadata-file", &meta_path],
+    ));
 
     let via_cli = "scratchc-test/frontend-hello:cli";
     run(scratchc()
