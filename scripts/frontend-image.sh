@@ -38,7 +38,7 @@ log "cargo: static release build of scratchc ($TARGET, crt-static)"
 # With an explicit --target, RUSTFLAGS apply to the binary only, not to
 # build scripts and proc macros (which must stay dynamic).
 RUSTFLAGS="-C target-feature=+crt-static" \
-  cargo build --release --locked --quiet --target "$TARGET" --target-dir "$TARGET_DIR" --bin scratchc
+  cargo build --release --quiet --target "$TARGET" --target-dir "$TARGET_DIR" --bin scratchc
 
 if file "$BIN" | grep -q 'dynamically linked'; then
   die "$BIN is dynamically linked; is the glibc static library (libc6-dev) installed?"

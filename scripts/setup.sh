@@ -366,6 +366,10 @@ step_binfmt
 step_daemon_json
 step_daemons
 step_image
+# The BuildKit frontend image (`# syntax=scratchc/frontend:0.1`), built by
+# scratchc itself and loaded so examples and tests use it offline.
+"$(dirname "$0")/frontend-image.sh" $([ "$QUIET" = 1 ] && echo --quiet) \
+  || die "scripts/frontend-image.sh failed"
 
 GO_VER=$(docker run --rm --network=none "$GO_IMAGE" go version 2>/dev/null | awk '{print $3}') \
   || die "'docker run --rm $GO_IMAGE go version' failed"
