@@ -175,3 +175,404 @@ fn real_dynamically_linked_go_binary_is_refused() {
         }
     );
 }
+
+// ---------------------------------------------------------------------
+// scratchc build: multi-arch, the check in the build, reproducibility,
+// the lock, push and registry cache.
+
+/// The local registry of `scripts/registry.sh`.
+const REGISTRY: &str = "127.0.0.1:5000";
+
+fn scratchc() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_scratchc"));
+    // Builds must not depend on the caller's SOURCE_DATE_EPOCH.
+    c.env_remove("SOURCE_DATE_EPOCH");
+    c
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Fails (never skips) when the registry is not up.
+fn require_registry() {
+    let ok = Command::new("curl")
+        .args(["-fsS", "-m", "3", "-o", "/dev/null"])
+        .arg(format!("http://{REGISTRY}/v2/"))
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "no registry on {REGISTRY}: run scripts/registry.sh first"
+    );
+}
+
+/// A copy of `examples/NAME` in a temp dir (not a git checkout, so the
+/// epoch is 0 unless a test sets it).
+fn example(name: &str) -> tempfile::TempDir {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name);
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&src, dir.path());
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// `scratchc build DIR/app.scratch EXTRA...`, output captured.
+fn build(dir: &Path, extra: &[&str]) -> Output {
+    scratchc()
+        .arg("build")
+        .arg(dir.join("app.scratch"))
+        .args(["--progress", "plain"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "scratchc failed ({}):\n{}\n{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// Every (platform, binary bytes) of an OCI layout tarball, for `path`.
+fn binaries(tar: &Path, path: &str) -> Vec<(String, Vec<u8>)> {
+    use scratchc::client::ocidiff::{self, Layout};
+    let layout = Layout::from_tar(&std::fs::read(tar).unwrap()).unwrap();
+    let json = |d: &str| -> serde_json::Value { serde_json::from_slice(&layout.blobs[d]).unwrap() };
+    let index = json(&layout.image_digest().unwrap());
+    let mut out = Vec::new();
+    for m in index["manifests"].as_array().unwrap() {
+        let p = &m["platform"];
+        let mut plat = format!(
+            "{}/{}",
+            p["os"].as_str().unwrap(),
+            p["architecture"].as_str().unwrap()
+        );
+        if let Some(v) = p["variant"].as_str() {
+            plat = format!("{plat}/{v}");
+        }
+        let manifest = json(m["digest"].as_str().unwrap());
+        let config = json(manifest["config"]["digest"].as_str().unwrap());
+        assert_eq!(config["architecture"], p["architecture"], "{plat}: config");
+        for l in manifest["layers"].as_array().unwrap() {
+            let blob = &layout.blobs[l["digest"].as_str().unwrap()];
+            let tar = ocidiff::gunzip(blob).unwrap();
+            for (entry, body) in ocidiff::read_tar(&tar).unwrap() {
+                if entry.path.trim_start_matches('/') == path.trim_start_matches('/') {
+                    out.push((plat.clone(), body));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The issue's test: amd64, arm64 and arm/v7 in one OCI index, each
+/// manifest's platform right, each binary's ELF machine right, and the
+/// arm64 one runs under qemu-aarch64-static.
+#[test]
+fn multi_arch_index_has_the_right_binary_per_platform() {
+    require_docker();
+    let dir = example("hello");
+    let tar = dir.path().join("hello.oci.tar");
+    let out = build(
+        dir.path(),
+        &[
+            "--platform",
+            "linux/amd64,linux/arm64,linux/arm/v7",
+            "-o",
+            &format!("type=oci,dest={}", tar.display()),
+        ],
+    );
+    assert_ok(&out);
+    let bins = binaries(&tar, "usr/bin/hello");
+    let plats: Vec<&str> = bins.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(plats, ["linux/amd64", "linux/arm64", "linux/arm/v7"]);
+    for (plat, bytes) in &bins {
+        let info = elf::check(bytes, &Platform::parse(plat).unwrap())
+            .unwrap_or_else(|e| panic!("{plat}: {e}"));
+        let want = elf::expected_for(&Platform::parse(plat).unwrap().arch).unwrap();
+        assert_eq!(info.machine, want.machine, "{plat}");
+    }
+    // The toolchain ran once per platform on the build platform, never
+    // emulated: every build step ran on linux/amd64.
+    let log = text(&out.stderr);
+    assert!(!log.contains("exec format error"), "{log}");
+    // Run the arm64 binary under qemu's user-mode emulator (called
+    // directly: no binfmt needed).
+    let arm64 = dir.path().join("hello-arm64");
+    std::fs::write(&arm64, &bins[1].1).unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&arm64, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = run(Command::new("qemu-aarch64-static")
+        .arg(&arm64)
+        .arg("-version"));
+    assert_eq!(text(&out.stdout), "dev\n");
+}
+
+/// A build that does not cross-compile (GOARCH pinned to amd64) is caught
+/// before export, naming the platform and what was found.
+#[test]
+fn binary_for_the_wrong_platform_fails_the_build() {
+    require_docker();
+    let dir = example("hello");
+    let file = dir.path().join("app.scratch");
+    let src = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        src.replace("app hello {", "app hello {\n  build-env GOARCH=amd64"),
+    )
+    .unwrap();
+    let tar = dir.path().join("out.tar");
+    let out = build(
+        dir.path(),
+        &[
+            "--platform",
+            "linux/arm64",
+            "-o",
+            &format!("type=oci,dest={}", tar.display()),
+        ],
+    );
+    assert!(!out.status.success(), "the build should fail");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(
+            "linux/arm64: /usr/bin/hello is a 64-bit little-endian x86-64 (EM_X86_64) binary, \
+             but the platform needs 64-bit little-endian AArch64 (EM_AARCH64)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("help: cross-compile for the target"), "{err}");
+    assert!(!tar.exists() || std::fs::metadata(&tar).unwrap().len() == 0);
+}
+
+/// The index digest a build to an OCI tarball reports.
+fn built_digest(out: &Output) -> String {
+    let err = text(&out.stderr);
+    err.lines()
+        .rev()
+        .find_map(|l| l.split_whitespace().find(|w| w.starts_with("sha256:")))
+        .unwrap_or_else(|| panic!("no digest in the build output:\n{err}"))
+        .to_string()
+}
+
+/// `scratchc verify` on hello and server: two no-cache builds agree; then,
+/// with the daemon's build cache wiped, a third build agrees again.
+#[test]
+fn verify_and_a_wiped_cache_give_the_same_digest() {
+    require_docker();
+    for name in ["hello", "server"] {
+        let dir = example(name);
+        let out = scratchc()
+            .arg("verify")
+            .arg(dir.path().join("app.scratch"))
+            .output()
+            .unwrap();
+        assert_ok(&out);
+        let report = text(&out.stdout);
+        assert!(report.contains(": reproducible ("), "{report}");
+        let image = report
+            .lines()
+            .find(|l| l.trim_start().starts_with("image "))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or_else(|| panic!("no image digest in:\n{report}"))
+            .to_string();
+        run(Command::new("docker").args(["builder", "prune", "-af"]));
+        let tar = dir.path().join("again.tar");
+        let out = build(
+            dir.path(),
+            &["-o", &format!("type=oci,dest={}", tar.display())],
+        );
+        assert_ok(&out);
+        assert_eq!(
+            built_digest(&out),
+            image,
+            "{name}: after wiping the build cache"
+        );
+    }
+}
+
+/// SOURCE_DATE_EPOCH: the git HEAD commit time of the context, else the
+/// environment; a different epoch is a different (but stable) image.
+#[test]
+fn epoch_comes_from_git_head_and_changes_the_digest() {
+    require_docker();
+    let dir = example("hello");
+    let git = |args: &[&str]| {
+        run(Command::new("git")
+            .arg("-C")
+            .arg(dir.path())
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_DATE", "1700000000 +0000"));
+    };
+    let tar = dir.path().join("x.tar");
+    let dest = format!("type=oci,dest={}", tar.display());
+    let zero = build(dir.path(), &["-o", &dest]);
+    assert_ok(&zero);
+    assert!(
+        text(&zero.stderr).contains("source-date-epoch 0 "),
+        "{}",
+        text(&zero.stderr)
+    );
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "x"]);
+    let head = build(dir.path(), &["-o", &dest]);
+    assert_ok(&head);
+    assert!(text(&head.stderr).contains("source-date-epoch 1700000000 "));
+    let env = scratchc()
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .arg("build")
+        .arg(dir.path().join("app.scratch"))
+        .args(["--progress", "plain", "-o", &dest])
+        .output()
+        .unwrap();
+    assert_ok(&env);
+    assert_ne!(built_digest(&zero), built_digest(&head));
+    assert_eq!(built_digest(&head), built_digest(&env));
+}
+
+/// `scratchc lock` pins the builder; a stale lock fails the build with a
+/// clear message; `--update-lock` refreshes it.
+#[test]
+fn lock_pins_builders_and_refuses_a_stale_lock() {
+    require_docker();
+    let dir = example("hello");
+    let file = dir.path().join("app.scratch");
+    assert_ok(&scratchc().arg("lock").arg(&file).output().unwrap());
+    let lock_path = dir.path().join("scratch.lock");
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+    let digest =
+        run(Command::new("docker").args(["image", "inspect", "--format", "{{.Id}}", GO_IMAGE]));
+    assert!(lock.contains(text(&digest.stdout).trim()), "{lock}");
+    let tar = dir.path().join("x.tar");
+    let dest = format!("type=oci,dest={}", tar.display());
+    let out = build(dir.path(), &["-o", &dest]);
+    assert_ok(&out);
+    assert!(
+        text(&out.stderr).contains("golang:1.24@sha256:"),
+        "the build uses the locked digest"
+    );
+    // Stale: the app now names another builder.
+    let src = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        src.replace("app hello {", "app hello {\n  builder golang:1.24.0"),
+    )
+    .unwrap();
+    let out = build(dir.path(), &["-o", &dest]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("scratch.lock is stale"), "{err}");
+    assert!(
+        err.contains("builder docker.io/library/golang:1.24.0 is not in the lock"),
+        "{err}"
+    );
+    assert!(err.contains("--update-lock"), "{err}");
+    // Back to the locked builder: fresh again, `lock --check` agrees.
+    std::fs::write(&file, src).unwrap();
+    assert_ok(
+        &scratchc()
+            .args(["lock", "--check"])
+            .arg(&file)
+            .output()
+            .unwrap(),
+    );
+}
+
+/// Push to the local registry with a registry cache; wipe the daemon's
+/// build cache; a build with --cache-from reuses the compile step (CACHED
+/// in the progress output) and gives the pushed digest again.
+#[test]
+fn push_and_registry_cache_survive_a_wiped_daemon() {
+    require_docker();
+    require_registry();
+    let dir = example("hello");
+    let tag = format!("{REGISTRY}/scratchc-test/hello:{}", std::process::id());
+    let cache = format!("type=registry,ref={REGISTRY}/scratchc-test/hello:cache");
+    let out = build(
+        dir.path(),
+        &[
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "-t",
+            &tag,
+            "--push",
+            "--cache-to",
+            &cache,
+        ],
+    );
+    assert_ok(&out);
+    let pushed = built_digest(&out);
+    // The registry serves it.
+    let manifest = run(Command::new("curl")
+        .args([
+            "-fsS",
+            "-H",
+            "Accept: application/vnd.oci.image.index.v1+json",
+        ])
+        .arg(format!(
+            "http://{REGISTRY}/v2/scratchc-test/hello/manifests/{}",
+            tag.rsplit(':').next().unwrap()
+        )));
+    assert!(
+        text(&manifest.stdout).contains("linux"),
+        "{}",
+        text(&manifest.stdout)
+    );
+    run(Command::new("docker").args(["builder", "prune", "-af"]));
+    let tar = dir.path().join("x.tar");
+    let out = build(
+        dir.path(),
+        &[
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "--cache-from",
+            &cache,
+            "-o",
+            &format!("type=oci,dest={}", tar.display()),
+        ],
+    );
+    assert_ok(&out);
+    let log = text(&out.stderr);
+    assert!(log.contains("importing cache manifest from"), "{log}");
+    for plat in ["linux/amd64", "linux/arm64"] {
+        let step = format!("[hello {plat}] build: go build");
+        let id = log
+            .lines()
+            .find(|l| l.contains(&step))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no compile step for {plat}:\n{log}"));
+        assert!(
+            log.contains(&format!("{id} CACHED")),
+            "{plat} compile not reused:\n{log}"
+        );
+    }
+    assert_eq!(
+        built_digest(&out),
+        pushed,
+        "same image from the cache as pushed"
+    );
+}
