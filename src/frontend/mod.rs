@@ -140,7 +140,14 @@ pub async fn run() -> Result<(), FrontendError> {
 /// `compiler::lower::lower` per platform), so both make the same images.
 pub async fn build(bridge: &mut Bridge, env: &Environment, caps: &Caps) -> Result<Output, Status> {
     let o = &env.opts;
-    let (sources, lock_text) = load_sources(bridge, env).await?;
+    // The sources and `.dockerignore` come from different locals: read
+    // them at the same time (each is a round trip to the client).
+    let mut other = bridge.clone();
+    let (loaded, excludes) = tokio::join!(
+        load_sources(bridge, env),
+        read_dockerignore(&mut other, env)
+    );
+    let (sources, lock_text) = loaded?;
     let mut options = compile_options(env)?;
     if let Some(p) = caps.build_platform() {
         options.build_platform = p.clone();
@@ -202,7 +209,7 @@ pub async fn build(bridge: &mut Bridge, env: &Environment, caps: &Caps) -> Resul
         // other trees (same file, other context) are never merged by the
         // daemon, as `scratchc build` ensures with its directory key.
         local_unique: Some(env.session_id.clone()).filter(|s| !s.is_empty()),
-        context_excludes: read_dockerignore(bridge, env).await?,
+        context_excludes: excludes?,
         no_cache: o.no_cache_for(&app_name),
         builder_configs: locked
             .as_ref()
