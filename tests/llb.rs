@@ -1,6 +1,8 @@
 //! The lowering and the LLB layer: JSON dumps and digests as snapshots,
 //! determinism, and the structure BuildKit relies on.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 
 use prost::Message;
@@ -315,6 +317,55 @@ fn structure() {
     let da = pb::Definition::decode(amd.definition.as_slice()).unwrap();
     let shared = da.def.iter().filter(|b| d.def.contains(b)).count();
     assert_eq!(shared, 4, "builder, deps files, deps run, context");
+}
+
+/// Every example, through the loader and the checker as `scratchc llb`
+/// reads it: each target's definition digest and image config, and the
+/// JSON dump of the first target of each app. Builder configs are the
+/// fixed ones of `lower_opts`, the build platform linux/amd64.
+fn example(name: &str) -> String {
+    let path = format!("examples/{name}/app.scratch");
+    let sources = scratchc::cli::load::load(std::path::Path::new(&path)).unwrap();
+    let options = Options::default();
+    let targets = scratchc::compiler::compile(&sources, &options, &lower_opts(), None)
+        .unwrap_or_else(|d| panic!("{}", scratchc::compiler::render_plain(&d, &sources)));
+    let mut out = String::new();
+    let mut dumped = std::collections::BTreeSet::new();
+    for t in &targets {
+        out.push_str(&format!(
+            "== {} {}\ndefinition digest: {}\nimage config: {}\n",
+            t.app,
+            t.platform,
+            llb::digest(&t.definition),
+            String::from_utf8(t.config.clone()).unwrap()
+        ));
+        if dumped.insert(t.app.clone()) {
+            out.push('\n');
+            out.push_str(&llb::json::dump_bytes(&t.definition).unwrap());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn example_hello() {
+    insta::assert_snapshot!("example_hello", example("hello"));
+}
+
+#[test]
+fn example_server() {
+    insta::assert_snapshot!("example_server", example("server"));
+}
+
+#[test]
+fn example_multi() {
+    insta::assert_snapshot!("example_multi", example("multi"));
+}
+
+#[test]
+fn example_company() {
+    insta::assert_snapshot!("example_company", example("company"));
 }
 
 #[test]

@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::interp::PLATFORM_VARS;
 use super::model::{self, Build, Sharing};
 use super::{Options, Platform};
 
@@ -127,17 +128,6 @@ pub fn render(app: &model::App, platform: Option<&Platform>, _options: &Options)
     }
     d
 }
-
-/// The per-platform variables, as the Dockerfile frontend names them.
-const PLATFORM_VARS: &[&str] = &[
-    "TARGETPLATFORM",
-    "TARGETOS",
-    "TARGETARCH",
-    "TARGETVARIANT",
-    "BUILDPLATFORM",
-    "BUILDOS",
-    "BUILDARCH",
-];
 
 fn compile_stage(d: &mut String, c: &model::Compile, dirs: &[String], user: model::User) {
     let _ = writeln!(

@@ -31,6 +31,7 @@ mod config;
 
 use std::collections::BTreeSet;
 
+use super::interp::expand_platform;
 use super::model::{self, Build, Sharing};
 use super::{Diag, LowerOptions, Options, Platform, Sources, Span, Target};
 use crate::llb::{
@@ -58,12 +59,13 @@ pub fn lower(
     lower: &LowerOptions,
 ) -> Result<Target, Diag> {
     let graph = build_graph(app, platform, sources, options, lower).map_err(internal)?;
-    let files: Vec<SourceFileInfo> = sources
+    // Every file, borrowed; marshaling embeds those the ops point into.
+    let files: Vec<SourceFileInfo<'_>> = sources
         .iter()
         .map(|(_, f)| SourceFileInfo {
-            filename: f.name.clone(),
-            data: f.text.as_bytes().to_vec(),
-            language: "scratch".to_string(),
+            filename: &f.name,
+            data: f.text.as_bytes(),
+            language: "scratch",
         })
         .collect();
     let definition = llb::marshal_bytes(&graph.0, graph.1, &files).map_err(internal)?;
@@ -448,64 +450,11 @@ impl Lowerer<'_> {
 
 const ROOT: Owner = Owner { uid: 0, gid: 0 };
 
-/// The value of a per-platform variable (Dockerfile names).
-fn platform_var(name: &str, target: &Platform, build: &Platform) -> Option<String> {
-    Some(match name {
-        "TARGETPLATFORM" => target.to_string(),
-        "TARGETOS" => target.os.clone(),
-        "TARGETARCH" => target.arch.clone(),
-        "TARGETVARIANT" => target.variant.clone().unwrap_or_default(),
-        "BUILDPLATFORM" => build.to_string(),
-        "BUILDOS" => build.os.clone(),
-        "BUILDARCH" => build.arch.clone(),
-        _ => return None,
-    })
-}
-
-/// Expands `${VAR}` and `${VAR#PREFIX}` platform variables and `$$` (a
-/// literal `$`) in a model text; anything else is kept as written.
-fn expand_platform(text: &str, target: &Platform, build: &Platform) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find('$') {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
-        if let Some(tail) = after.strip_prefix('$') {
-            out.push('$');
-            rest = tail;
-            continue;
-        }
-        let var = after
-            .strip_prefix('{')
-            .and_then(|b| b.find('}').map(|end| (&b[..end], &b[end + 1..])));
-        match var {
-            Some((body, tail)) => {
-                let (name, prefix) = body.split_once('#').unwrap_or((body, ""));
-                match platform_var(name, target, build) {
-                    Some(v) => out.push_str(v.strip_prefix(prefix).unwrap_or(&v)),
-                    None => {
-                        out.push_str("${");
-                        out.push_str(body);
-                        out.push('}');
-                    }
-                }
-                rest = tail;
-            }
-            None => {
-                out.push('$');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 /// Whether a build-env value differs per target platform.
 fn mentions_target(v: &str) -> bool {
-    ["TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT"]
-        .iter()
-        .any(|t| v.contains(&format!("${{{t}")))
+    const TARGET: [&str; 4] = ["TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT"];
+    v.match_indices("${")
+        .any(|(i, _)| TARGET.iter().any(|t| v[i + 2..].starts_with(t)))
 }
 
 /// `base` (`K=V` entries) with `extra` applied: a key already there gets

@@ -49,6 +49,9 @@ pub struct App {
 }
 
 /// Where the app's binary comes from.
+// One per app, never in a hot collection: boxing `Compile` would buy
+// nothing and make every match on it noisier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Build {
     /// Compiled in a builder image (the Go template and friends).

@@ -22,6 +22,12 @@ pub struct Sources {
     /// Imports the driver looked for and did not find (normalised names);
     /// the checker reports them, `pending_imports` stops asking for them.
     missing: BTreeSet<String>,
+    /// Per file (same index as `files`), the byte offset where each line
+    /// starts: `[0, after first '\n', ...]`. Built once at `add` (texts
+    /// never change afterwards), so `line_col` is a binary search instead
+    /// of a scan from the start of the file for every span (which made
+    /// lowering a large file quadratic).
+    line_starts: Vec<Vec<usize>>,
 }
 
 impl Sources {
@@ -53,11 +59,10 @@ impl Sources {
             return id;
         }
         let id = self.files.len();
+        let text = text.into();
         self.by_name.insert(name.clone(), id);
-        self.files.push(SourceFile {
-            name,
-            text: text.into(),
-        });
+        self.line_starts.push(line_starts(&text));
+        self.files.push(SourceFile { name, text });
         id
     }
 
@@ -85,13 +90,59 @@ impl Sources {
         self.files.is_empty()
     }
 
-    /// 1-based line and column (in chars) of a byte offset in a file.
+    /// 1-based line and column (in chars) of a byte offset in a file. An
+    /// offset past the end means the end; one inside a UTF-8 sequence (no
+    /// span is) gives `(1, 1)`.
     pub fn line_col(&self, id: FileId, offset: usize) -> (usize, usize) {
-        let Some(f) = self.get(id) else { return (1, 1) };
+        let (Some(f), Some(starts)) = (self.get(id), self.line_starts.get(id)) else {
+            return (1, 1);
+        };
         let offset = offset.min(f.text.len());
-        let before = f.text.get(..offset).unwrap_or("");
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        if !f.text.is_char_boundary(offset) {
+            return (1, 1);
+        }
+        // Lines starting at or before `offset`; `starts[0] == 0`, so >= 1.
+        let line = starts.partition_point(|&s| s <= offset);
+        let start = starts.get(line - 1).copied().unwrap_or(0);
+        let col = f.text.get(start..offset).map_or(0, |l| l.chars().count()) + 1;
         (line, col)
+    }
+}
+
+/// Byte offsets of the starts of the lines of `text` (see `line_starts`).
+fn line_starts(text: &str) -> Vec<usize> {
+    let mut starts = vec![0];
+    starts.extend(
+        text.bytes()
+            .enumerate()
+            .filter(|&(_, b)| b == b'\n')
+            .map(|(i, _)| i + 1),
+    );
+    starts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The index gives what counting from the start of the file gives, at
+    /// every offset (UTF-8 and a trailing newline included).
+    #[test]
+    fn line_col_matches_a_scan() {
+        let text = "app a {\n  env K=é✓\n\n}\nlast";
+        let mut s = Sources::default();
+        let id = s.add("x", text);
+        for offset in 0..=text.len() + 2 {
+            let o = offset.min(text.len());
+            let want = match text.get(..o) {
+                Some(before) => (
+                    before.matches('\n').count() + 1,
+                    before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+                ),
+                None => (1, 1),
+            };
+            assert_eq!(s.line_col(id, offset), want, "offset {offset}");
+        }
+        assert_eq!(s.line_col(7, 0), (1, 1));
     }
 }

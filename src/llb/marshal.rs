@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use prost::Message;
+use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 use sha2::{Digest, Sha256};
 
 use super::graph::{
@@ -15,13 +16,15 @@ use super::graph::{
 use crate::compiler::Platform;
 use crate::proto::pb;
 
-/// One source file for the source map (`pb.SourceInfo`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SourceFileInfo {
-    pub filename: String,
-    pub data: Vec<u8>,
+/// One source file for the source map (`pb.SourceInfo`), borrowed: the
+/// text is copied once, into the encoded definition, and only when an op
+/// of the definition points into it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SourceFileInfo<'a> {
+    pub filename: &'a str,
+    pub data: &'a [u8],
     /// E.g. `scratch`; shown by tools that highlight sources.
-    pub language: String,
+    pub language: &'a str,
 }
 
 /// `"sha256:" + hex(sha256(bytes))`, BuildKit's op digest.
@@ -29,13 +32,120 @@ pub fn digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
+/// A definition without its source map, and the map's parts: the files
+/// (indices into the caller's `files`) that some op points into, in index
+/// order, and the locations per op digest, already renumbered to positions
+/// in that list.
+struct Parts {
+    def: pb::Definition,
+    used: Vec<usize>,
+    locations: BTreeMap<String, pb::Locations>,
+}
+
 /// Marshals the part of `graph` that `result` depends on. `files` are the
-/// source files that node locations index into.
+/// source files that node locations index into; only those that some op
+/// points into are embedded (in their order), so a definition carries the
+/// text it was made from and nothing else.
 pub fn marshal(
     graph: &Graph,
     result: Output,
-    files: &[SourceFileInfo],
+    files: &[SourceFileInfo<'_>],
 ) -> Result<pb::Definition, LlbError> {
+    let Parts {
+        mut def,
+        used,
+        locations,
+    } = parts(graph, result, files)?;
+    if !used.is_empty() {
+        def.source = Some(pb::Source {
+            locations,
+            infos: used
+                .iter()
+                .filter_map(|&i| files.get(i))
+                .map(|f| pb::SourceInfo {
+                    filename: f.filename.to_string(),
+                    data: f.data.to_vec(),
+                    definition: None,
+                    language: f.language.to_string(),
+                })
+                .collect(),
+        });
+    }
+    Ok(def)
+}
+
+/// Marshals and encodes to bytes: exactly `marshal(..).encode_to_vec()`,
+/// but the source texts go straight from `files` into the output instead
+/// of being copied into a `pb.Definition` first (with a file of 1,000 apps
+/// those copies were most of the time spent per target).
+pub fn marshal_bytes(
+    graph: &Graph,
+    result: Output,
+    files: &[SourceFileInfo<'_>],
+) -> Result<Vec<u8>, LlbError> {
+    let Parts {
+        def,
+        used,
+        locations,
+    } = parts(graph, result, files)?;
+    if used.is_empty() {
+        return Ok(def.encode_to_vec());
+    }
+    // `pb.Source` is `locations = 1`, `infos = 2`, encoded in that order;
+    // with no infos prost writes the locations alone, and the infos follow
+    // as prost would write them (empty fields left out, `definition` unset).
+    let locs = pb::Source {
+        locations,
+        infos: Vec::new(),
+    };
+    let infos: Vec<(&SourceFileInfo<'_>, usize)> = used
+        .iter()
+        .filter_map(|&i| files.get(i))
+        .map(|f| (f, info_len(f)))
+        .collect();
+    let source_len = locs.encoded_len()
+        + infos
+            .iter()
+            .map(|(_, n)| 1 + encoded_len_varint(*n as u64) + n)
+            .sum::<usize>();
+    let mut buf = Vec::with_capacity(
+        def.encoded_len() + 1 + encoded_len_varint(source_len as u64) + source_len,
+    );
+    let enc = |e: prost::EncodeError| LlbError::Encode(e.to_string());
+    // `encode` writes a message's fields without a length prefix.
+    def.encode(&mut buf).map_err(enc)?;
+    encode_key(3, WireType::LengthDelimited, &mut buf);
+    encode_varint(source_len as u64, &mut buf);
+    locs.encode(&mut buf).map_err(enc)?;
+    for (f, n) in infos {
+        encode_key(2, WireType::LengthDelimited, &mut buf);
+        encode_varint(n as u64, &mut buf);
+        put_bytes(1, f.filename.as_bytes(), &mut buf);
+        put_bytes(2, f.data, &mut buf);
+        put_bytes(4, f.language.as_bytes(), &mut buf);
+    }
+    Ok(buf)
+}
+
+/// Encoded length of a `pb.SourceInfo` body (fields 1, 2 and 4).
+fn info_len(f: &SourceFileInfo<'_>) -> usize {
+    [f.filename.as_bytes(), f.data, f.language.as_bytes()]
+        .iter()
+        .filter(|b| !b.is_empty())
+        .map(|b| 1 + encoded_len_varint(b.len() as u64) + b.len())
+        .sum()
+}
+
+/// A length-delimited field, left out when empty (proto3 defaults).
+fn put_bytes(tag: u32, bytes: &[u8], buf: &mut Vec<u8>) {
+    if !bytes.is_empty() {
+        encode_key(tag, WireType::LengthDelimited, buf);
+        encode_varint(bytes.len() as u64, buf);
+        buf.extend_from_slice(bytes);
+    }
+}
+
+fn parts(graph: &Graph, result: Output, files: &[SourceFileInfo<'_>]) -> Result<Parts, LlbError> {
     if !graph.has_output(result) {
         return Err(LlbError::DanglingOutput {
             node: result.node,
@@ -70,56 +180,39 @@ pub fn marshal(
             ..Default::default()
         },
     );
-    let used: BTreeSet<usize> = m
+    // Files some op points into, and their positions in the embedded list.
+    let used: Vec<usize> = m
         .locations
         .values()
         .flat_map(|ranges| ranges.iter().map(|r| r.file))
+        .filter(|&f| f < files.len())
+        .collect::<BTreeSet<usize>>()
+        .into_iter()
         .collect();
-    if !files.is_empty() && !used.is_empty() {
-        let mut source = pb::Source {
-            infos: files
-                .iter()
-                .map(|f| pb::SourceInfo {
-                    filename: f.filename.clone(),
-                    data: f.data.clone(),
-                    definition: None,
-                    language: f.language.clone(),
-                })
-                .collect(),
-            ..Default::default()
-        };
-        for (dgst, ranges) in &m.locations {
-            let mut by_file: BTreeMap<usize, Vec<pb::Range>> = BTreeMap::new();
-            for r in ranges {
-                if r.file < files.len() {
-                    by_file.entry(r.file).or_default().push(range(r));
-                }
-            }
-            let locations = by_file
-                .into_iter()
-                .map(|(file, ranges)| pb::Location {
-                    source_index: i32::try_from(file).unwrap_or(i32::MAX),
-                    ranges,
-                })
-                .collect::<Vec<_>>();
-            if !locations.is_empty() {
-                source
-                    .locations
-                    .insert(dgst.clone(), pb::Locations { locations });
+    let mut locations = BTreeMap::new();
+    for (dgst, ranges) in &m.locations {
+        let mut by_file: BTreeMap<usize, Vec<pb::Range>> = BTreeMap::new();
+        for r in ranges {
+            if let Ok(pos) = used.binary_search(&r.file) {
+                by_file.entry(pos).or_default().push(range(r));
             }
         }
-        m.def.source = Some(source);
+        let list = by_file
+            .into_iter()
+            .map(|(pos, ranges)| pb::Location {
+                source_index: i32::try_from(pos).unwrap_or(i32::MAX),
+                ranges,
+            })
+            .collect::<Vec<_>>();
+        if !list.is_empty() {
+            locations.insert(dgst.clone(), pb::Locations { locations: list });
+        }
     }
-    Ok(m.def)
-}
-
-/// Marshals and encodes to bytes.
-pub fn marshal_bytes(
-    graph: &Graph,
-    result: Output,
-    files: &[SourceFileInfo],
-) -> Result<Vec<u8>, LlbError> {
-    Ok(marshal(graph, result, files)?.encode_to_vec())
+    Ok(Parts {
+        def: m.def,
+        used,
+        locations,
+    })
 }
 
 fn range(r: &SourceRange) -> pb::Range {
@@ -529,4 +622,88 @@ fn file_op(f: &FileOp, inputs: &[Output], caps: &mut BTreeSet<&'static str>) -> 
         });
     }
     pb::FileOp { actions }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::llb::{LocalOpts, Meta};
+
+    fn graph() -> (Graph, Output) {
+        let mut g = Graph::new();
+        let at = |file, line| Meta {
+            name: Some("x".into()),
+            locations: vec![SourceRange {
+                file,
+                start_line: line,
+                end_line: line + 1,
+            }],
+            ..Meta::default()
+        };
+        let a = g.local("context", &LocalOpts::default(), at(2, 3)).unwrap();
+        let opts = LocalOpts {
+            include: vec!["go.mod".into()],
+            ..LocalOpts::default()
+        };
+        // Not an input of the result: its file is not embedded.
+        g.local("context", &opts, at(0, 1)).unwrap();
+        let op = FileOp {
+            base: None,
+            actions: vec![FileAction::Copy {
+                from: Some(a),
+                src: "/a".into(),
+                dest: "/b".into(),
+                opts: Default::default(),
+            }],
+        };
+        let out = g.file(op, at(2, 7)).unwrap();
+        (g, out)
+    }
+
+    /// The fast encoder writes what prost writes for the full message, and
+    /// only the files that an op of the result points into are embedded.
+    #[test]
+    fn bytes_are_the_encoded_definition() {
+        let (g, out) = graph();
+        let text = "line 1\nline 2\n".repeat(50);
+        let files = [
+            SourceFileInfo {
+                filename: "unused.scratch",
+                data: b"not used",
+                language: "scratch",
+            },
+            SourceFileInfo {
+                filename: "also-unused",
+                data: b"",
+                language: "",
+            },
+            SourceFileInfo {
+                filename: "app.scratch",
+                data: text.as_bytes(),
+                language: "scratch",
+            },
+        ];
+        let def = marshal(&g, out, &files).unwrap();
+        let bytes = marshal_bytes(&g, out, &files).unwrap();
+        assert_eq!(bytes, def.encode_to_vec());
+        let source = def.source.unwrap();
+        assert_eq!(source.infos.len(), 1);
+        assert_eq!(source.infos[0].filename, "app.scratch");
+        assert!(
+            source
+                .locations
+                .values()
+                .flat_map(|l| &l.locations)
+                .all(|l| l.source_index == 0)
+        );
+        // No files: no source map at all.
+        let bare = marshal_bytes(&g, out, &[]).unwrap();
+        assert!(
+            pb::Definition::decode(bare.as_slice())
+                .unwrap()
+                .source
+                .is_none()
+        );
+    }
 }

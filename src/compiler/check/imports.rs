@@ -116,7 +116,7 @@ pub fn pending_imports(sources: &Sources) -> Vec<String> {
 
 /// Checks every import of every parsed file; returns the import graph
 /// edges (importer, imported, span of the import) of resolvable imports.
-pub fn check(sources: &Sources, parsed: &BTreeMap<FileId, File>, diags: &mut Vec<Diag>) {
+pub fn check(sources: &Sources, parsed: &BTreeMap<FileId, &File>, diags: &mut Vec<Diag>) {
     let mut edges: BTreeMap<FileId, Vec<(FileId, Span)>> = BTreeMap::new();
     for (&id, ast) in parsed {
         let Some(f) = sources.get(id) else { continue };

@@ -63,31 +63,37 @@ type Templates<'a> = BTreeMap<&'a str, &'a Block>;
 /// Parses and checks all sources.
 pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec<Diag>> {
     let mut diags = Vec::new();
-    let mut parsed: BTreeMap<FileId, File> = BTreeMap::new();
+    // The user's files are parsed here; the stdlib's come parsed once per
+    // process (`stdlib::parsed`).
+    let mut own: BTreeMap<FileId, File> = BTreeMap::new();
+    let mut parsed: BTreeMap<FileId, &File> = BTreeMap::new();
     for (id, f) in sources.iter() {
+        if let Some(ast) = stdlib::parsed(id, &f.text) {
+            parsed.insert(id, ast);
+            continue;
+        }
         match syntax::parse(id, &f.text) {
             Ok(ast) => {
-                parsed.insert(id, ast);
+                own.insert(id, ast);
             }
             Err(e) => diags.extend(e),
         }
     }
+    parsed.extend(own.iter().map(|(id, ast)| (*id, ast)));
     imports::check(sources, &parsed, &mut diags);
 
     let mut templates: Templates<'_> = BTreeMap::new();
     let mut apps: Vec<&Block> = Vec::new();
     // Stdlib files first, so a user template that reuses a stdlib name is
     // the one reported.
-    let mut order: Vec<(&FileId, &File)> = parsed.iter().collect();
+    let mut order: Vec<(FileId, &File)> = parsed.iter().map(|(id, f)| (*id, *f)).collect();
     order.sort_by_key(|(id, _)| {
         (
-            !sources
-                .get(**id)
-                .is_some_and(|f| stdlib::is_stdlib(&f.name)),
-            **id,
+            !sources.get(*id).is_some_and(|f| stdlib::is_stdlib(&f.name)),
+            *id,
         )
     });
-    for (&id, ast) in order {
+    for (id, ast) in order {
         for item in &ast.items {
             let ItemKind::Block(b) = &item.kind else {
                 continue;
