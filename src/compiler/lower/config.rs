@@ -62,6 +62,16 @@ pub fn image_config(app: &model::App, platform: &Platform) -> Result<Vec<u8>, Di
     }
     top.insert("config".into(), Value::Object(cfg));
     top.insert("rootfs".into(), json!({"type": "layers", "diff_ids": []}));
+    // One history entry for the one layer. Without it the exporter writes
+    // its own, whose `created_by` names where the layer came from (the
+    // step, or "imported sha256:..." when it was restored from a registry
+    // cache): the same image would then get a different config digest
+    // depending on the state of the build cache. `created` is left out;
+    // the exporter sets it to SOURCE_DATE_EPOCH.
+    top.insert(
+        "history".into(),
+        json!([{"created_by": format!("scratchc: app {} for {platform}", app.name.node), "comment": "scratchc"}]),
+    );
     serde_json::to_vec(&Value::Object(top)).map_err(|e| {
         Diag::new(
             "scratch::internal",
