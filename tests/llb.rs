@@ -378,3 +378,100 @@ fn no_cache_marks_every_op() {
     let n = d.metadata.values().filter(|m| m.ignore_cache).count();
     assert_eq!(n, d.def.len() - 1);
 }
+
+/// `scratchc llb` through the real binary prints the bytes a build of the
+/// same directory solves: imports loaded, `.dockerignore` applied, the
+/// builders pinned by `scratch.lock` with its configs and build platform,
+/// the context's `local.unique` set, all derived by `cli::inputs` as
+/// `scratchc build` derives them. A stale lock is refused.
+#[test]
+fn llb_verb_prints_what_a_build_solves() {
+    use scratchc::cli::inputs;
+    use scratchc::client::lock::{self, Lock, LockedBuilder};
+
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["app.scratch", "go.mod", "main.go"] {
+        std::fs::copy(format!("examples/hello/{f}"), dir.path().join(f)).unwrap();
+    }
+    std::fs::write(dir.path().join(".dockerignore"), "# docs\n*.md\n\n.git\n").unwrap();
+    let file = dir.path().join("app.scratch");
+
+    // A lock written for an arm64 daemon, as `scratchc lock` would.
+    let arm = Platform::parse("linux/arm64").unwrap();
+    let sources = scratchc::cli::load::load(&file).unwrap();
+    let options = inputs::options(&[], &[], arm.clone()).unwrap();
+    let mut program = scratchc::compiler::check(&sources, &options).unwrap();
+    let wanted = lock::wanted(&program, &sources, &arm);
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let builders = wanted
+        .builders
+        .iter()
+        .map(|b| {
+            let locked = LockedBuilder {
+                digest: digest.clone(),
+                env: strs(&["PATH=/usr/local/go/bin:/usr/bin:/bin", "GOPATH=/go"]),
+                workdir: Some("/go".into()),
+                user: None,
+            };
+            (b.clone(), locked)
+        })
+        .collect();
+    let lock = Lock::new(&wanted, builders);
+    let lock_path = lock::path_for(&file);
+    lock.write(&lock_path).unwrap();
+
+    let llb = |format: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_scratchc"))
+            .args(["llb", "--format", format])
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
+    let out = llb("pb");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The same inputs, derived in-process as the build derives them.
+    inputs::pin(&lock, &lock_path, &mut program, &sources, &arm).unwrap();
+    let context = inputs::context_dir(&file);
+    let lower_options = inputs::lower_options(
+        scratchc::cli::load::dockerignore(&context).unwrap(),
+        false,
+        Some(inputs::local_unique(&context)),
+        Some(&lock),
+    );
+    let app = &program.apps[0];
+    let target = lower::lower(
+        app,
+        &app.platforms[0].node,
+        &sources,
+        &options,
+        &lower_options,
+    )
+    .unwrap();
+    assert_eq!(out.stdout, target.definition, "llb printed other bytes");
+
+    let json = String::from_utf8(llb("json").stdout).unwrap();
+    assert!(json.contains(&format!(
+        "docker-image://docker.io/library/golang:1.24@{digest}"
+    )));
+    assert!(json.contains("\"GOPATH=/go\""), "the locked env is used");
+    assert!(
+        json.contains("\"platform\": \"linux/arm64\""),
+        "the lock's build platform"
+    );
+    assert!(json.contains(&inputs::local_unique(&context)));
+    assert!(json.contains(r#""local.excludepatterns": "[\"*.md\",\".git\"]""#));
+
+    // A lock that no longer matches the file is refused, as a build does.
+    let mut stale = lock.clone();
+    stale.builders.clear();
+    stale.write(&lock_path).unwrap();
+    let out = llb("json");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("scratchc lock"), "{err}");
+}

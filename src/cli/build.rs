@@ -13,16 +13,13 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-
-use sha2::{Digest, Sha256};
 
 use crate::client::errors::BuildError;
 use crate::client::exporter::{self, DaemonKind, Outputs};
 use crate::client::gateway::{self, Caps, Gateway, SolvedRef};
-use crate::client::lock::Lock;
 use crate::client::progress::{ProgressMode, Reporter};
 use crate::client::session::{self, LocalDir, SecretSource, SessionConfig};
 use crate::client::solve::{self, SolveSpec};
@@ -32,7 +29,7 @@ use crate::compiler::{self, LowerOptions, Options, Platform, Sources, lower, mod
 use crate::proto::pb;
 
 use super::CompileArgs;
-use super::load;
+use super::{inputs, load};
 
 /// Options of `scratchc build`.
 #[derive(Debug, clap::Args)]
@@ -177,23 +174,14 @@ struct Job {
 }
 
 async fn build(args: &BuildArgs) -> Result<(), Failure> {
-    let mut options = Options::default();
-    for kv in &args.compile.build_args {
-        match kv.split_once('=') {
-            Some((k, v)) if !k.is_empty() => {
-                options.build_args.insert(k.to_string(), v.to_string());
-            }
-            _ => return Err(usage(format!("--build-arg `{kv}` is not KEY=VALUE"))),
-        }
-    }
-    for p in &args.compile.platforms {
-        let plat = Platform::parse(p).map_err(|e| {
-            usage(format!(
-                "--platform `{p}` is not a known platform ({e:?}); write os/arch[/variant], e.g. linux/arm64"
-            ))
-        })?;
-        options.platforms.push(plat);
-    }
+    // The build platform is set below, once known (this machine's, then
+    // the daemon's).
+    let mut options = inputs::options(
+        &args.compile.build_args,
+        &args.compile.platforms,
+        Platform::linux_amd64(),
+    )
+    .map_err(usage)?;
     let files: Vec<exporter::OutputSpec> = args
         .outputs
         .iter()
@@ -205,7 +193,7 @@ async fn build(args: &BuildArgs) -> Result<(), Failure> {
         eprintln!("error: {e}");
         Failure::Exit(ExitCode::from(2))
     })?;
-    let context = context_dir(&args.file);
+    let context = inputs::context_dir(&args.file);
     let excludes = load::dockerignore(&context).map_err(|e| {
         eprintln!("error: {e}");
         Failure::Exit(ExitCode::from(2))
@@ -325,7 +313,7 @@ async fn build(args: &BuildArgs) -> Result<(), Failure> {
                 .map(|j| j.app.name.node.as_str())
                 .collect::<Vec<_>>()
                 .join(","),
-            shared_key: shared_key(&context),
+            shared_key: inputs::local_unique(&context),
             dirs: BTreeMap::from([(
                 lower::CONTEXT.to_string(),
                 LocalDir {
@@ -343,15 +331,12 @@ async fn build(args: &BuildArgs) -> Result<(), Failure> {
 
     let mode = args.progress.resolve(std::io::stderr().is_terminal());
     let mut reporter = Reporter::new(mode, Box::new(std::io::stderr()));
-    let lower_base = LowerOptions {
-        context_excludes: excludes,
-        no_cache: args.no_cache,
-        local_unique: Some(shared_key(&context)),
-        builder_configs: locked
-            .as_ref()
-            .map(Lock::builder_configs)
-            .unwrap_or_default(),
-    };
+    let lower_base = inputs::lower_options(
+        excludes,
+        args.no_cache,
+        Some(inputs::local_unique(&context)),
+        locked.as_ref(),
+    );
     let mut results = Vec::new();
     for (job, plan) in jobs.iter().zip(plans) {
         let spec = SolveSpec {
@@ -499,22 +484,6 @@ fn check(sources: &Sources, options: &Options) -> Result<model::Program, Failure
         eprint!("{}", compiler::render_plain(&diags, sources));
         Failure::Exit(ExitCode::FAILURE)
     })
-}
-
-/// The build context: the directory of the app.scratch file.
-fn context_dir(file: &Path) -> PathBuf {
-    let dir = file
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
-}
-
-/// A stable key per context directory, so the daemon's transfer cache of
-/// the context is reused across builds of the same tree (and only those).
-fn shared_key(context: &Path) -> String {
-    let h = Sha256::digest(context.to_string_lossy().as_bytes());
-    hex::encode(&h[..16])
 }
 
 /// Parses `--secret id=NAME,src=FILE` / `id=NAME,env=VAR`.

@@ -10,7 +10,9 @@ use super::DockerfileArgs;
 use super::llb::prepare;
 
 pub fn run(args: &DockerfileArgs) -> ExitCode {
-    let p = match prepare(&args.file, args.app.as_deref(), &args.compile) {
+    // The same preparation as `scratchc llb`: imports, and builders pinned
+    // by scratch.lock, so the Dockerfile's FROM names the locked digest.
+    let p = match prepare(&args.file, args.app.as_deref(), &args.compile, None) {
         Ok(p) => p,
         Err(code) => return code,
     };

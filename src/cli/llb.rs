@@ -1,8 +1,13 @@
 //! `scratchc llb`: compile one app for one platform and print its LLB, as
-//! binary `pb.Definition` (what `buildctl build` reads) or a JSON dump. No
-//! daemon is contacted: builder image configs come from
-//! `LowerOptions::builder_configs` (empty offline; `scratch.lock` will
-//! fill it), so builder steps run with the template's `build-env` only.
+//! binary `pb.Definition` (what `buildctl build` reads) or a JSON dump.
+//!
+//! No daemon is contacted, yet the bytes are those `scratchc build` solves
+//! for the same file, context and flags: the options come from the same
+//! place (`inputs`), imports are loaded the same way, `scratch.lock` pins
+//! the builders and gives their configs, and the context sources carry the
+//! build's `local.unique`. Without a lock, what only the daemon knows is
+//! missing: builder steps get the template's `build-env` only (not the
+//! image's own env) and run on this machine's platform.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -11,7 +16,7 @@ use std::process::ExitCode;
 use crate::compiler::{self, LowerOptions, Options, Platform, Sources, model};
 use crate::llb;
 
-use super::{CompileArgs, LlbArgs, LlbFormat};
+use super::{CompileArgs, LlbArgs, LlbFormat, inputs, load};
 
 /// Everything a verb needs to lower or print one app.
 pub(super) struct Prepared {
@@ -46,43 +51,27 @@ fn usage_error(msg: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Reads, checks and selects the app; on failure prints why and gives the
-/// exit code (1: errors in the file, 2: bad command line or unreadable file).
+/// Reads the file, its imports and its context (`.dockerignore`,
+/// `scratch.lock`), checks it and selects the app, deriving the options
+/// exactly as `scratchc build` does (see `inputs`), except what only a
+/// daemon knows: without a lock the build platform is this machine's and
+/// builders run with the template's `build-env` only. `local_unique` is the
+/// `local.unique` to use, by default the context directory's id, as a build
+/// sends it. On failure prints why and gives the exit code (1: errors in
+/// the file or a stale lock, 2: bad command line or unreadable file).
 pub(super) fn prepare(
     file: &Path,
     app: Option<&str>,
     args: &CompileArgs,
+    local_unique: Option<&str>,
 ) -> Result<Prepared, ExitCode> {
-    let mut options = Options {
-        build_platform: host_platform(),
-        ..Options::default()
-    };
-    for kv in &args.build_args {
-        match kv.split_once('=') {
-            Some((k, v)) if !k.is_empty() => {
-                options.build_args.insert(k.to_string(), v.to_string());
-            }
-            _ => {
-                return Err(usage_error(&format!(
-                    "--build-arg `{kv}` is not KEY=VALUE; write e.g. --build-arg VERSION=1.2.3"
-                )));
-            }
-        }
-    }
-    for p in &args.platforms {
-        match Platform::parse(p) {
-            Ok(p) => options.platforms.push(p),
-            Err(e) => {
-                return Err(usage_error(&format!(
-                    "--platform `{p}` is not a known platform ({e:?}); write os/arch[/variant], e.g. linux/arm64"
-                )));
-            }
-        }
-    }
-    let sources = match read_sources(file) {
-        Ok(s) => s,
-        Err(e) => return Err(usage_error(&format!("cannot read {}: {e}", file.display()))),
-    };
+    let context = inputs::Context::read(file).map_err(|e| usage_error(&e.to_string()))?;
+    let build_platform = context
+        .build_platform(host_platform())
+        .map_err(|e| usage_error(&e))?;
+    let options = inputs::options(&args.build_args, &args.platforms, build_platform)
+        .map_err(|e| usage_error(&e))?;
+    let sources = load::load(file).map_err(|e| usage_error(&e.to_string()))?;
     let mut program = match compiler::check(&sources, &options) {
         Ok(p) => p,
         Err(diags) => {
@@ -90,21 +79,17 @@ pub(super) fn prepare(
             return Err(ExitCode::FAILURE);
         }
     };
-    // scratch.lock next to the file, as `scratchc build` and the frontend
-    // apply it: builders pinned to the locked digests, their configs taken
-    // from the lock, so the printed definition is the one a build solves.
-    let lock_path = crate::client::lock::path_for(file);
-    let locked = match crate::client::lock::Lock::read(&lock_path) {
-        Ok(l) => l,
-        Err(e) => return Err(usage_error(&e.to_string())),
-    };
-    if let Some(l) = &locked {
-        let wanted = crate::client::lock::wanted(&program, &sources, &options.build_platform);
-        if let Err(e) = l.ensure_fresh(&wanted, &lock_path) {
-            eprintln!("error: {e}");
+    if let Some(l) = &context.lock {
+        if let Err(e) = inputs::pin(
+            l,
+            &context.lock_path,
+            &mut program,
+            &sources,
+            &options.build_platform,
+        ) {
+            eprintln!("error: {e}\n  help: run `scratchc lock` to update it");
             return Err(ExitCode::FAILURE);
         }
-        l.pin(&mut program);
     }
     let chosen = match app {
         Some(name) => program.app(name).cloned().ok_or_else(|| {
@@ -140,15 +125,8 @@ pub(super) fn prepare(
             None => options.build_platform.clone(),
         },
     };
-    let dir = file.parent().unwrap_or(Path::new("."));
-    let lower = LowerOptions {
-        context_excludes: read_dockerignore(dir),
-        builder_configs: locked
-            .as_ref()
-            .map(crate::client::lock::Lock::builder_configs)
-            .unwrap_or_default(),
-        ..LowerOptions::default()
-    };
+    let unique = local_unique.map_or_else(|| inputs::local_unique(&context.dir), str::to_string);
+    let lower = inputs::lower_options(context.excludes, false, Some(unique), context.lock.as_ref());
     Ok(Prepared {
         sources,
         options,
@@ -159,36 +137,16 @@ pub(super) fn prepare(
     })
 }
 
-/// The root file as the only source (imports are the loader's job, see
-/// `load.rs`; until it lands only the stdlib templates resolve).
-fn read_sources(file: &Path) -> std::io::Result<Sources> {
-    let text = std::fs::read_to_string(file)?;
-    let name = file.file_name().map_or_else(
-        || "app.scratch".to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    Ok(Sources::new(name, text))
-}
-
-/// `.dockerignore` patterns of the context, in file order (comments and
-/// blank lines dropped); none when the file is absent.
-fn read_dockerignore(dir: &Path) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(dir.join(".dockerignore")) else {
-        return Vec::new();
-    };
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_string)
-        .collect()
-}
-
 pub fn run(args: &LlbArgs) -> ExitCode {
-    let mut p = match prepare(&args.file, args.app.as_deref(), &args.compile) {
+    let p = match prepare(
+        &args.file,
+        args.app.as_deref(),
+        &args.compile,
+        args.local_unique.as_deref(),
+    ) {
         Ok(p) => p,
         Err(code) => return code,
     };
-    p.lower.local_unique.clone_from(&args.local_unique);
     if args.format == LlbFormat::Pb && std::io::stdout().is_terminal() {
         eprintln!(
             "error: refusing to write binary LLB to a terminal; pipe it (e.g. `| buildctl build`), \

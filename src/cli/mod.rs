@@ -6,6 +6,7 @@ mod check;
 mod dockerfile;
 mod fmt;
 mod frontend;
+pub mod inputs;
 mod llb;
 pub mod load;
 mod lock;

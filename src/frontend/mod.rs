@@ -37,10 +37,11 @@ use std::collections::btree_map::Entry;
 
 use prost::Message;
 
+use crate::cli::inputs;
 use crate::client::gateway::{self, Caps, SolvedRef};
 use crate::client::lock::{self, Lock};
 use crate::compiler::model::{Build, Program};
-use crate::compiler::{self, LowerOptions, Options, Platform, Sources, check, lower};
+use crate::compiler::{self, Options, Platform, Sources, check, lower};
 use crate::proto::google::rpc::Status;
 use crate::proto::moby::buildkit::v1::frontend as gw;
 use crate::proto::pb;
@@ -162,12 +163,8 @@ pub async fn build(bridge: &mut Bridge, env: &Environment, caps: &Caps) -> Resul
             let path = std::path::Path::new(&name);
             let l = Lock::parse(text, path)
                 .map_err(|e| errors::plain_status(errors::CODE_UNKNOWN, e.to_string()))?;
-            l.ensure_fresh(
-                &lock::wanted(&program, &sources, &options.build_platform),
-                path,
-            )
-            .map_err(|e| errors::plain_status(errors::CODE_UNKNOWN, e.to_string()))?;
-            l.pin(&mut program);
+            inputs::pin(&l, path, &mut program, &sources, &options.build_platform)
+                .map_err(|e| errors::plain_status(errors::CODE_UNKNOWN, e.to_string()))?;
             Some(l)
         }
         None => None,
@@ -204,18 +201,16 @@ pub async fn build(bridge: &mut Bridge, env: &Environment, caps: &Caps) -> Resul
         return Err(errors::diagnostics_status(&[d], &sources));
     };
 
-    let mut lower_options = LowerOptions {
-        // The client's session is this build's own: concurrent builds of
-        // other trees (same file, other context) are never merged by the
-        // daemon, as `scratchc build` ensures with its directory key.
-        local_unique: Some(env.session_id.clone()).filter(|s| !s.is_empty()),
-        context_excludes: excludes?,
-        no_cache: o.no_cache_for(&app_name),
-        builder_configs: locked
-            .as_ref()
-            .map(Lock::builder_configs)
-            .unwrap_or_default(),
-    };
+    // Derived as `scratchc build` and `scratchc llb` derive them. The
+    // client's session is this build's own: concurrent builds of other
+    // trees (same file, other context) are never merged by the daemon, as
+    // `scratchc build` ensures with its directory key.
+    let mut lower_options = inputs::lower_options(
+        excludes?,
+        o.no_cache_for(&app_name),
+        Some(env.session_id.clone()).filter(|s| !s.is_empty()),
+        locked.as_ref(),
+    );
     if let Build::Compile(c) = &app.build {
         let image = c.builder.node.to_string();
         // A locked builder already has its config: no daemon lookup, exactly
@@ -349,18 +344,8 @@ fn multi_platform_result(parts: Vec<(Platform, SolvedRef, Vec<u8>)>) -> gw::Resu
 /// The compile options from the build options, as the CLI would set them
 /// from its flags.
 fn compile_options(env: &Environment) -> Result<Options, Status> {
-    let mut platforms = Vec::new();
-    for p in &env.opts.platforms {
-        let parsed = Platform::parse(p).map_err(|e| {
-            errors::plain_status(
-                errors::CODE_UNKNOWN,
-                format!("--platform `{p}` is not a known platform ({e:?}); write os/arch[/variant], e.g. linux/arm64"),
-            )
-        })?;
-        if !platforms.contains(&parsed) {
-            platforms.push(parsed);
-        }
-    }
+    let platforms = inputs::platforms(&env.opts.platforms)
+        .map_err(|e| errors::plain_status(errors::CODE_UNKNOWN, e))?;
     Ok(Options {
         build_args: env.opts.build_args.clone(),
         build_platform: env
