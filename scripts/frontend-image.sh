@@ -48,6 +48,8 @@ install -m 0755 "$BIN" "$STAGED"
 log "binary: $(du -h "$STAGED" | cut -f1) $(file -b "$STAGED" | cut -d, -f1-2)"
 
 # The staged binary builds its own image (dogfooding).
-"$STAGED" build frontend/app.scratch -t "$IMAGE"
+PROGRESS=auto
+[ "$QUIET" = 1 ] && PROGRESS=quiet
+"$STAGED" build frontend/app.scratch -t "$IMAGE" --progress "$PROGRESS"
 SIZE=$(docker image inspect "$IMAGE" --format '{{.Size}}')
 log "image: $IMAGE loaded ($(( SIZE / 1024 )) KiB)"
