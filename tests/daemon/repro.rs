@@ -180,6 +180,10 @@ fn real_dynamically_linked_go_binary_is_refused() {
 // scratchc build: multi-arch, the check in the build, reproducibility,
 // the lock, push and registry cache.
 
+/// Tests that wipe the daemon's build cache take this, so one's wipe does
+/// not land in the middle of another's cache export.
+static WIPES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The local registry of `scripts/registry.sh`.
 const REGISTRY: &str = "127.0.0.1:5000";
 
@@ -379,6 +383,7 @@ fn built_digest(out: &Output) -> String {
 #[test]
 fn verify_and_a_wiped_cache_give_the_same_digest() {
     require_docker();
+    let _wipe = WIPES.lock().unwrap_or_else(|e| e.into_inner());
     for name in ["hello", "server"] {
         let dir = example(name);
         let out = scratchc()
@@ -509,6 +514,7 @@ fn lock_pins_builders_and_refuses_a_stale_lock() {
 fn push_and_registry_cache_survive_a_wiped_daemon() {
     require_docker();
     require_registry();
+    let _wipe = WIPES.lock().unwrap_or_else(|e| e.into_inner());
     let dir = example("hello");
     let tag = format!("{REGISTRY}/scratchc-test/hello:{}", std::process::id());
     let cache = format!("type=registry,ref={REGISTRY}/scratchc-test/hello:cache");
