@@ -28,6 +28,23 @@ fn many_apps(n: usize) -> Sources {
     Sources::new("app.scratch", text)
 }
 
+/// Lowers and marshals every target of a checked program; the bytes made.
+fn lower_all(
+    program: &compiler::model::Program,
+    sources: &Sources,
+    options: &Options,
+    lower: &LowerOptions,
+) -> usize {
+    let mut n = 0;
+    for a in &program.apps {
+        for p in &a.platforms {
+            let t = compiler::lower::lower(a, &p.node, sources, options, lower);
+            n += t.map_or(0, |t| t.definition.len());
+        }
+    }
+    n
+}
+
 fn bench(c: &mut Criterion) {
     let options = Options::default();
     let lower = LowerOptions::default();
@@ -56,11 +73,22 @@ fn bench(c: &mut Criterion) {
         b.iter(|| compiler::check(black_box(&hello), &options))
     });
 
+    // Lowering alone (checked once): the part of `compile` that grows with
+    // apps x platforms.
+    let hello_program = compiler::check(&hello, &options).unwrap_or_else(|_| panic!("checks"));
+    c.bench_function("lower examples/hello (checked once)", |b| {
+        b.iter(|| lower_all(&hello_program, black_box(&hello), &options, &lower))
+    });
+
     let mut g = c.benchmark_group("large");
     g.bench_function("check 1000 apps (no lowering)", |b| {
         b.iter(|| compiler::check(black_box(&many), &options))
     });
     g.sample_size(10);
+    let many_program = compiler::check(&many, &options).unwrap_or_else(|_| panic!("checks"));
+    g.bench_function("lower 1000 apps x 2 platforms (checked once)", |b| {
+        b.iter(|| lower_all(&many_program, black_box(&many), &options, &lower))
+    });
     g.bench_function("compile 1000 apps x 2 platforms", |b| {
         b.iter(|| compiler::compile(black_box(&many), &options, &lower, None))
     });
