@@ -330,6 +330,12 @@ fn multi_arch_index_has_the_right_binary_per_platform() {
         .arg(&arm64)
         .arg("-version"));
     assert_eq!(text(&out.stdout), "dev\n");
+    // And the arm/v7 one (GOARM=7 from the platform variant).
+    let armv7 = dir.path().join("hello-armv7");
+    std::fs::write(&armv7, &bins[2].1).unwrap();
+    std::fs::set_permissions(&armv7, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = run(Command::new("qemu-arm-static").arg(&armv7).arg("-version"));
+    assert_eq!(text(&out.stdout), "dev\n");
 }
 
 /// A build that does not cross-compile (GOARCH pinned to amd64) is caught
