@@ -3,6 +3,9 @@
 //! (`scripts/registry.sh`). A missing daemon or registry fails these tests:
 //! CI starts both before `cargo test`.
 
+// Test helpers panic on purpose: a failed setup is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
