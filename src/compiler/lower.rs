@@ -463,8 +463,12 @@ pub fn merge_env(base: &[String], extra: &[(String, String)]) -> Vec<String> {
     let mut out: Vec<String> = base.to_vec();
     for (k, v) in extra {
         let entry = format!("{k}={v}");
-        let prefix = format!("{k}=");
-        match out.iter_mut().find(|e| e.starts_with(&prefix) || *e == k) {
+        // `K=…` or a bare `K`, without building the `K=` prefix.
+        let same_key = |e: &String| {
+            e.strip_prefix(k.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('='))
+        };
+        match out.iter_mut().find(|e| same_key(e)) {
             Some(e) => *e = entry,
             None => out.push(entry),
         }

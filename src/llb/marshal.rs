@@ -27,9 +27,19 @@ pub struct SourceFileInfo<'a> {
     pub language: &'a str,
 }
 
-/// `"sha256:" + hex(sha256(bytes))`, BuildKit's op digest.
+/// `"sha256:" + hex(sha256(bytes))`, BuildKit's op digest. Written out by
+/// hand: every op of every target gets one, and formatting through
+/// `hex::encode` and `format!` cost as much as the hashing itself.
 pub fn digest(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let sum = Sha256::digest(bytes);
+    let mut out = String::with_capacity(7 + 2 * sum.len());
+    out.push_str("sha256:");
+    for b in sum {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 /// A definition without its source map, and the map's parts: the files
@@ -159,7 +169,7 @@ fn parts(graph: &Graph, result: Output, files: &[SourceFileInfo<'_>]) -> Result<
         seen: BTreeSet::new(),
         def: pb::Definition::default(),
         locations: BTreeMap::new(),
-        all_caps: BTreeMap::new(),
+        all_caps: BTreeSet::new(),
     };
     let top = m.visit(result.node)?;
     let terminal = pb::Op {
@@ -176,7 +186,7 @@ fn parts(graph: &Graph, result: Output, files: &[SourceFileInfo<'_>]) -> Result<
     m.def.metadata.insert(
         tdigest,
         pb::OpMetadata {
-            caps: m.all_caps.clone(),
+            caps: m.all_caps.iter().map(|c| ((*c).to_string(), true)).collect(),
             ..Default::default()
         },
     );
@@ -234,7 +244,8 @@ struct Marshaler<'g> {
     seen: BTreeSet<String>,
     def: pb::Definition,
     locations: BTreeMap<String, BTreeSet<SourceRange>>,
-    all_caps: BTreeMap<String, bool>,
+    /// Every cap of every op, for the terminal op.
+    all_caps: BTreeSet<&'static str>,
 }
 
 impl Marshaler<'_> {
@@ -320,10 +331,10 @@ impl Marshaler<'_> {
             md.ignore_cache = true;
             caps.insert("meta.ignorecache");
         }
-        for c in caps {
-            md.caps.insert(c.to_string(), true);
-            self.all_caps.insert(c.to_string(), true);
+        for c in &caps {
+            md.caps.insert((*c).to_string(), true);
         }
+        self.all_caps.extend(caps);
         let entry = self.def.metadata.entry(dgst.clone()).or_default();
         entry.ignore_cache |= md.ignore_cache;
         entry.description.extend(md.description);
