@@ -186,7 +186,11 @@ fn parts(graph: &Graph, result: Output, files: &[SourceFileInfo<'_>]) -> Result<
     m.def.metadata.insert(
         tdigest,
         pb::OpMetadata {
-            caps: m.all_caps.iter().map(|c| ((*c).to_string(), true)).collect(),
+            caps: m
+                .all_caps
+                .iter()
+                .map(|c| ((*c).to_string(), true))
+                .collect(),
             ..Default::default()
         },
     );
