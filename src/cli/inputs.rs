@@ -1,105 +1,19 @@
-//! What a compile needs besides the sources, worked out in one place for
-//! every driver: `scratchc build`, `scratchc llb`/`dockerfile` and the
-//! BuildKit frontend. The LLB bytes depend on these options, so two drivers
-//! that derive them differently would print one definition and solve
-//! another. Nothing here touches the daemon; the few file reads (the lock,
-//! `.dockerignore`) are in [`Context`].
+//! The CLI's side of the compile inputs: the context directory of an app
+//! file on disk and what it holds (`.dockerignore`, `scratch.lock`). The
+//! derivations every driver shares (build args, platforms, lowering
+//! options, lock pinning) are in [`crate::client::inputs`], re-exported
+//! here so the CLI verbs name them in one place.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use crate::client::lock::{self, Lock, LockError};
-use crate::compiler::model::Program;
-use crate::compiler::{LowerOptions, Options, Platform, Sources};
+use crate::compiler::Platform;
+
+pub use crate::client::inputs::{
+    build_args, dockerignore_patterns, local_unique, lower_options, options, pin, platforms,
+};
 
 use super::load::{self, LoadError};
-
-/// `--build-arg KEY=VALUE` values as a map (a later value wins). The error
-/// says which value is wrong and how to write it.
-pub fn build_args(values: &[String]) -> Result<BTreeMap<String, String>, String> {
-    let mut out = BTreeMap::new();
-    for kv in values {
-        match kv.split_once('=') {
-            Some((k, v)) if !k.is_empty() => {
-                out.insert(k.to_string(), v.to_string());
-            }
-            _ => {
-                return Err(format!(
-                    "--build-arg `{kv}` is not KEY=VALUE; write e.g. --build-arg VERSION=1.2.3"
-                ));
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// `--platform` values, normalised, repeats dropped (the first one
-/// stays first: it is the one `scratchc llb` prints).
-pub fn platforms(values: &[String]) -> Result<Vec<Platform>, String> {
-    let mut out: Vec<Platform> = Vec::new();
-    for p in values {
-        let parsed = Platform::parse(p).map_err(|e| {
-            format!(
-                "--platform `{p}` is not a known platform ({e:?}); write os/arch[/variant], e.g. linux/arm64"
-            )
-        })?;
-        if !out.contains(&parsed) {
-            out.push(parsed);
-        }
-    }
-    Ok(out)
-}
-
-/// The compile options from the command line's values.
-pub fn options(
-    build_arg_values: &[String],
-    platform_values: &[String],
-    build_platform: Platform,
-) -> Result<Options, String> {
-    Ok(Options {
-        build_args: build_args(build_arg_values)?,
-        build_platform,
-        platforms: platforms(platform_values)?,
-    })
-}
-
-/// The lowering options, the same for every driver given the same inputs:
-/// the context's `.dockerignore` patterns, `--no-cache`, the `local.unique`
-/// of the context sources and the builder configs of `scratch.lock`.
-/// Builders the lock does not cover are left for the driver to resolve on
-/// the daemon (`scratchc llb`, offline, runs them with the template's
-/// `build-env` only).
-pub fn lower_options(
-    context_excludes: Vec<String>,
-    no_cache: bool,
-    local_unique: Option<String>,
-    lock: Option<&Lock>,
-) -> LowerOptions {
-    LowerOptions {
-        builder_configs: lock.map(Lock::builder_configs).unwrap_or_default(),
-        context_excludes,
-        no_cache,
-        local_unique,
-    }
-}
-
-/// Applies a fresh lock to a checked program: its builders are pinned to
-/// the locked digests. A stale lock (other builders or templates, another
-/// build platform) is an error that lists every difference; `path` only
-/// names the lock in it.
-pub fn pin(
-    lock: &Lock,
-    path: &Path,
-    program: &mut Program,
-    sources: &Sources,
-    build_platform: &Platform,
-) -> Result<(), LockError> {
-    lock.ensure_fresh(&lock::wanted(program, sources, build_platform), path)?;
-    lock.pin(program);
-    Ok(())
-}
 
 /// The build context of an app file: its directory, canonical, so the same
 /// tree gets the same [`local_unique`] whichever way its path was written.
@@ -109,15 +23,6 @@ pub fn context_dir(file: &Path) -> PathBuf {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
-}
-
-/// The id of a context directory: `scratchc build` sends the directory
-/// under this session shared key and its `local://` sources carry it as
-/// `local.unique`, so the daemon reuses its transfer cache for the same
-/// tree and never merges the sources of two different trees.
-pub fn local_unique(context: &Path) -> String {
-    let h = Sha256::digest(context.to_string_lossy().as_bytes());
-    hex::encode(&h[..16])
 }
 
 /// What the CLI reads beside the sources: everything about an app file's
@@ -173,45 +78,5 @@ impl Context {
                 )
             }),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn command_line_values() {
-        let args = build_args(&["A=1".into(), "B=x=y".into(), "A=2".into()]);
-        assert_eq!(
-            args,
-            Ok(BTreeMap::from([
-                ("A".to_string(), "2".to_string()),
-                ("B".to_string(), "x=y".to_string())
-            ]))
-        );
-        assert!(build_args(&["=1".into()]).is_err());
-        assert!(build_args(&["A".into()]).is_err());
-        let p = platforms(&[
-            "linux/arm64".into(),
-            "linux/amd64".into(),
-            "linux/arm64/v8".into(),
-        ]);
-        assert_eq!(
-            p,
-            Ok(vec![
-                Platform::new("linux", "arm64", None),
-                Platform::linux_amd64()
-            ])
-        );
-        assert!(platforms(&["plan9".into()]).is_err());
-    }
-
-    #[test]
-    fn local_unique_is_per_directory() {
-        let a = local_unique(Path::new("/src/a"));
-        assert_eq!(a.len(), 32);
-        assert_eq!(a, local_unique(Path::new("/src/a")));
-        assert_ne!(a, local_unique(Path::new("/src/b")));
     }
 }

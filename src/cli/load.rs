@@ -73,12 +73,7 @@ pub fn load(path: &Path) -> Result<Sources, LoadError> {
 pub fn dockerignore(context: &Path) -> Result<Vec<String>, LoadError> {
     let path = context.join(".dockerignore");
     match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(str::to_string)
-            .collect()),
+        Ok(text) => Ok(crate::client::inputs::dockerignore_patterns(&text)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(error) => Err(LoadError { path, error }),
     }

@@ -37,8 +37,8 @@ use std::collections::btree_map::Entry;
 
 use prost::Message;
 
-use crate::cli::inputs;
 use crate::client::gateway::{self, Caps, SolvedRef};
+use crate::client::inputs;
 use crate::client::lock::{self, Lock};
 use crate::compiler::model::{Build, Program};
 use crate::compiler::{self, Options, Platform, Sources, check, lower};
@@ -464,17 +464,9 @@ async fn read_dockerignore(bridge: &mut Bridge, env: &Environment) -> Result<Vec
     let Some(data) = bridge.read_file(&r, ".dockerignore").await? else {
         return Ok(Vec::new());
     };
-    Ok(dockerignore_patterns(&String::from_utf8_lossy(&data)))
-}
-
-/// `.dockerignore` lines as patterns: comments and blank lines dropped,
-/// surrounding whitespace trimmed (as `scratchc build` reads them).
-pub fn dockerignore_patterns(text: &str) -> Vec<String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_string)
-        .collect()
+    Ok(inputs::dockerignore_patterns(&String::from_utf8_lossy(
+        &data,
+    )))
 }
 
 #[cfg(test)]
@@ -486,14 +478,6 @@ mod tests {
     fn the_lock_sits_next_to_the_file() {
         assert_eq!(lock_name("app.scratch"), "scratch.lock");
         assert_eq!(lock_name("svc/app.scratch"), "svc/scratch.lock");
-    }
-
-    #[test]
-    fn dockerignore_lines() {
-        assert_eq!(
-            dockerignore_patterns("# c\n\n  target \n!keep\n"),
-            ["target", "!keep"]
-        );
     }
 
     #[test]
