@@ -6,8 +6,13 @@
 //! range fetches only the header and program headers (one 4 KiB read for a
 //! Go binary, a few more for a dynamic one), never the whole binary.
 //!
-//! The gateway calls carry the build id header; this module has its own
-//! small client for them so it needs only the channel and the ids.
+//! Runs as well in the gateway frontend, between its per-platform `Solve`
+//! and `Return`, so an image built with `docker buildx build` is checked
+//! exactly as one built with `scratchc build`.
+//!
+//! A client-side build's gateway calls carry the build id header (the
+//! frontend's do not need it); this module has its own small client for
+//! them so it needs only the channel and the ids.
 
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
@@ -59,13 +64,17 @@ impl BinaryError {
     }
 }
 
+/// The build id header of a client-side build's gateway calls; `None` in
+/// the frontend, whose bridge is already scoped to its build.
 #[derive(Clone)]
-struct BuildIdHeader(MetadataValue<Ascii>);
+struct BuildIdHeader(Option<MetadataValue<Ascii>>);
 
 impl Interceptor for BuildIdHeader {
     fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        req.metadata_mut()
-            .insert(super::gateway::BUILD_ID_HEADER, self.0.clone());
+        if let Some(v) = &self.0 {
+            req.metadata_mut()
+                .insert(super::gateway::BUILD_ID_HEADER, v.clone());
+        }
         Ok(req)
     }
 }
@@ -79,16 +88,48 @@ pub async fn check_binary(
     path: &str,
     platform: &Platform,
 ) -> Result<ElfInfo, BinaryError> {
+    let header = build_ref.parse().map_err(|_| BinaryError::Read {
+        platform: platform.clone(),
+        path: path.to_string(),
+        call: "setup",
+        message: format!("build ref `{build_ref}` is not ASCII"),
+    })?;
+    check_on(
+        channel,
+        BuildIdHeader(Some(header)),
+        result_ref,
+        path,
+        platform,
+    )
+    .await
+}
+
+/// [`check_binary`] from inside a gateway frontend: `channel` is the
+/// frontend's own LLBBridge connection (stdio), which BuildKit already
+/// binds to the build, so the calls carry no build id.
+pub async fn check_binary_in_frontend(
+    channel: Channel,
+    result_ref: &str,
+    path: &str,
+    platform: &Platform,
+) -> Result<ElfInfo, BinaryError> {
+    check_on(channel, BuildIdHeader(None), result_ref, path, platform).await
+}
+
+async fn check_on(
+    channel: Channel,
+    header: BuildIdHeader,
+    result_ref: &str,
+    path: &str,
+    platform: &Platform,
+) -> Result<ElfInfo, BinaryError> {
     let read_err = |call: &'static str, message: String| BinaryError::Read {
         platform: platform.clone(),
         path: path.to_string(),
         call,
         message,
     };
-    let header = build_ref
-        .parse()
-        .map_err(|_| read_err("setup", format!("build ref `{build_ref}` is not ASCII")))?;
-    let client = LlbBridgeClient::with_interceptor(channel, BuildIdHeader(header))
+    let client = LlbBridgeClient::with_interceptor(channel, header)
         .max_decoding_message_size(MAX_MESSAGE_SIZE);
     let stat = client
         .clone()

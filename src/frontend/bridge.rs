@@ -18,6 +18,9 @@ const MAX_MESSAGE: usize = 64 << 20;
 #[derive(Clone, Debug)]
 pub struct Bridge {
     client: gw::llb_bridge_client::LlbBridgeClient<Channel>,
+    /// The connection itself, for callers with their own client on it
+    /// (the binary check reads files with ranges).
+    channel: Channel,
 }
 
 /// A result to hand back: the ref(s), none for a subrequest's answer, and
@@ -31,10 +34,16 @@ pub struct Output {
 impl Bridge {
     pub fn new(channel: Channel) -> Self {
         Bridge {
-            client: gw::llb_bridge_client::LlbBridgeClient::new(channel)
+            client: gw::llb_bridge_client::LlbBridgeClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE)
                 .max_encoding_message_size(MAX_MESSAGE),
+            channel,
         }
+    }
+
+    /// The LLBBridge connection (a cheap clone of the same channel).
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
     }
 
     /// Ping: the daemon's gateway and LLB caps. Go frontends call it first;

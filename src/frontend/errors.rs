@@ -14,7 +14,7 @@
 
 use prost::Message;
 
-use crate::compiler::{Diag, Sources};
+use crate::compiler::{Diag, Sources, Span};
 use crate::proto::errdefs;
 use crate::proto::google::rpc::Status;
 use crate::proto::pb;
@@ -50,7 +50,7 @@ pub fn diagnostics_status(diags: &[Diag], sources: &Sources) -> Status {
             line.push_str(&format!(" (help: {h})"));
         }
         lines.push(line);
-        if let Some(src) = source_detail(d, sources) {
+        if let Some(src) = d.span.and_then(|span| source_detail(span, sources)) {
             details.push(prost_types::Any {
                 type_url: "errdefs.Source".to_string(),
                 value: src.encode_to_vec(),
@@ -101,10 +101,26 @@ pub fn from_daemon(context: &str, status: &tonic::Status) -> Status {
     out
 }
 
-/// The `errdefs.Source` of one diagnostic, or `None` when it points into no
-/// file. Lines are 1-based, characters 0-based counts of chars.
-fn source_detail(d: &Diag, sources: &Sources) -> Option<errdefs::Source> {
-    let span = d.span?;
+/// A failure found after compiling (the binary check), with the line of
+/// app.scratch it concerns as an `errdefs.Source` detail, so buildx shows
+/// that line under the message as it does for compile errors.
+pub fn spanned_status(message: impl Into<String>, span: Span, sources: &Sources) -> Status {
+    Status {
+        code: CODE_UNKNOWN,
+        message: message.into(),
+        details: source_detail(span, sources)
+            .map(|src| prost_types::Any {
+                type_url: "errdefs.Source".to_string(),
+                value: src.encode_to_vec(),
+            })
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// The `errdefs.Source` of a span, or `None` when it points into no file.
+/// Lines are 1-based, characters 0-based counts of chars.
+fn source_detail(span: Span, sources: &Sources) -> Option<errdefs::Source> {
     let file = sources.get(span.file)?;
     let (sl, sc) = sources.line_col(span.file, span.start);
     let (el, ec) = sources.line_col(span.file, span.end.max(span.start));
@@ -130,7 +146,6 @@ fn source_detail(d: &Diag, sources: &Sources) -> Option<errdefs::Source> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::compiler::Span;
 
     #[test]
     fn a_diagnostic_becomes_a_source_detail() {

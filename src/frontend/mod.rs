@@ -37,11 +37,12 @@ use std::collections::btree_map::Entry;
 
 use prost::Message;
 
+use crate::client::binary::{self, BinaryError};
 use crate::client::gateway::{self, Caps, SolvedRef};
 use crate::client::inputs;
 use crate::client::lock::{self, Lock};
-use crate::compiler::model::{Build, Program};
-use crate::compiler::{self, Options, Platform, Sources, check, lower};
+use crate::compiler::model::{App, Build, Program};
+use crate::compiler::{self, Options, Platform, Sources, Span, check, lower};
 use crate::proto::google::rpc::Status;
 use crate::proto::moby::buildkit::v1::frontend as gw;
 use crate::proto::pb;
@@ -257,6 +258,21 @@ pub async fn build(bridge: &mut Bridge, env: &Environment, caps: &Caps) -> Resul
         solves.push(async move { b.solve(def, &what).await });
     }
     let ids = futures::future::try_join_all(solves).await?;
+    // Before returning (and so before BuildKit exports anything): each
+    // platform's binary must be a static executable for that platform, as
+    // `scratchc build` checks it, so buildx cannot ship an amd64 binary in
+    // an arm64 image either. Reading the result also runs the lazy solve:
+    // a failing build step surfaces here with its own details.
+    let checks = targets.iter().zip(&ids).map(|(t, id)| {
+        let channel = bridge.channel();
+        let sources = &sources;
+        async move {
+            binary::check_binary_in_frontend(channel, id, &app.image.binary.node, &t.platform)
+                .await
+                .map_err(|e| binary_status(e, app, &t.platform, sources))
+        }
+    });
+    futures::future::try_join_all(checks).await?;
 
     let multi = targets.len() > 1 || o.multi_platform;
     let mut out = Output::default();
@@ -290,6 +306,31 @@ pub async fn build(bridge: &mut Bridge, env: &Environment, caps: &Caps) -> Resul
     out.result = shaped.result;
     out.metadata.extend(shaped.metadata);
     Ok(out)
+}
+
+/// The status of a failed binary check. A refused binary or an unreadable
+/// one points at the line that makes the binary (see [`binary_span`]); a
+/// failing build step keeps BuildKit's own details (its vertex, its line).
+fn binary_status(e: BinaryError, app: &App, platform: &Platform, sources: &Sources) -> Status {
+    match e {
+        BinaryError::Solve(s) => {
+            errors::from_daemon(&format!("build {} for {platform}", app.name.node), &s)
+        }
+        other => errors::spanned_status(other.to_string(), binary_span(app), sources),
+    }
+}
+
+/// The line of app.scratch a binary problem is shown on: the build command
+/// (`build-run`) or the prebuilt binary (`binary-from`) when the user's
+/// file sets it, else the `app` line (the command then comes from a
+/// template, and a user-set `build-env` or `build-arg` in the app block is
+/// the usual cause).
+fn binary_span(app: &App) -> Span {
+    let own = match &app.build {
+        Build::Compile(c) => c.run.span,
+        Build::Prebuilt { src } => src.span,
+    };
+    if own.file == 0 { own } else { app.span }
 }
 
 /// The config of a builder image, found as `scratchc build` finds it: the

@@ -194,3 +194,47 @@ fn print_targets_lists_the_apps() {
         }
     }
 }
+
+/// The binary check runs in the frontend too: an app that pins GOARCH to
+/// amd64 while building for linux/arm64 is refused before export, through
+/// plain buildx, naming the platform and showing the app's line.
+#[test]
+fn buildx_refuses_a_binary_for_the_wrong_platform() {
+    require_frontend_image();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for f in ["go.mod", "main.go"] {
+        std::fs::copy(root().join("examples/hello").join(f), dir.join(f)).unwrap();
+    }
+    let src = std::fs::read_to_string(root().join("examples/hello/app.scratch")).unwrap();
+    let src = src.replace("app hello {", "app hello {\n  build-env GOARCH=amd64");
+    assert!(
+        src.contains("GOARCH=amd64"),
+        "examples/hello changed:\n{src}"
+    );
+    std::fs::write(dir.join("app.scratch"), &src).unwrap();
+    let out = output(&mut buildx(
+        &dir.join("app.scratch"),
+        dir,
+        &["--platform", "linux/arm64"],
+    ));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the build should fail:\n{err}");
+    assert!(
+        err.contains(
+            "linux/arm64: /usr/bin/hello is a 64-bit little-endian x86-64 (EM_X86_64) binary, \
+             but the platform needs 64-bit little-endian AArch64 (EM_AARCH64)"
+        ),
+        "no binary check message in:\n{err}"
+    );
+    assert!(err.contains("help: cross-compile for the target"), "{err}");
+    // The `app hello {` line, shown as buildx shows a Dockerfile's.
+    assert!(
+        err.contains("app.scratch:2"),
+        "no line reference in:\n{err}"
+    );
+    assert!(
+        err.contains("app hello {"),
+        "the app line is not shown in:\n{err}"
+    );
+}
