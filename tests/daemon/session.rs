@@ -274,6 +274,39 @@ async fn local_export_round_trips_a_tree() {
     assert_eq!(names, vec![std::ffi::OsString::from("out")]);
 }
 
+/// Thousands of small files: the daemon sends one small REQ per file,
+/// faster than files are answered. Those REQs must be read as they arrive
+/// (h2 ends a connection that leaves too many small DATA frames unread,
+/// GOAWAY ENHANCE_YOUR_CALM, which once failed every context of more than
+/// about 3,000 files).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_small_files_round_trip() {
+    let src = tempfile::tempdir().unwrap();
+    for d in 0..40 {
+        for f in 0..125 {
+            let body = format!("file {d}/{f}\n").repeat(100);
+            write(
+                &src.path().join(format!("d{d}/sub/f{f}.txt")),
+                body.as_bytes(),
+                0o644,
+            );
+        }
+    }
+    let out_parent = tempfile::tempdir().unwrap();
+    let out = out_parent.path().join("out");
+    solve_local(
+        &docker(),
+        src.path(),
+        vec![],
+        &[],
+        "local",
+        ExportSink::Local(out.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(tree(&out), tree(src.path()));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tar_export_round_trips_a_tree() {
     let src = tempfile::tempdir().unwrap();

@@ -387,12 +387,51 @@ fn mtime(st: &Stat) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_nanos(ns)
 }
 
+/// Most bytes [`drain`] holds that the tree writer has not taken yet.
+const DRAIN_BYTES: u32 = 32 << 20;
+
+/// A received message and its share of [`DRAIN_BYTES`] (freed on drop).
+type Drained = Result<(Bytes, tokio::sync::OwnedSemaphorePermit), Status>;
+
+/// Takes the daemon's messages off the connection as they arrive, into a
+/// queue. Small messages (an export's STATs) must not wait inside h2: it
+/// ends a connection holding too many small unread DATA frames (GOAWAY
+/// ENHANCE_YOUR_CALM), and creating files is slower than the daemon sends
+/// STATs. The queue holds at most [`DRAIN_BYTES`] (plus one message), so
+/// file data the disk cannot keep up with waits in the connection instead;
+/// that is large frames, which h2 does not mind.
+fn drain(mut inbound: Streaming<Bytes>) -> mpsc::UnboundedReceiver<Drained> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let budget = Arc::new(tokio::sync::Semaphore::new(DRAIN_BYTES as usize));
+    tokio::spawn(async move {
+        loop {
+            let item = match inbound.message().await {
+                Ok(None) => return,
+                Ok(Some(frame)) => {
+                    let want = (frame.len() as u32).clamp(1, DRAIN_BYTES);
+                    match Arc::clone(&budget).acquire_many_owned(want).await {
+                        Ok(permit) => Ok((frame, permit)),
+                        Err(_) => return,
+                    }
+                }
+                Err(st) => Err(st),
+            };
+            let failed = item.is_err();
+            if tx.send(item).is_err() || failed {
+                return;
+            }
+        }
+    });
+    rx
+}
+
 /// Receives an fsutil tree into `root` (we are fsutil's receiver).
 async fn receive_tree(
-    mut inbound: Streaming<Bytes>,
+    inbound: Streaming<Bytes>,
     root: &Path,
     tx: &mpsc::Sender<Result<Bytes, Status>>,
 ) -> Result<(), Status> {
+    let mut inbound = drain(inbound);
     let gone = || Status::cancelled("the daemon went away");
     let mut next_id: u32 = 0;
     let mut stats_done = false;
@@ -400,7 +439,8 @@ async fn receive_tree(
     let mut wanted: HashMap<u32, (PathBuf, Stat)> = HashMap::new();
     let mut open: HashMap<u32, tokio::fs::File> = HashMap::new();
     let mut dirs: Vec<(PathBuf, Stat)> = Vec::new();
-    while let Some(frame) = inbound.message().await? {
+    while let Some(item) = inbound.recv().await {
+        let (frame, _permit) = item?;
         let p = Packet::decode(frame)
             .map_err(|e| Status::invalid_argument(format!("bad fsutil packet: {e}")))?;
         match PacketType::try_from(p.r#type) {

@@ -22,7 +22,6 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::MetadataMap;
@@ -428,36 +427,29 @@ impl FileSync for FileSyncService {
             let _ = walk_tx.blocking_send(last);
         });
 
+        // The daemon's packets are read as they come, whatever the answers
+        // are doing: a REQ is a tiny HTTP/2 DATA frame, and frames left
+        // unread pile up in the connection's buffer, which h2 bounds (too
+        // many small buffered frames and it ends the whole session with
+        // GOAWAY ENHANCE_YOUR_CALM). So the reader only queues work; one
+        // blocking thread answers it in order.
+        let (work_tx, work_rx) = mpsc::unbounded_channel::<Work>();
         let mut inbound = req.into_inner();
         tokio::spawn(async move {
             while let Ok(Some(p)) = inbound.message().await {
-                match PacketType::try_from(p.r#type) {
-                    Ok(PacketType::PacketReq) => {
-                        let file = files
-                            .lock()
-                            .ok()
-                            .and_then(|f| f.get(p.id as usize).cloned().flatten());
-                        let res = match file {
-                            Some(path) => send_file(&tx, p.id, &path).await,
-                            None => Err(Status::invalid_argument(format!(
-                                "REQ for id {} which is not a regular file",
-                                p.id
-                            ))),
-                        };
-                        if let Err(st) = res {
-                            let _ = tx.send(Err(st)).await;
-                            return;
-                        }
-                    }
-                    Ok(PacketType::PacketFin) => {
-                        let _ = tx.send(Ok(packet(PacketType::PacketFin))).await;
-                        return;
-                    }
-                    Ok(PacketType::PacketErr) => return,
-                    _ => {}
+                let work = match PacketType::try_from(p.r#type) {
+                    Ok(PacketType::PacketReq) => Work::Req(p.id),
+                    Ok(PacketType::PacketFin) => Work::Fin,
+                    Ok(PacketType::PacketErr) => break,
+                    _ => continue,
+                };
+                let fin = matches!(work, Work::Fin);
+                if work_tx.send(work).is_err() || fin {
+                    break;
                 }
             }
         });
+        tokio::task::spawn_blocking(move || answer(work_rx, &files, &tx));
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 
@@ -471,25 +463,76 @@ impl FileSync for FileSyncService {
     }
 }
 
-/// Streams one file as DATA chunks and the closing empty DATA.
-async fn send_file(tx: &mpsc::Sender<PacketResult>, id: u32, path: &Path) -> Result<(), Status> {
+/// What the daemon asked for, in arrival order.
+enum Work {
+    /// Send the file with this ID.
+    Req(u32),
+    /// The daemon has everything: answer FIN and end the call.
+    Fin,
+}
+
+/// Answers the daemon's requests in order, on a blocking thread (file reads
+/// are plain blocking reads; one thread for the whole call costs less than
+/// a runtime hop per read). Ends at FIN, at the first error (sent to the
+/// daemon), or when the daemon goes away.
+fn answer(
+    mut work: mpsc::UnboundedReceiver<Work>,
+    files: &Mutex<Vec<Option<PathBuf>>>,
+    tx: &mpsc::Sender<PacketResult>,
+) {
+    let mut buf = vec![0u8; CHUNK];
+    while let Some(w) = work.blocking_recv() {
+        let id = match w {
+            Work::Req(id) => id,
+            Work::Fin => {
+                let _ = tx.blocking_send(Ok(packet(PacketType::PacketFin)));
+                return;
+            }
+        };
+        let file = files
+            .lock()
+            .ok()
+            .and_then(|f| f.get(id as usize).cloned().flatten());
+        let res = match file {
+            Some(path) => send_file(tx, id, &path, &mut buf),
+            None => Err(Status::invalid_argument(format!(
+                "REQ for id {id} which is not a regular file"
+            ))),
+        };
+        if let Err(st) = res {
+            let _ = tx.blocking_send(Err(st));
+            return;
+        }
+    }
+}
+
+/// Streams one file as DATA chunks and the closing empty DATA. `buf` is
+/// the read buffer (its length is the chunk size), reused across files.
+fn send_file(
+    tx: &mpsc::Sender<PacketResult>,
+    id: u32,
+    path: &Path,
+    buf: &mut [u8],
+) -> Result<(), Status> {
+    use std::io::Read;
     let err = |e: std::io::Error| Status::internal(format!("reading `{}`: {e}", path.display()));
-    let mut f = tokio::fs::File::open(path).await.map_err(err)?;
+    let mut f = std::fs::File::open(path).map_err(err)?;
     loop {
-        let mut buf = vec![0u8; CHUNK];
-        let n = f.read(&mut buf).await.map_err(err)?;
-        buf.truncate(n);
-        let done = n == 0;
+        let n = match f.read(buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(err(e)),
+        };
         let p = Packet {
             r#type: PacketType::PacketData as i32,
             id,
-            data: buf,
+            data: buf[..n].to_vec(),
             ..Packet::default()
         };
-        if tx.send(Ok(p)).await.is_err() {
+        if tx.blocking_send(Ok(p)).is_err() {
             return Err(Status::cancelled("the daemon went away"));
         }
-        if done {
+        if n == 0 {
             return Ok(());
         }
     }

@@ -2,8 +2,8 @@
 //! into the client.
 //!
 //! The stream is a byte pipe (`BytesMessage` chunks) carrying HTTP/2 in
-//! which the *daemon* is the client. We run an HTTP/2 server (hyper, with
-//! tonic routes) on one end of an in-memory duplex and pump the other end
+//! which the *daemon* is the client. We run an HTTP/2 server (h2, see
+//! [`h2serve`], with tonic routes) on one end of an in-memory duplex and pump the other end
 //! to and from the gRPC stream. Served methods are advertised in the
 //! stream's metadata; the daemon calls nothing else.
 //!
@@ -14,6 +14,7 @@ mod auth;
 mod filesend;
 mod filesync;
 mod fsmode;
+mod h2serve;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -21,8 +22,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 use tonic::metadata::MetadataValue;
@@ -160,15 +159,8 @@ pub async fn start(channel: Channel, cfg: SessionConfig) -> Result<Session, Clie
 
     // `ours` carries the HTTP/2 server; `theirs` is pumped to the stream.
     let (ours, theirs) = tokio::io::duplex(256 * 1024);
-    let server = tokio::spawn(async move {
-        let svc = TowerToHyperService::new(routes);
-        let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-            .max_frame_size(1 << 20)
-            .serve_connection(TokioIo::new(ours), svc);
-        // The connection ends when the daemon or `close` ends the stream;
-        // either way there is nobody left to tell.
-        let _ = conn.await;
-    });
+    // The connection ends when the daemon or `close` ends the stream.
+    let server = tokio::spawn(h2serve::serve(ours, routes));
     let (mut rd, mut wr) = tokio::io::split(theirs);
     // Our server's output, chunked into BytesMessages for the stream.
     let (tx, rx) = tokio::sync::mpsc::channel::<BytesMessage>(16);
@@ -220,13 +212,31 @@ pub async fn start(channel: Channel, cfg: SessionConfig) -> Result<Session, Clie
         }
     };
     let mut inbound = resp.into_inner();
-    let pump = tokio::spawn(async move {
-        while let Some(Ok(msg)) = inbound.next().await {
-            if wr.write_all(&msg.data).await.is_err() {
+    // The daemon's bytes are taken off the stream as they arrive and queued
+    // for our server, never left in the connection: a REQ (or a STAT of an
+    // export) is a tiny message, and h2 ends a connection that holds too
+    // many small DATA frames unread (GOAWAY ENHANCE_YOUR_CALM,
+    // "too_many_data_frames") when the task reading it falls behind. The
+    // outer connection's limits cannot be tuned through tonic. The queue
+    // stays small anyway: what the daemon may send is bounded by the flow
+    // control windows of the HTTP/2 connection inside.
+    let (in_tx, mut in_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+    let writer = tokio::spawn(async move {
+        while let Some(data) = in_rx.recv().await {
+            if wr.write_all(&data).await.is_err() {
                 break;
             }
         }
         let _ = wr.shutdown().await;
+    });
+    let pump = tokio::spawn(async move {
+        while let Some(Ok(msg)) = inbound.next().await {
+            if in_tx.send(msg.data).is_err() {
+                break;
+            }
+        }
+        drop(in_tx);
+        let _ = writer.await;
         reader.abort();
     });
     Ok(Session {
