@@ -234,13 +234,21 @@ pub fn plan(
         attrs.insert("name".into(), outputs.names.join(","));
         let kind = match daemon {
             DaemonKind::Buildkitd => "image",
-            // `moby` loads into the Engine on both stores; `push` needs the
-            // `image` exporter, which the containerd store has.
-            DaemonKind::DockerContainerd if outputs.push => {
-                attrs.insert("unpack".into(), "true".into());
+            // On the containerd store the Engine's images are the
+            // containerd images of its namespace, so BuildKit's `image`
+            // exporter stores them as the Engine's own, given the full
+            // names the Engine looks up (`hello:1` is stored as
+            // `docker.io/library/hello:1`; `moby` normalises them itself).
+            // Not unpacked: BuildKit then accepts `rewrite-timestamp`
+            // (docs/reproducibility.md), so the loaded image is the very
+            // one `--push` and `-o type=oci` make; the Engine unpacks it
+            // when a container is created from it.
+            DaemonKind::DockerContainerd => {
+                attrs.insert("name".into(), engine_names(&outputs.names)?);
+                attrs.insert("unpack".into(), "false".into());
                 "image"
             }
-            DaemonKind::DockerContainerd | DaemonKind::DockerGraphDriver => "moby",
+            DaemonKind::DockerGraphDriver => "moby",
         };
         if outputs.push {
             attrs.insert("push".into(), "true".into());
@@ -254,6 +262,25 @@ pub fn plan(
         });
     }
     Ok(plan)
+}
+
+/// `-t` names as the Docker Engine stores them (`hello` is
+/// `docker.io/library/hello:latest`), comma-joined for the exporter. A name
+/// that is not an image reference is a usage error naming it.
+fn engine_names(names: &[String]) -> Result<String, BuildError> {
+    let full: Result<Vec<String>, BuildError> = names
+        .iter()
+        .map(|n| {
+            crate::compiler::check::values::image_ref(n)
+                .map(|r| r.to_string())
+                .map_err(|_| {
+                    BuildError::Usage(format!(
+                        "-t `{n}` is not an image name; write [HOST[:PORT]/]NAME[:TAG], e.g. -t hello:1.0"
+                    ))
+                })
+        })
+        .collect();
+    Ok(full?.join(","))
 }
 
 #[cfg(test)]
@@ -290,7 +317,10 @@ mod tests {
         };
         let p = plan(&outputs, DaemonKind::DockerContainerd, 1, Some(0)).unwrap();
         let kinds: Vec<&str> = p.exporters.iter().map(|e| e.kind.as_str()).collect();
-        assert_eq!(kinds, ["oci", "local", "moby"]);
+        // The containerd store takes the `image` exporter, not unpacked
+        // (so the timestamps can be rewritten), with the Engine's names.
+        assert_eq!(kinds, ["oci", "local", "image"]);
+        assert_eq!(p.exporters[2].attrs["unpack"], "false");
         assert_eq!(
             p.sinks,
             [
@@ -298,8 +328,19 @@ mod tests {
                 ExportSink::Local("dir".into())
             ]
         );
-        assert_eq!(p.exporters[2].attrs["name"], "hello:latest,hello:1");
+        assert_eq!(
+            p.exporters[2].attrs["name"],
+            "docker.io/library/hello:latest,docker.io/library/hello:1"
+        );
         assert_eq!(p.exporters[0].attrs["name"], "hello:latest,hello:1");
+        let bad = Outputs {
+            names: vec!["Hello".into()],
+            ..Outputs::default()
+        };
+        assert!(matches!(
+            plan(&bad, DaemonKind::DockerContainerd, 1, None),
+            Err(BuildError::Usage(m)) if m.contains("-t `Hello`")
+        ));
         assert_eq!(p.exporters[0].attrs["source-date-epoch"], "0");
     }
 

@@ -26,15 +26,16 @@ fn is_image_exporter(kind: &str) -> bool {
 /// Adds the reproducibility attributes to every exporter that takes them.
 ///
 /// BuildKit refuses `rewrite-timestamp` together with `unpack` (it would
-/// have to rewrite the layers after unpacking them). So: a push drops
-/// `unpack` (the pushed image is the one that must be reproducible; it is
-/// not also loaded into the Docker Engine), and the Docker Engine's `moby`
-/// exporter, which always unpacks, gets no `rewrite-timestamp`: an image
-/// loaded with `-t` alone keeps the mtimes the build gave its files (see
-/// docs/reproducibility.md; `--push` and `-o type=oci` are bit-for-bit).
-/// The graph-driver store's `moby` exporter reads only `name`, so it is
-/// left alone. `insecure`: the user allowed plain HTTP for non-loopback
-/// registries.
+/// have to rewrite the layers after unpacking them). So an exporter that
+/// unpacks gets no rewrite unless it pushes, and then `unpack` is dropped
+/// (the pushed image is the one that must be reproducible). The export
+/// plan never asks for `unpack` on the containerd store: `-t` there uses
+/// the `image` exporter with `unpack=false` (the Engine unpacks on
+/// container create), so loaded images are bit-for-bit too. Only the
+/// Engine's `moby` exporter, which always unpacks, stays without a rewrite
+/// (docs/reproducibility.md). The graph-driver store's `moby` exporter
+/// reads only `name`, so it is left alone. `insecure`: the user allowed
+/// plain HTTP for non-loopback registries.
 pub fn harden_exporters(exporters: &mut [ExporterEntry], daemon: DaemonKind, insecure: bool) {
     if daemon == DaemonKind::DockerGraphDriver {
         return;
@@ -100,6 +101,10 @@ mod tests {
         // `moby` always unpacks, which BuildKit refuses with a rewrite.
         assert!(!ex[2].attrs.contains_key("rewrite-timestamp"));
         assert_eq!(ex[2].attrs["oci-mediatypes"], "true");
+        // The plan's `-t` on the containerd store: not unpacked, rewritten.
+        let mut t = vec![entry("image", &[("name", "h:1"), ("unpack", "false")])];
+        harden_exporters(&mut t, DaemonKind::DockerContainerd, false);
+        assert_eq!(t[0].attrs["rewrite-timestamp"], "true");
         let mut g = vec![entry("moby", &[("name", "x")])];
         harden_exporters(&mut g, DaemonKind::DockerGraphDriver, false);
         assert_eq!(g[0].attrs.len(), 1);

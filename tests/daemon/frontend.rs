@@ -90,12 +90,27 @@ fn buildx_through_the_frontend_makes_the_image_scratchc_build_makes() {
     let meta = tempfile::NamedTempFile::new().unwrap();
 
     let via_frontend = "scratchc-test/frontend-hello:buildx";
+    // Outside the context, so the tarball is never part of it.
+    let out_dir = tempfile::tempdir().unwrap();
+    let oci = out_dir.path().join("buildx.tar");
     let meta_path = meta.path().to_string_lossy().into_owned();
     run(&mut buildx(
         &file,
         &dir,
-        &["-t", via_frontend, "--load", "--metadata-file", &meta_path],
+        &[
+            "-t",
+            via_frontend,
+            // With the timestamps rewritten, as `scratchc build -t` loads
+            // its image. buildx's docker driver always unpacks `--load`ed
+            // images, which BuildKit refuses with a rewrite, so: an OCI
+            // tarball, then `docker load`.
+            "--output",
+            &format!("type=oci,dest={},rewrite-timestamp=true", oci.display()),
+            "--metadata-file",
+            &meta_path,
+        ],
     ));
+    run(Command::new("docker").arg("load").arg("-i").arg(&oci));
 
     let via_cli = "scratchc-test/frontend-hello:cli";
     run(scratchc()
@@ -103,7 +118,12 @@ fn buildx_through_the_frontend_makes_the_image_scratchc_build_makes() {
         .args(["build", "-t", via_cli])
         .arg(&file));
 
-    // Same single layer, same config.
+    // The same image, bit for bit: same ID (manifest digest), so the
+    // same single layer and config.
+    assert_eq!(
+        inspect(via_frontend, "{{.Id}}"),
+        inspect(via_cli, "{{.Id}}")
+    );
     let layers = inspect(via_frontend, "{{json .RootFS.Layers}}");
     assert_eq!(layers, inspect(via_cli, "{{json .RootFS.Layers}}"));
     assert_eq!(

@@ -591,3 +591,49 @@ fn push_and_registry_cache_survive_a_wiped_daemon() {
         "same image from the cache as pushed"
     );
 }
+
+/// `-t` alone loads into the Docker Engine the very image `-o type=oci`
+/// writes: the containerd store gets it from the `image` exporter, not
+/// unpacked, with the timestamps rewritten. Two separate no-cache builds
+/// (fresh mtimes on every file), one loaded, one exported: the Engine's
+/// image ID is the manifest digest of the OCI layout, and the loaded image
+/// runs (the Engine unpacks it on container create).
+#[test]
+fn loaded_image_is_the_oci_image_bit_for_bit() {
+    require_docker();
+    let dir = example("hello");
+    let name = "scratchc-test/repro-load:1";
+    let _ = Command::new("docker")
+        .args(["image", "rm", "-f", name])
+        .output();
+    assert_ok(&build(dir.path(), &["--no-cache", "-t", name]));
+    let tar = dir.path().join("out.tar");
+    let out = build(
+        dir.path(),
+        &[
+            "--no-cache",
+            "-o",
+            &format!("type=oci,dest={}", tar.display()),
+        ],
+    );
+    assert_ok(&out);
+    let index = run(Command::new("tar").arg("-xOf").arg(&tar).arg("index.json")).stdout;
+    let index: serde_json::Value = serde_json::from_slice(&index).unwrap();
+    let exported = index["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(built_digest(&out), exported);
+    let loaded =
+        run(Command::new("docker").args(["image", "inspect", "--format", "{{.Id}}", name]));
+    assert_eq!(
+        text(&loaded.stdout).trim(),
+        exported,
+        "-t image differs from the OCI one"
+    );
+    let ran = run(Command::new("docker").args(["run", "--rm", "--network=none", name, "-version"]));
+    assert_eq!(text(&ran.stdout), "dev\n");
+    let _ = Command::new("docker")
+        .args(["image", "rm", "-f", name])
+        .output();
+}
