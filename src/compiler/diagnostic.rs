@@ -131,8 +131,9 @@ impl Diag {
 /// Renders diagnostics as plain text (no colour, no unicode box drawing),
 /// the form used in snapshots and when stderr is not a terminal.
 pub fn render_plain(diags: &[Diag], sources: &Sources) -> String {
-    let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-        .with_width(100);
+    let handler =
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .with_width(100);
     let mut out = String::new();
     for d in diags {
         let r = d.render(sources);

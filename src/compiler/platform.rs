@@ -19,7 +19,10 @@ pub enum PlatformError {
     Shape,
     UnknownOs(String),
     UnknownArch(String),
-    UnknownVariant { arch: String, variant: String },
+    UnknownVariant {
+        arch: String,
+        variant: String,
+    },
 }
 
 /// OS values scratchc can build for (static binaries in a scratch image).
@@ -104,9 +107,18 @@ mod tests {
 
     #[test]
     fn parses_and_normalises() {
-        assert_eq!(Platform::parse("linux/arm64/v8").unwrap().to_string(), "linux/arm64");
-        assert_eq!(Platform::parse("linux/arm").unwrap().to_string(), "linux/arm/v7");
-        assert_eq!(Platform::parse("linux/amd64").unwrap().to_string(), "linux/amd64");
+        assert_eq!(
+            Platform::parse("linux/arm64/v8").unwrap().to_string(),
+            "linux/arm64"
+        );
+        assert_eq!(
+            Platform::parse("linux/arm").unwrap().to_string(),
+            "linux/arm/v7"
+        );
+        assert_eq!(
+            Platform::parse("linux/amd64").unwrap().to_string(),
+            "linux/amd64"
+        );
         assert_eq!(Platform::parse("linux"), Err(PlatformError::Shape));
         assert_eq!(
             Platform::parse("windows/amd64"),
