@@ -30,6 +30,15 @@ pub use connect::{Endpoint, TlsFiles, connect, control_client, resolve};
 /// which a large LLB definition or a big status batch can exceed.
 pub const MAX_MESSAGE_SIZE: usize = 64 << 20;
 
+/// The async runtime the CLI verbs and frontend mode run on: two worker
+/// threads, IO and timers enabled.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
 /// Everything that can go wrong talking to a BuildKit daemon.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {

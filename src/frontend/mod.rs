@@ -80,11 +80,7 @@ pub enum FrontendError {
 /// frontends do.
 pub fn main() -> std::process::ExitCode {
     use std::process::ExitCode;
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let rt = match crate::client::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("scratchc frontend: cannot start the async runtime: {e}");
