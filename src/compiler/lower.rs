@@ -226,24 +226,7 @@ impl Lowerer<'_> {
                 .filter(|e| !mentions_target(&e.node.1))
                 .map(|e| (e.node.0.clone(), self.expand(&e.node.1)))
                 .collect();
-            let mut mounts = vec![
-                Mount {
-                    dest: "/".to_string(),
-                    kind: MountKind::Bind {
-                        source: Some(root),
-                        selector: None,
-                        readonly: false,
-                    },
-                },
-                Mount {
-                    dest: c.dir.clone(),
-                    kind: MountKind::Bind {
-                        source: Some(files),
-                        selector: None,
-                        readonly: true,
-                    },
-                },
-            ];
+            let mut mounts = root_and_source(root, &c.dir, files);
             mounts.extend(caches.iter().cloned());
             let args: Vec<String> = deps.run.node.iter().map(|a| self.expand(a)).collect();
             let meta = self.meta(
@@ -273,32 +256,15 @@ impl Lowerer<'_> {
             .iter()
             .map(|e| (e.node.0.clone(), self.expand(&e.node.1)))
             .collect();
-        let mut mounts = vec![
-            Mount {
-                dest: "/".to_string(),
-                kind: MountKind::Bind {
-                    source: Some(root),
-                    selector: None,
-                    readonly: false,
-                },
+        let mut mounts = root_and_source(root, &c.dir, context);
+        mounts.push(Mount {
+            dest: out_dir.clone(),
+            kind: MountKind::Bind {
+                source: None,
+                selector: None,
+                readonly: false,
             },
-            Mount {
-                dest: c.dir.clone(),
-                kind: MountKind::Bind {
-                    source: Some(context),
-                    selector: None,
-                    readonly: true,
-                },
-            },
-            Mount {
-                dest: out_dir.clone(),
-                kind: MountKind::Bind {
-                    source: None,
-                    selector: None,
-                    readonly: false,
-                },
-            },
-        ];
+        });
         mounts.extend(caches);
         let args: Vec<String> = c.run.node.iter().map(|a| self.expand(a)).collect();
         let meta = self.meta(
@@ -474,6 +440,29 @@ pub fn merge_env(base: &[String], extra: &[(String, String)]) -> Vec<String> {
         }
     }
     out
+}
+
+/// An exec's first two mounts: `root` writable at `/` and `source`
+/// read-only at `dir`.
+fn root_and_source(root: Output, dir: &str, source: Output) -> Vec<Mount> {
+    vec![
+        Mount {
+            dest: "/".to_string(),
+            kind: MountKind::Bind {
+                source: Some(root),
+                selector: None,
+                readonly: false,
+            },
+        },
+        Mount {
+            dest: dir.to_string(),
+            kind: MountKind::Bind {
+                source: Some(source),
+                selector: None,
+                readonly: true,
+            },
+        },
+    ]
 }
 
 /// `/out/hello` into (`/out`, `hello`); a file at the root uses `/out`.
