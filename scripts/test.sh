@@ -9,4 +9,7 @@ bash scripts/setup.sh --quiet
 bash scripts/registry.sh --quiet
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
-cargo test --all-targets --locked
+# The benchmarks once each, as smoke tests (criterion's test mode), then
+# every test suite: unit, snapshot, CLI, and the real-daemon tests.
+cargo test --benches --locked
+cargo test --lib --bins --tests --locked
