@@ -17,10 +17,7 @@ fn scratchc() -> Command {
     c
 }
 
-fn run(cmd: &mut Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-}
+use super::output;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -28,7 +25,7 @@ fn text(b: &[u8]) -> String {
 
 /// Fails (never skips) when the daemon is down: CI starts it.
 fn require_docker() {
-    let out = run(Command::new("docker").args(["info", "--format", "{{.ServerVersion}}"]));
+    let out = output(Command::new("docker").args(["info", "--format", "{{.ServerVersion}}"]));
     assert!(
         out.status.success(),
         "the Docker Engine is not running (start it with scripts/setup.sh): {}",
@@ -42,10 +39,12 @@ fn fixture(name: &str) -> tempfile::TempDir {
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("examples")
         .join(name);
-    let out = run(Command::new("cp")
-        .arg("-r")
-        .arg(format!("{}/.", src.display()))
-        .arg(dir.path()));
+    let out = output(
+        Command::new("cp")
+            .arg("-r")
+            .arg(format!("{}/.", src.display()))
+            .arg(dir.path()),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     dir
 }
@@ -61,7 +60,7 @@ fn build(dir: &Path, extra: &[&str]) -> Output {
         .arg(dir.join("app.scratch"))
         .args(["--progress", "plain"])
         .args(extra);
-    run(&mut c)
+    output(&mut c)
 }
 
 fn assert_ok(out: &Output) {
@@ -77,11 +76,13 @@ fn assert_ok(out: &Output) {
 /// list of its entries), following index -> manifest -> config/layers.
 fn read_oci(tar: &Path) -> (serde_json::Value, Vec<Vec<String>>) {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(Command::new("tar")
-        .arg("-xf")
-        .arg(tar)
-        .arg("-C")
-        .arg(dir.path()));
+    let out = output(
+        Command::new("tar")
+            .arg("-xf")
+            .arg(tar)
+            .arg("-C")
+            .arg(dir.path()),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let blob = |digest: &str| -> PathBuf {
         let hex = digest.strip_prefix("sha256:").unwrap();
@@ -102,9 +103,11 @@ fn read_oci(tar: &Path) -> (serde_json::Value, Vec<Vec<String>>) {
         .unwrap()
         .iter()
         .map(|l| {
-            let out = run(Command::new("tar")
-                .arg("-tzf")
-                .arg(blob(l["digest"].as_str().unwrap())));
+            let out = output(
+                Command::new("tar")
+                    .arg("-tzf")
+                    .arg(blob(l["digest"].as_str().unwrap())),
+            );
             assert!(out.status.success(), "{}", text(&out.stderr));
             text(&out.stdout).lines().map(str::to_string).collect()
         })
@@ -148,12 +151,12 @@ fn hello_builds_runs_and_holds_one_file() {
     assert!(stderr.contains("exporting"), "{stderr}");
 
     // The image answers.
-    let ran = run(Command::new("docker").args(["run", "--rm", &name, "-version"]));
+    let ran = output(Command::new("docker").args(["run", "--rm", &name, "-version"]));
     assert!(ran.status.success(), "{}", text(&ran.stderr));
     assert_eq!(text(&ran.stdout).trim(), "dev");
 
     // Its config is the app's.
-    let inspect = run(Command::new("docker").args([
+    let inspect = output(Command::new("docker").args([
         "image",
         "inspect",
         &name,
@@ -226,7 +229,7 @@ fn docker_tarball_and_local_outputs() {
         ],
     );
     assert_ok(&out);
-    let list = run(Command::new("tar").arg("-tf").arg(&tar));
+    let list = output(Command::new("tar").arg("-tf").arg(&tar));
     assert!(list.status.success(), "{}", text(&list.stderr));
     assert!(
         text(&list.stdout).lines().any(|l| l == "manifest.json"),
@@ -237,7 +240,7 @@ fn docker_tarball_and_local_outputs() {
     let meta = std::fs::metadata(&bin).unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(meta.permissions().mode() & 0o111, 0o111, "executable");
-    let ran = run(Command::new(&bin).arg("-version"));
+    let ran = output(Command::new(&bin).arg("-version"));
     assert_eq!(text(&ran.stdout).trim(), "dev");
 }
 
@@ -272,10 +275,12 @@ fn failing_step_shows_its_logs_and_line_and_leaves_no_output() {
 
 #[test]
 fn unreachable_daemon_is_named() {
-    let out = run(scratchc()
-        .arg("build")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello/app.scratch"))
-        .args(["--addr", "tcp://127.0.0.1:1"]));
+    let out = output(
+        scratchc()
+            .arg("build")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello/app.scratch"))
+            .args(["--addr", "tcp://127.0.0.1:1"]),
+    );
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("127.0.0.1:1"), "{stderr}");
@@ -327,11 +332,11 @@ fn sigint_cancels_the_build_on_the_daemon() {
     // The compile is running on the daemon now.
     std::thread::sleep(Duration::from_millis(1500));
     let running = || {
-        let out = run(Command::new("pgrep").args(["-f", &marker]));
+        let out = output(Command::new("pgrep").args(["-f", &marker]));
         !text(&out.stdout).trim().is_empty()
     };
     let was_running = running();
-    let kill = run(Command::new("kill").args(["-INT", &child.id().to_string()]));
+    let kill = output(Command::new("kill").args(["-INT", &child.id().to_string()]));
     assert!(kill.status.success());
     let t0 = Instant::now();
     let status = loop {

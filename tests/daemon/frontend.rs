@@ -4,7 +4,7 @@
 //! tests, never skips them.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
@@ -20,24 +20,7 @@ fn scratchc() -> Command {
     Command::new(env!("CARGO_BIN_EXE_scratchc"))
 }
 
-fn output(cmd: &mut Command) -> Output {
-    let shown = format!("{cmd:?}");
-    cmd.output()
-        .unwrap_or_else(|e| panic!("cannot run {shown}: {e}"))
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let shown = format!("{cmd:?}");
-    let out = output(cmd);
-    assert!(
-        out.status.success(),
-        "{shown} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use super::{output, run};
 
 /// Fails (never skips) when the Docker Engine or the frontend image is
 /// missing.

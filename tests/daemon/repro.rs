@@ -15,20 +15,7 @@ use scratchc::compiler::Platform;
 /// The Go toolchain image `scripts/setup.sh` builds locally.
 const GO_IMAGE: &str = "golang:1.24";
 
-fn run(cmd: &mut Command) -> Output {
-    let shown = format!("{cmd:?}");
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
-    assert!(
-        out.status.success(),
-        "{shown} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use super::run;
 
 /// Fails (never skips) when the Docker Engine is not up.
 fn require_docker() {
