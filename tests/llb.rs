@@ -379,6 +379,58 @@ fn no_cache_marks_every_op() {
     assert_eq!(n, d.def.len() - 1);
 }
 
+/// A dependency step whose files are not all in the context is left out:
+/// the build runs straight on the builder image, with the same command.
+#[test]
+fn deps_step_is_left_out_without_its_files() {
+    let p = Platform::linux_amd64();
+    let execs = |o: &LowerOptions| -> Vec<pb::ExecOp> {
+        let t = lower::lower(&hello(), &p, &sources(), &Options::default(), o).unwrap();
+        ops(&t.definition)
+            .into_iter()
+            .filter_map(|op| match op.op {
+                Some(pb::op::Op::Exec(e)) => Some(e),
+                _ => None,
+            })
+            .collect()
+    };
+    let all = execs(&lower_opts());
+    assert_eq!(all.len(), 2, "deps and build");
+
+    let mut o = lower_opts();
+    o.absent_files.insert("go.sum".into());
+    let only = execs(&o);
+    assert_eq!(only.len(), 1, "the build alone");
+    assert_eq!(only[0].meta, all[1].meta, "the same build step");
+    // Its root is the builder image itself, not a deps result.
+    let t = lower::lower(&hello(), &p, &sources(), &Options::default(), &o).unwrap();
+    let d = pb::Definition::decode(t.definition.as_slice()).unwrap();
+    let digest_of = |pred: &dyn Fn(&pb::Op) -> bool| {
+        d.def
+            .iter()
+            .find(|b| pred(&pb::Op::decode(b.as_slice()).unwrap()))
+            .map(|b| llb::digest(b))
+            .unwrap()
+    };
+    let image = digest_of(
+        &|op| matches!(&op.op, Some(pb::op::Op::Source(s)) if s.identifier.starts_with("docker-image://")),
+    );
+    let build = d
+        .def
+        .iter()
+        .map(|b| pb::Op::decode(b.as_slice()).unwrap())
+        .find(|op| matches!(op.op, Some(pb::op::Op::Exec(_))))
+        .unwrap();
+    let root = &only[0].mounts[0];
+    assert_eq!(root.dest, "/");
+    assert_eq!(build.inputs[root.input as usize].digest, image);
+
+    // A file no step names changes nothing.
+    let mut o = lower_opts();
+    o.absent_files.insert("Cargo.lock".into());
+    assert_eq!(execs(&o).len(), 2);
+}
+
 /// `scratchc llb` through the real binary prints the bytes a build of the
 /// same directory solves: imports loaded, `.dockerignore` applied, the
 /// builders pinned by `scratch.lock` with its configs and build platform,
@@ -442,6 +494,7 @@ fn llb_verb_prints_what_a_build_solves() {
         false,
         Some(inputs::local_unique(&context)),
         Some(&lock),
+        scratchc::cli::inputs::absent_files(&context, &program),
     );
     let app = &program.apps[0];
     let target = lower::lower(

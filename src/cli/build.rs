@@ -332,6 +332,7 @@ async fn build(args: &BuildArgs) -> Result<(), Failure> {
         args.no_cache,
         Some(inputs::local_unique(&context)),
         locked.as_ref(),
+        inputs::absent_files(&context, &program),
     );
     let mut results = Vec::new();
     for (job, plan) in jobs.iter().zip(plans) {

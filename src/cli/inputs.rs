@@ -4,10 +4,12 @@
 //! options, lock pinning) are in [`crate::client::inputs`], re-exported
 //! here so the CLI verbs name them in one place.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::client::lock::{self, Lock, LockError};
 use crate::compiler::Platform;
+use crate::compiler::model::Program;
 
 pub use crate::client::inputs::{
     build_args, dockerignore_patterns, local_unique, lower_options, options, pin, platforms,
@@ -78,5 +80,49 @@ impl Context {
                 )
             }),
         }
+    }
+}
+
+/// The files of `program.context_probes()` that the context directory `dir`
+/// lacks (nothing there under that name, not even a dangling link).
+pub fn absent_files(dir: &Path, program: &Program) -> BTreeSet<String> {
+    program
+        .context_probes()
+        .into_iter()
+        .filter(|f| dir.join(f).symlink_metadata().is_err())
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::compiler::{self, Options, Sources};
+
+    fn program(text: &str) -> Program {
+        compiler::check(&Sources::new("app.scratch", text), &Options::default()).unwrap()
+    }
+
+    #[test]
+    fn absent_dependency_files_are_found() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("go.mod"), "module x\n").unwrap();
+        let p = program("app a {\n}\n");
+        assert_eq!(
+            p.context_probes(),
+            BTreeSet::from(["go.mod".into(), "go.sum".into()])
+        );
+        assert_eq!(
+            absent_files(dir.path(), &p),
+            BTreeSet::from(["go.sum".into()])
+        );
+        std::fs::write(dir.path().join("go.sum"), "").unwrap();
+        assert!(absent_files(dir.path(), &p).is_empty());
+        // A prebuilt binary has no dependency step to probe for.
+        assert!(
+            program("app a uses prebuilt {\n  from bin/a\n}\n")
+                .context_probes()
+                .is_empty()
+        );
     }
 }

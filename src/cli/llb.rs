@@ -126,7 +126,14 @@ pub(super) fn prepare(
         },
     };
     let unique = local_unique.map_or_else(|| inputs::local_unique(&context.dir), str::to_string);
-    let lower = inputs::lower_options(context.excludes, false, Some(unique), context.lock.as_ref());
+    let absent = inputs::absent_files(&context.dir, &program);
+    let lower = inputs::lower_options(
+        context.excludes,
+        false,
+        Some(unique),
+        context.lock.as_ref(),
+        absent,
+    );
     Ok(Prepared {
         sources,
         options,

@@ -10,7 +10,7 @@
 //! disk for the CLI, the client's locals for the frontend) and hands the
 //! text or parsed values here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -70,7 +70,8 @@ pub fn options(
 
 /// The lowering options, the same for every driver given the same inputs:
 /// the context's `.dockerignore` patterns, `--no-cache`, the `local.unique`
-/// of the context sources and the builder configs of `scratch.lock`.
+/// of the context sources, the builder configs of `scratch.lock`, and which
+/// of the program's `context_probes` the context lacks.
 /// Builders the lock does not cover are left for the driver to resolve on
 /// the daemon (`scratchc llb`, offline, runs them with the template's
 /// `build-env` only).
@@ -79,12 +80,14 @@ pub fn lower_options(
     no_cache: bool,
     local_unique: Option<String>,
     lock: Option<&Lock>,
+    absent_files: BTreeSet<String>,
 ) -> LowerOptions {
     LowerOptions {
         builder_configs: lock.map(Lock::builder_configs).unwrap_or_default(),
         context_excludes,
         no_cache,
         local_unique,
+        absent_files,
     }
 }
 

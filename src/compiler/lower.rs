@@ -5,7 +5,8 @@
 //! 1. `builder`: the builder image, on the build platform (never emulated:
 //!    Go cross-compiles). Its resolve mode is left to the daemon's default;
 //!    the client picks how images are found (local store or registry).
-//! 2. `deps` (optional): only the dependency files of the context
+//! 2. `deps` (optional; left out when one of its files is known to be
+//!    absent from the context): only the dependency files of the context
 //!    (`local.includepattern`, missing files are simply absent) are
 //!    bind-mounted read-only at the build dir, and `deps-run` runs on the
 //!    builder's root. Its root result (the module cache included) is a
@@ -207,7 +208,7 @@ impl Lowerer<'_> {
             .collect();
 
         let mut root = builder;
-        if let Some(deps) = &c.deps {
+        if let Some(deps) = c.deps.as_ref().filter(|d| d.runs(&lower.absent_files)) {
             let meta = self.meta(
                 format!("[{name}] context: {}", deps.files.node.join(" ")),
                 &[deps.files.span],

@@ -24,7 +24,7 @@ pub mod span;
 pub mod stdlib;
 pub mod syntax;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use diagnostic::{Diag, render_plain};
 pub use platform::Platform;
@@ -69,6 +69,11 @@ pub struct LowerOptions {
     /// different trees are never merged by the daemon. `None` leaves it out
     /// (offline output, snapshots).
     pub local_unique: Option<String>,
+    /// Files of `model::Program::context_probes` that the context lacks. A
+    /// dependency step with one of its files absent is left out (see
+    /// `model::Deps::runs`). Empty when unknown (offline output, snapshots):
+    /// every step is kept.
+    pub absent_files: BTreeSet<String>,
 }
 
 /// The parts of a builder image's config that a builder step inherits, as a

@@ -10,7 +10,7 @@
 //! definitions replacing values); the lowering sorts where BuildKit or the
 //! OCI config want maps.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::Serialize;
@@ -27,6 +27,22 @@ pub struct Program {
 impl Program {
     pub fn app(&self, name: &str) -> Option<&App> {
         self.apps.iter().find(|a| a.name.node == name)
+    }
+
+    /// The context files whose presence changes the lowering: the plain
+    /// paths of every dependency step. Drivers look them up in the context
+    /// (a directory, or the client's files through the gateway) and pass
+    /// the missing ones as `LowerOptions::absent_files`.
+    pub fn context_probes(&self) -> BTreeSet<String> {
+        self.apps
+            .iter()
+            .filter_map(|a| match &a.build {
+                Build::Compile(c) => c.deps.as_ref(),
+                Build::Prebuilt { .. } => None,
+            })
+            .flat_map(Deps::probes)
+            .map(str::to_string)
+            .collect()
     }
 }
 
@@ -88,6 +104,27 @@ pub struct Compile {
 pub struct Deps {
     pub files: Spanned<Vec<String>>,
     pub run: Spanned<Vec<String>>,
+}
+
+impl Deps {
+    /// The files that are plain paths; patterns (`*.mod`, `!x`) can't be
+    /// looked up and never leave the step out.
+    pub fn probes(&self) -> impl Iterator<Item = &str> {
+        self.files
+            .node
+            .iter()
+            .map(String::as_str)
+            .filter(|f| !f.starts_with('!') && !f.contains(['*', '?', '[', '\\']))
+    }
+
+    /// Whether the step runs, given the context files known to be absent:
+    /// only when all its files are there. The step is a cache layer, never
+    /// needed for the build to work, and a file it names being absent means
+    /// there is nothing to fetch (a Go module without `go.sum` has no
+    /// dependencies); leaving it out saves a container start.
+    pub fn runs(&self, absent: &BTreeSet<String>) -> bool {
+        self.probes().all(|f| !absent.contains(f))
+    }
 }
 
 /// A BuildKit cache mount.
@@ -224,5 +261,30 @@ impl fmt::Display for User {
             write!(f, ":{g}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deps(files: &[&str]) -> Deps {
+        let s = Span::default();
+        Deps {
+            files: Spanned::new(files.iter().map(|f| f.to_string()).collect(), s),
+            run: Spanned::new(vec!["true".into()], s),
+        }
+    }
+
+    #[test]
+    fn a_deps_step_runs_when_its_files_are_there() {
+        let absent = BTreeSet::from(["go.sum".to_string()]);
+        assert!(!deps(&["go.mod", "go.sum"]).runs(&absent));
+        assert!(deps(&["go.mod"]).runs(&absent));
+        assert!(deps(&["go.mod", "go.sum"]).runs(&BTreeSet::new()));
+        // Patterns are never looked up, so never leave the step out.
+        let d = deps(&["*.sum", "!go.sum", "go.[s]um"]);
+        assert_eq!(d.probes().count(), 0);
+        assert!(d.runs(&absent));
     }
 }

@@ -91,6 +91,19 @@ impl Bridge {
         }
     }
 
+    /// Whether `path` exists in a solved ref (a stat, nothing transferred).
+    pub async fn exists(&mut self, r: &str, path: &str) -> Result<bool, Status> {
+        let req = gw::StatFileRequest {
+            r#ref: r.to_string(),
+            path: path.to_string(),
+        };
+        match self.client.stat_file(req).await {
+            Ok(_) => Ok(true),
+            Err(s) if is_not_found(&s) => Ok(false),
+            Err(s) => Err(errors::from_daemon(&format!("cannot look up {path}"), &s)),
+        }
+    }
+
     /// The config JSON of an image, resolved by the daemon.
     pub async fn resolve_image_config(
         &mut self,

@@ -32,8 +32,7 @@ pub mod opts;
 pub mod stdio;
 pub mod subrequest;
 
-use std::collections::BTreeMap;
-use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
 
 use prost::Message;
 
@@ -42,7 +41,7 @@ use crate::client::gateway::{self, Caps, SolvedRef};
 use crate::client::inputs;
 use crate::client::lock::{self, Lock};
 use crate::compiler::model::{App, Build, Program};
-use crate::compiler::{self, Options, Platform, Sources, Span, check, lower};
+use crate::compiler::{self, ImageConfig, Options, Platform, Sources, Span, check, lower};
 use crate::proto::google::rpc::Status;
 use crate::proto::moby::buildkit::v1::frontend as gw;
 use crate::proto::pb;
@@ -202,26 +201,23 @@ pub async fn build(bridge: &mut Bridge, env: &Environment, caps: &Caps) -> Resul
     // client's session is this build's own: concurrent builds of other
     // trees (same file, other context) are never merged by the daemon, as
     // `scratchc build` ensures with its directory key.
+    // Which dependency files the context lacks, looked up while the
+    // builder's config is resolved (both are round trips).
+    let mut other = bridge.clone();
+    let probes = program.context_probes();
+    let (absent, builder) = tokio::join!(
+        absent_files(&mut other, env, &probes),
+        builder_config(bridge, app, locked.as_ref(), &options.build_platform, o)
+    );
     let mut lower_options = inputs::lower_options(
         excludes?,
         o.no_cache_for(&app_name),
         Some(env.session_id.clone()).filter(|s| !s.is_empty()),
         locked.as_ref(),
+        absent?,
     );
-    if let Build::Compile(c) = &app.build {
-        let image = c.builder.node.to_string();
-        // A locked builder already has its config: no daemon lookup, exactly
-        // as `scratchc build`.
-        if let Entry::Vacant(slot) = lower_options.builder_configs.entry(image.clone()) {
-            let json = resolve_builder(bridge, &image, &options.build_platform, o).await?;
-            let config = gateway::parse_image_config(&json).map_err(|e| {
-                errors::plain_status(
-                    errors::CODE_UNKNOWN,
-                    format!("the config of builder image {image} is not valid JSON: {e}"),
-                )
-            })?;
-            slot.insert(config);
-        }
+    if let Some((image, config)) = builder? {
+        lower_options.builder_configs.insert(image, config);
     }
 
     let platforms: Vec<Platform> = if options.platforms.is_empty() {
@@ -332,6 +328,62 @@ fn binary_span(app: &App) -> Span {
 /// The config of a builder image, found as `scratchc build` finds it: the
 /// daemon's local store first, then its default lookup; `--pull`
 /// (`image-resolve-mode=pull`) goes to the registry directly.
+/// The config of the app's builder image when the lock does not hold it
+/// (a locked builder needs no daemon lookup, exactly as in `scratchc
+/// build`), keyed as `LowerOptions::builder_configs` wants.
+async fn builder_config(
+    bridge: &mut Bridge,
+    app: &App,
+    locked: Option<&Lock>,
+    platform: &Platform,
+    o: &FrontendOpts,
+) -> Result<Option<(String, ImageConfig)>, Status> {
+    let Build::Compile(c) = &app.build else {
+        return Ok(None);
+    };
+    let image = c.builder.node.to_string();
+    if locked.is_some_and(|l| l.builder_configs().contains_key(&image)) {
+        return Ok(None);
+    }
+    let json = resolve_builder(bridge, &image, platform, o).await?;
+    let config = gateway::parse_image_config(&json).map_err(|e| {
+        errors::plain_status(
+            errors::CODE_UNKNOWN,
+            format!("the config of builder image {image} is not valid JSON: {e}"),
+        )
+    })?;
+    Ok(Some((image, config)))
+}
+
+/// The files of `probes` the client's context lacks: one small transfer
+/// of just those paths, then a stat of each.
+async fn absent_files(
+    bridge: &mut Bridge,
+    env: &Environment,
+    probes: &BTreeSet<String>,
+) -> Result<BTreeSet<String>, Status> {
+    if probes.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let follow: Vec<String> = probes.iter().cloned().collect();
+    let def = local::definition(&local::LocalRead {
+        name: &env.opts.context_local,
+        session: &env.session_id,
+        follow_paths: &follow,
+        include: &[],
+        shared_key_hint: "scratchc-probe",
+        progress_name: "look up dependency files",
+    });
+    let r = bridge.solve(def, "cannot read the context").await?;
+    let mut absent = BTreeSet::new();
+    for f in probes {
+        if !bridge.exists(&r, f).await? {
+            absent.insert(f.clone());
+        }
+    }
+    Ok(absent)
+}
+
 async fn resolve_builder(
     bridge: &mut Bridge,
     image: &str,

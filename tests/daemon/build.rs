@@ -364,3 +364,35 @@ fn sigint_cancels_the_build_on_the_daemon() {
         "no output after a cancelled build"
     );
 }
+
+/// The dependency step (`go mod download` on go.mod and go.sum) runs only
+/// when the context has both files: hello has no go.sum (no dependencies),
+/// so its build starts straight from the builder image; with a go.sum the
+/// step is back, and the image is the same.
+#[test]
+fn dependency_step_runs_only_when_its_files_are_there() {
+    require_docker();
+    let dir = fixture("hello");
+    let digest = |out: &Output| {
+        let s = text(&out.stderr);
+        s.lines()
+            .find_map(|l| {
+                l.strip_prefix("hello: ")
+                    .map(|r| r.split(' ').next().unwrap().to_string())
+            })
+            .unwrap_or_else(|| panic!("no digest line: {s}"))
+    };
+    let oci = |n: &str| format!("type=oci,dest={}", dir.path().join(n).display());
+    let without = build(dir.path(), &["--output", &oci("a.tar")]);
+    assert_ok(&without);
+    let log = text(&without.stderr);
+    assert!(!log.contains("deps: go mod download"), "{log}");
+    assert!(!log.contains("context: go.mod go.sum"), "{log}");
+
+    std::fs::write(dir.path().join("go.sum"), "").unwrap();
+    let with = build(dir.path(), &["--output", &oci("b.tar")]);
+    assert_ok(&with);
+    let log = text(&with.stderr);
+    assert!(log.contains("deps: go mod download"), "{log}");
+    assert_eq!(digest(&without), digest(&with), "the same image");
+}
