@@ -396,3 +396,47 @@ fn dependency_step_runs_only_when_its_files_are_there() {
     assert!(log.contains("deps: go mod download"), "{log}");
     assert_eq!(digest(&without), digest(&with), "the same image");
 }
+
+/// Through a real terminal (a pty from util-linux `script`), progress is the
+/// live view: redrawn frames (cursor up, erase line), one row per step,
+/// and a last frame with every step done.
+#[test]
+fn a_terminal_gets_the_live_view() {
+    require_docker();
+    let dir = fixture("hello");
+    let dest = dir.path().join("out");
+    let cmd = format!(
+        "{} build {} --no-cache --output type=local,dest={}",
+        env!("CARGO_BIN_EXE_scratchc"),
+        dir.path().join("app.scratch").display(),
+        dest.display()
+    );
+    let out = output(
+        Command::new("script")
+            .args(["--quiet", "--return", "--command", &cmd, "/dev/null"])
+            .env_remove("BUILDKIT_HOST")
+            .env_remove("DOCKER_HOST")
+            .env("COLUMNS", "120"),
+    );
+    let screen = text(&out.stdout);
+    assert!(out.status.success(), "{screen}{}", text(&out.stderr));
+    assert!(dest.join("usr/bin/hello").is_file(), "{screen}");
+    assert!(!screen.contains("#1 "), "not the plain form: {screen}");
+    assert!(
+        screen.contains("\x1b[2K"),
+        "rows are erased and redrawn: {screen:?}"
+    );
+    let redraws = screen.matches("A\r").count();
+    assert!(redraws >= 1, "frames drawn over each other: {screen:?}");
+    assert!(screen.contains(" => "), "{screen}");
+    assert!(screen.contains("build: go build"), "{screen}");
+    // The last frame counts every step as done.
+    let last = screen
+        .rsplit("[+] Building ")
+        .next()
+        .and_then(|f| f.split_once('(')?.1.split_once(')'))
+        .map(|(counts, _)| counts.to_string())
+        .unwrap_or_else(|| panic!("no frame: {screen:?}"));
+    let (done, total) = last.split_once('/').unwrap();
+    assert_eq!(done, total, "{screen}");
+}
