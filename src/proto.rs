@@ -72,3 +72,15 @@ pub mod fsutil {
         tonic::include_proto!("fsutil.types");
     }
 }
+
+/// containerd's content store API, served on the session for `local`
+/// cache exports and imports (`proto/content.proto`).
+pub mod containerd {
+    pub mod services {
+        pub mod content {
+            pub mod v1 {
+                tonic::include_proto!("containerd.services.content.v1");
+            }
+        }
+    }
+}
