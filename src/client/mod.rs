@@ -16,6 +16,7 @@ pub mod gateway;
 pub mod inputs;
 pub mod lock;
 pub mod ocidiff;
+pub mod ocilayout;
 pub mod patterns;
 pub mod progress;
 pub mod repro;
