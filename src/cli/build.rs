@@ -320,6 +320,7 @@ async fn build(args: &BuildArgs) -> Result<(), Failure> {
             secrets,
             exports: plans.iter().flat_map(|p| p.sinks.clone()).collect(),
             auth: true,
+            content_stores: BTreeMap::new(),
         },
     )
     .await

@@ -8,9 +8,11 @@
 //! stream's metadata; the daemon calls nothing else.
 //!
 //! Services (see docs/client.md): Health (always), FileSync (local dirs),
-//! FileSend (exports), Auth (registry credentials), Secrets.
+//! FileSend (exports), Auth (registry credentials), Secrets, Content
+//! (`type=local` build caches).
 
 mod auth;
+mod content;
 mod filesend;
 mod filesync;
 mod fsmode;
@@ -28,6 +30,7 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
 use super::{ClientError, MAX_MESSAGE_SIZE};
+use crate::proto::containerd::services::content::v1::content_server::ContentServer;
 use crate::proto::grpc::health::v1::health_check_response::ServingStatus;
 use crate::proto::grpc::health::v1::health_server::{Health, HealthServer};
 use crate::proto::grpc::health::v1::{HealthCheckRequest, HealthCheckResponse};
@@ -37,6 +40,7 @@ use crate::proto::moby::buildkit::v1::BytesMessage;
 use crate::proto::moby::filesync::v1::auth_server::AuthServer;
 use crate::proto::moby::filesync::v1::file_sync_server::FileSyncServer;
 
+pub use content::STORE_ID_HEADER;
 pub use filesync::{WalkEntry, walk};
 
 /// What the session offers the daemon.
@@ -56,6 +60,17 @@ pub struct SessionConfig {
     pub exports: Vec<ExportSink>,
     /// Serve registry credentials from the Docker config.
     pub auth: bool,
+    /// Content stores by store id (`local:DIR`), for `type=local` cache
+    /// exports and imports (see [`crate::client::cache`]).
+    pub content_stores: BTreeMap<String, ContentStore>,
+}
+
+/// An OCI image layout directory the daemon reads cache blobs from and, when
+/// `writable`, writes them to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentStore {
+    pub dir: PathBuf,
+    pub writable: bool,
 }
 
 /// A local directory offered as `local://NAME`.
@@ -108,6 +123,21 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// containerd's content service, advertised whole as Go's session
+/// advertises a registered service; the methods a cache never needs answer
+/// Unimplemented.
+const CONTENT_METHODS: [&str; 9] = [
+    "/containerd.services.content.v1.Content/Info",
+    "/containerd.services.content.v1.Content/Update",
+    "/containerd.services.content.v1.Content/List",
+    "/containerd.services.content.v1.Content/Delete",
+    "/containerd.services.content.v1.Content/Read",
+    "/containerd.services.content.v1.Content/Status",
+    "/containerd.services.content.v1.Content/ListStatuses",
+    "/containerd.services.content.v1.Content/Write",
+    "/containerd.services.content.v1.Content/Abort",
+];
+
 /// The gRPC methods we serve for `cfg`, as advertised to the daemon.
 pub fn served_methods(cfg: &SessionConfig) -> Vec<&'static str> {
     let mut m = vec!["/grpc.health.v1.Health/Check"];
@@ -125,6 +155,9 @@ pub fn served_methods(cfg: &SessionConfig) -> Vec<&'static str> {
         m.push("/moby.filesync.v1.Auth/VerifyTokenAuthority");
     }
     m.push("/moby.buildkit.secrets.v1.Secrets/GetSecret");
+    if !cfg.content_stores.is_empty() {
+        m.extend(CONTENT_METHODS);
+    }
     m
 }
 
@@ -155,6 +188,13 @@ pub async fn start(channel: Channel, cfg: SessionConfig) -> Result<Session, Clie
     }
     if cfg.auth {
         routes = routes.add_service(AuthServer::new(auth::AuthService::from_env()));
+    }
+    if !cfg.content_stores.is_empty() {
+        routes = routes.add_service(
+            ContentServer::new(content::ContentService::new(cfg.content_stores.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_SIZE)
+                .max_encoding_message_size(MAX_MESSAGE_SIZE),
+        );
     }
 
     // `ours` carries the HTTP/2 server; `theirs` is pumped to the stream.
