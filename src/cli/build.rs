@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::client::cache::Recorded;
 use crate::client::errors::BuildError;
 use crate::client::exporter::{self, DaemonKind, Outputs};
 use crate::client::gateway::{self, Caps, Gateway, SolvedRef};
@@ -56,13 +57,23 @@ pub struct BuildArgs {
     /// Run every step again, ignoring the build cache.
     #[arg(long)]
     pub no_cache: bool,
-    /// Export the build cache: type=registry,ref=HOST/REPO:TAG[,mode=min|max]
-    /// (mode=max by default), or type=inline (repeatable; a bare REF means
+    /// Export the build cache: type=registry,ref=HOST/REPO:TAG, or
+    /// type=local,dest=DIR[,tag=TAG] (an OCI layout directory; index.json
+    /// tags it `latest` by default), each with [,mode=min|max] (max by
+    /// default); or type=inline (repeatable; a bare REF means
     /// type=registry).
-    #[arg(long = "cache-to", value_name = "type=registry,ref=REF")]
+    #[arg(
+        long = "cache-to",
+        value_name = "type=registry,ref=REF|type=local,dest=DIR"
+    )]
     pub cache_to: Vec<String>,
-    /// Import a build cache: type=registry,ref=HOST/REPO:TAG (repeatable).
-    #[arg(long = "cache-from", value_name = "type=registry,ref=REF")]
+    /// Import a build cache: type=registry,ref=HOST/REPO:TAG, or
+    /// type=local,src=DIR[,tag=TAG] (a missing DIR or tag is a warning)
+    /// (repeatable).
+    #[arg(
+        long = "cache-from",
+        value_name = "type=registry,ref=REF|type=local,src=DIR"
+    )]
     pub cache_from: Vec<String>,
     /// Allow plain HTTP to registries that are not on loopback (pushes and
     /// registry caches). Loopback registries never need it.
@@ -163,6 +174,12 @@ fn usage(msg: impl Into<String>) -> Failure {
     Failure::Build(BuildError::Usage(msg.into()))
 }
 
+/// A failure that is not the command line's (exit 1), printed at once.
+fn fail(msg: String) -> Failure {
+    eprintln!("error: {msg}");
+    Failure::Exit(ExitCode::FAILURE)
+}
+
 /// One app to build, with its outputs.
 struct Job {
     app: model::App,
@@ -243,8 +260,8 @@ async fn build(args: &BuildArgs) -> Result<(), Failure> {
     // SOURCE_DATE_EPOCH: every timestamp in the image is clamped to it.
     let epoch = epoch::source_date_epoch(&context)
         .map_err(|e| Failure::Build(BuildError::Usage(e.to_string())))?;
-    let cache =
-        cache::options(&args.cache_to, &args.cache_from, args.insecure_registry).map_err(usage)?;
+    let caches = cache::parse_all(&args.cache_to, &args.cache_from, args.insecure_registry)
+        .map_err(usage)?;
     let apps: Vec<model::App> = match &args.app {
         Some(name) => match program.app(name) {
             Some(a) => vec![a.clone()],
@@ -300,6 +317,20 @@ async fn build(args: &BuildArgs) -> Result<(), Failure> {
         repro::harden_exporters(&mut plan.exporters, daemon, args.insecure_registry);
         plans.push(plan);
     }
+    // Local caches: export directories exist before anything runs; each
+    // app imports its own index.json entry (tagged per app when the file
+    // has several).
+    caches.create_export_dirs().map_err(fail)?;
+    let several = program.apps.len() > 1;
+    let app_key = |job: &Job| several.then(|| job.app.name.node.clone());
+    let mut job_caches = Vec::new();
+    for job in &jobs {
+        let c = caches.for_app(app_key(job).as_deref()).map_err(fail)?;
+        for w in &c.warnings {
+            eprintln!("warning: {w}");
+        }
+        job_caches.push(c.options);
+    }
 
     let session = session::start(
         channel.clone(),
@@ -320,7 +351,7 @@ async fn build(args: &BuildArgs) -> Result<(), Failure> {
             secrets,
             exports: plans.iter().flat_map(|p| p.sinks.clone()).collect(),
             auth: true,
-            content_stores: BTreeMap::new(),
+            content_stores: caches.stores(),
         },
     )
     .await
@@ -336,7 +367,7 @@ async fn build(args: &BuildArgs) -> Result<(), Failure> {
         inputs::absent_files(&context, &program),
     );
     let mut results = Vec::new();
-    for (job, plan) in jobs.iter().zip(plans) {
+    for ((job, plan), cache) in jobs.iter().zip(plans).zip(job_caches) {
         let spec = SolveSpec {
             build_ref: solve::new_ref(),
             session_id: session.id.clone(),
@@ -345,7 +376,7 @@ async fn build(args: &BuildArgs) -> Result<(), Failure> {
                 "build-arg:SOURCE_DATE_EPOCH".to_string(),
                 epoch.attr(),
             )]),
-            cache: cache.clone(),
+            cache,
         };
         let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::<pb::Definition>::new()));
         let sent2 = std::sync::Arc::clone(&sent);
@@ -385,6 +416,19 @@ async fn build(args: &BuildArgs) -> Result<(), Failure> {
         );
         if what.is_empty() {
             what.push("no output (the result is in the build cache)".into());
+        }
+        match caches
+            .record(app_key(job).as_deref(), &resp)
+            .map_err(fail)?
+        {
+            Some(Recorded::Written { dir, tag, .. }) => {
+                what.push(format!("cache {} ({tag})", dir.display()));
+            }
+            Some(Recorded::Nothing { dir }) => eprintln!(
+                "warning: the daemon exported no cache to `{}` (nothing to export); its index.json is unchanged",
+                dir.display()
+            ),
+            None => {}
         }
         eprintln!("{}:{digest} -> {}", job.app.name.node, what.join(", "));
     }
