@@ -579,6 +579,188 @@ fn push_and_registry_cache_survive_a_wiped_daemon() {
     );
 }
 
+/// Checks that `dir` is an OCI image layout whose `latest` entry is a cache
+/// manifest, and that every blob in it hashes to its name. Returns the
+/// manifest's digest.
+fn check_cache_layout(dir: &Path) -> String {
+    use sha2::Digest as _;
+    let sha = |p: &Path| hex::encode(sha2::Sha256::digest(std::fs::read(p).unwrap()));
+    let blob = |d: &str| {
+        dir.join("blobs/sha256")
+            .join(d.strip_prefix("sha256:").unwrap())
+    };
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["blobs", "index.json", "oci-layout"], "no leftovers");
+    let layout: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("oci-layout")).unwrap()).unwrap();
+    assert_eq!(layout["imageLayoutVersion"], "1.0.0");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["schemaVersion"], 2);
+    let tagged: Vec<&serde_json::Value> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["annotations"]["org.opencontainers.image.ref.name"] == "latest")
+        .collect();
+    assert_eq!(tagged.len(), 1, "{index}");
+    let top = tagged[0];
+    let digest = top["digest"].as_str().unwrap().to_string();
+    let path = blob(&digest);
+    assert_eq!(format!("sha256:{}", sha(&path)), digest);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        top["size"].as_u64().unwrap()
+    );
+    // The cache manifest lists its blobs (layers and the cache config),
+    // each present with its size.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let listed = manifest["manifests"].as_array().unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|m| m["mediaType"] == "application/vnd.buildkit.cacheconfig.v0"),
+        "{manifest}"
+    );
+    assert!(listed.len() >= 2, "no layers in {manifest}");
+    for m in listed {
+        let p = blob(m["digest"].as_str().unwrap());
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().len(),
+            m["size"].as_u64().unwrap()
+        );
+    }
+    // Every blob verifies.
+    for e in std::fs::read_dir(dir.join("blobs/sha256")).unwrap() {
+        let e = e.unwrap();
+        assert_eq!(
+            sha(&e.path()),
+            e.file_name().to_string_lossy(),
+            "corrupt blob"
+        );
+    }
+    digest
+}
+
+/// `--cache-to type=local`: the client serves the directory to the daemon
+/// as a content store and tags the cache manifest in index.json. Then, with
+/// the daemon's build cache wiped, `--cache-from type=local` reuses the
+/// compile step (CACHED) and gives the same image.
+#[test]
+fn local_cache_survives_a_wiped_daemon() {
+    require_docker();
+    let _wipe = WIPES.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = example("hello");
+    // Outside the build context, which must not change between builds.
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let first = work.path().join("first.tar");
+    let out = build(
+        dir.path(),
+        &[
+            "--cache-to",
+            &format!("type=local,dest={},mode=max", cache.display()),
+            "-o",
+            &format!("type=oci,dest={}", first.display()),
+        ],
+    );
+    assert_ok(&out);
+    let log = text(&out.stderr);
+    assert!(log.contains("exporting cache to client directory"), "{log}");
+    assert!(
+        log.contains(&format!("cache {} (latest)", cache.display())),
+        "{log}"
+    );
+    let manifest = check_cache_layout(&cache);
+    assert!(
+        log.contains(&format!("writing cache manifest {manifest}")),
+        "{log}"
+    );
+    let built = built_digest(&out);
+
+    run(Command::new("docker").args(["builder", "prune", "-af"]));
+    let second = work.path().join("second.tar");
+    let out = build(
+        dir.path(),
+        &[
+            "--cache-from",
+            &format!("type=local,src={}", cache.display()),
+            "-o",
+            &format!("type=oci,dest={}", second.display()),
+        ],
+    );
+    assert_ok(&out);
+    let log = text(&out.stderr);
+    assert!(
+        log.contains("importing cache manifest from local:"),
+        "{log}"
+    );
+    assert!(!log.contains("warning:"), "{log}");
+    let step = "[hello linux/amd64] build: go build";
+    let id = log
+        .lines()
+        .find(|l| l.contains(step))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no compile step:\n{log}"));
+    assert!(
+        log.contains(&format!("{id} CACHED")),
+        "compile not reused:\n{log}"
+    );
+    assert_eq!(built_digest(&out), built, "same image from the cache");
+}
+
+/// `--cache-from type=local` with no cache there warns and builds; a broken
+/// index.json fails before anything is built.
+#[test]
+fn local_cache_from_missing_warns_and_from_broken_fails() {
+    require_docker();
+    let dir = example("hello");
+    let work = tempfile::tempdir().unwrap();
+    let missing = work.path().join("never-exported");
+    let tar = work.path().join("out.tar");
+    let out = build(
+        dir.path(),
+        &[
+            "--cache-from",
+            &format!("type=local,src={}", missing.display()),
+            "-o",
+            &format!("type=oci,dest={}", tar.display()),
+        ],
+    );
+    assert_ok(&out);
+    let log = text(&out.stderr);
+    assert!(
+        log.contains("warning: --cache-from type=local: no cache to import:")
+            && log.contains("does not exist; building without it"),
+        "{log}"
+    );
+    assert!(!missing.exists(), "an import never creates its directory");
+
+    let broken = work.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(broken.join("index.json"), "{\"manifests\": 1}").unwrap();
+    let tar = work.path().join("never.tar");
+    let out = build(
+        dir.path(),
+        &[
+            "--cache-from",
+            &format!("type=local,src={}", broken.display()),
+            "-o",
+            &format!("type=oci,dest={}", tar.display()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let log = text(&out.stderr);
+    assert!(log.contains("not an OCI image index"), "{log}");
+    assert!(!log.contains("#1 "), "nothing was built:\n{log}");
+    assert!(!tar.exists());
+}
+
 /// `-t` alone loads into the Docker Engine the very image `-o type=oci`
 /// writes: the containerd store gets it from the `image` exporter, not
 /// unpacked, with the timestamps rewritten. Two separate no-cache builds
