@@ -67,9 +67,9 @@ pub struct BuildArgs {
         value_name = "type=registry,ref=REF|type=local,dest=DIR"
     )]
     pub cache_to: Vec<String>,
-    /// Import a build cache: type=registry,ref=HOST/REPO:TAG, or
-    /// type=local,src=DIR[,tag=TAG] (a missing DIR or tag is a warning)
-    /// (repeatable).
+    /// Import a build cache (repeatable): type=registry,ref=HOST/REPO:TAG, or
+    /// type=local,src=DIR[,tag=TAG] (a missing DIR or tag is a warning, not
+    /// an error).
     #[arg(
         long = "cache-from",
         value_name = "type=registry,ref=REF|type=local,src=DIR"
