@@ -392,3 +392,30 @@ impl Secrets for SecretsService {
         Ok(tonic::Response::new(GetSecretResponse { data }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_service_is_advertised_only_with_stores() {
+        let mut cfg = SessionConfig::default();
+        assert!(
+            !served_methods(&cfg)
+                .iter()
+                .any(|m| m.starts_with("/containerd."))
+        );
+        cfg.content_stores.insert(
+            "local:/c".into(),
+            ContentStore {
+                dir: "/c".into(),
+                writable: true,
+            },
+        );
+        let m = served_methods(&cfg);
+        for want in CONTENT_METHODS {
+            assert!(m.contains(&want), "{want} missing from {m:?}");
+        }
+        assert!(m.contains(&"/containerd.services.content.v1.Content/Write"));
+    }
+}
