@@ -581,8 +581,8 @@ fn push_and_registry_cache_survive_a_wiped_daemon() {
 
 /// Checks that `dir` is an OCI image layout whose `latest` entry is a cache
 /// manifest, and that every blob in it hashes to its name. Returns the
-/// manifest's digest.
-fn check_cache_layout(dir: &Path) -> String {
+/// manifest's digest and the digests of the layers it lists.
+fn check_cache_layout(dir: &Path) -> (String, Vec<String>) {
     use sha2::Digest as _;
     let sha = |p: &Path| hex::encode(sha2::Sha256::digest(std::fs::read(p).unwrap()));
     let blob = |d: &str| {
@@ -644,7 +644,12 @@ fn check_cache_layout(dir: &Path) -> String {
             "corrupt blob"
         );
     }
-    digest
+    let layers = listed
+        .iter()
+        .filter(|m| m["mediaType"] != "application/vnd.buildkit.cacheconfig.v0")
+        .map(|m| m["digest"].as_str().unwrap().to_string())
+        .collect();
+    (digest, layers)
 }
 
 /// `--cache-to type=local`: the client serves the directory to the daemon
@@ -676,7 +681,7 @@ fn local_cache_survives_a_wiped_daemon() {
         log.contains(&format!("cache {} (latest)", cache.display())),
         "{log}"
     );
-    let manifest = check_cache_layout(&cache);
+    let (manifest, layers) = check_cache_layout(&cache);
     assert!(
         log.contains(&format!("writing cache manifest {manifest}")),
         "{log}"
@@ -710,6 +715,12 @@ fn local_cache_survives_a_wiped_daemon() {
     assert!(
         log.contains(&format!("{id} CACHED")),
         "compile not reused:\n{log}"
+    );
+    // The wiped daemon had to fetch the image layer: from the directory,
+    // through the session.
+    assert!(
+        layers.iter().any(|l| log.contains(&format!("{l} "))),
+        "no layer of {layers:?} fetched:\n{log}"
     );
     assert_eq!(built_digest(&out), built, "same image from the cache");
 }
