@@ -4,15 +4,16 @@
 //! BTreeMaps), so the same graph always gives the same bytes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 use prost::Message;
-use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 
 use super::graph::{
     Body, CacheSharing, Exec, FileAction, FileOp, Graph, LlbError, MountKind, Network, NodeId,
     Output, Owner, SourceRange, node_inputs, writable_binds,
 };
+use super::wire;
 use crate::compiler::Platform;
 use crate::proto::pb;
 
@@ -27,45 +28,132 @@ pub struct SourceFileInfo<'a> {
     pub language: &'a str,
 }
 
-/// `"sha256:" + hex(sha256(bytes))`, BuildKit's op digest. Written out by
-/// hand: every op of every target gets one, and formatting through
-/// `hex::encode` and `format!` cost as much as the hashing itself.
+/// `"sha256:" + hex(sha256(bytes))`, BuildKit's op digest.
 pub fn digest(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let sum = Sha256::digest(bytes);
-    let mut out = String::with_capacity(7 + 2 * sum.len());
-    out.push_str("sha256:");
-    for b in sum {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xf)]));
-    }
-    out
+    Digest::of(bytes).to_string()
 }
 
-/// A definition without its source map, and the map's parts: the files
-/// (indices into the caller's `files`) that some op points into, in index
-/// order, and the locations per op digest, already renumbered to positions
-/// in that list.
-struct Parts {
-    def: pb::Definition,
-    used: Vec<usize>,
-    locations: BTreeMap<String, pb::Locations>,
+/// An op digest, kept as its 32 bytes while marshaling: the text form is
+/// written only where the output holds it, straight from `text`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Digest([u8; 32]);
+
+impl Digest {
+    fn of(bytes: &[u8]) -> Digest {
+        Digest(Sha256::digest(bytes).into())
+    }
+
+    /// `sha256:<hex>`. Hex digits sort as the bytes do, so a map keyed by
+    /// `Digest` iterates in the order of prost's maps keyed by this text.
+    fn text(&self) -> [u8; 71] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 71];
+        let (prefix, hex) = out.split_at_mut(7);
+        prefix.copy_from_slice(b"sha256:");
+        for (pair, b) in hex.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = HEX[usize::from(b >> 4)];
+            pair[1] = HEX[usize::from(b & 0xf)];
+        }
+        out
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.text();
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+    }
+}
+
+/// The part of a graph that a result depends on, marshaled but not yet
+/// written out: the op bytes in definition order (the terminal op last) and
+/// what the metadata and the source map say of each distinct digest.
+struct Walk<'g> {
+    def: Vec<Vec<u8>>,
+    ops: BTreeMap<Digest, OpInfo<'g>>,
+}
+
+/// The metadata and source locations of one op digest (two nodes may
+/// marshal to the same bytes: theirs are merged).
+#[derive(Default)]
+struct OpInfo<'g> {
+    /// `llb.customname`, the name shown in progress output.
+    name: Option<&'g str>,
+    ignore_cache: bool,
+    caps: BTreeSet<&'static str>,
+    /// Sorted, without duplicates, once the walk is done.
+    locations: Vec<SourceRange>,
+}
+
+impl OpInfo<'_> {
+    /// The op's ranges in the files that are embedded, grouped by file:
+    /// (`source_index`, ranges), in file order. `used` lists the files
+    /// (indices into the caller's list) in embedding order.
+    fn located<'a>(&'a self, used: &'a [usize]) -> impl Iterator<Item = (i32, &'a [SourceRange])> {
+        self.locations
+            .chunk_by(|a, b| a.file == b.file)
+            .filter_map(|ranges| {
+                let pos = used.binary_search(&ranges.first()?.file).ok()?;
+                Some((i32::try_from(pos).unwrap_or(i32::MAX), ranges))
+            })
+    }
+}
+
+impl Walk<'_> {
+    /// The files some op points into (indices into `files`), in index
+    /// order: the definition embeds these, and only these.
+    fn used_files(&self, files: &[SourceFileInfo<'_>]) -> Vec<usize> {
+        self.ops
+            .values()
+            .flat_map(|op| op.locations.iter().map(|r| r.file))
+            .filter(|&f| f < files.len())
+            .collect::<BTreeSet<usize>>()
+            .into_iter()
+            .collect()
+    }
 }
 
 /// Marshals the part of `graph` that `result` depends on. `files` are the
 /// source files that node locations index into; only those that some op
 /// points into are embedded (in their order), so a definition carries the
 /// text it was made from and nothing else.
+///
+/// The plain prost message: `marshal_bytes` writes its encoding directly.
 pub fn marshal(
     graph: &Graph,
     result: Output,
     files: &[SourceFileInfo<'_>],
 ) -> Result<pb::Definition, LlbError> {
-    let Parts {
-        mut def,
-        used,
-        locations,
-    } = parts(graph, result, files)?;
+    let walk = walk(graph, result)?;
+    let used = walk.used_files(files);
+    let mut def = pb::Definition {
+        def: walk.def.clone(),
+        ..Default::default()
+    };
+    let mut locations = BTreeMap::new();
+    for (dgst, op) in &walk.ops {
+        let md = pb::OpMetadata {
+            ignore_cache: op.ignore_cache,
+            description: op
+                .name
+                .map(|n| ("llb.customname".to_string(), n.to_string()))
+                .into_iter()
+                .collect(),
+            caps: op.caps.iter().map(|c| ((*c).to_string(), true)).collect(),
+            ..Default::default()
+        };
+        def.metadata.insert(dgst.to_string(), md);
+        let list: Vec<pb::Location> = op
+            .located(&used)
+            .map(|(source_index, ranges)| pb::Location {
+                source_index,
+                ranges: ranges.iter().map(range).collect(),
+            })
+            .collect();
+        if !list.is_empty() {
+            locations.insert(dgst.to_string(), pb::Locations { locations: list });
+        }
+    }
     if !used.is_empty() {
         def.source = Some(pb::Source {
             locations,
@@ -85,77 +173,112 @@ pub fn marshal(
 }
 
 /// Marshals and encodes to bytes: exactly `marshal(..).encode_to_vec()`,
-/// but the source texts go straight from `files` into the output instead
-/// of being copied into a `pb.Definition` first (with a file of 1,000 apps
-/// those copies were most of the time spent per target).
+/// written straight from the walk (`wire`): no owned copy of the metadata,
+/// and the source texts go from `files` into the output, once (with a file
+/// of 1,000 apps those copies were most of the time spent per target).
 pub fn marshal_bytes(
     graph: &Graph,
     result: Output,
     files: &[SourceFileInfo<'_>],
 ) -> Result<Vec<u8>, LlbError> {
-    let Parts {
-        def,
-        used,
-        locations,
-    } = parts(graph, result, files)?;
-    if used.is_empty() {
-        return Ok(def.encode_to_vec());
+    let walk = walk(graph, result)?;
+    let used = walk.used_files(files);
+    let mut buf = Vec::new();
+    // pb.Definition: def = 1, metadata = 2, source = 3.
+    for op in &walk.def {
+        wire::element(1, op, &mut buf);
     }
-    // `pb.Source` is `locations = 1`, `infos = 2`, encoded in that order;
-    // with no infos prost writes the locations alone, and the infos follow
-    // as prost would write them (empty fields left out, `definition` unset).
-    let locs = pb::Source {
-        locations,
-        infos: Vec::new(),
-    };
-    let infos: Vec<(&SourceFileInfo<'_>, usize)> = used
+    for (dgst, op) in &walk.ops {
+        wire::message(2, &mut buf, |entry| {
+            wire::bytes(1, &dgst.text(), entry);
+            wire::map_value(entry, |md| op_metadata(op, md));
+        });
+    }
+    if used.is_empty() {
+        return Ok(buf);
+    }
+    // pb.Source: locations = 1, then infos = 2, whose length is known
+    // before the texts are written, so they are written once, in place.
+    let infos: Vec<&SourceFileInfo<'_>> = used.iter().filter_map(|&i| files.get(i)).collect();
+    let infos_len: usize = infos
         .iter()
-        .filter_map(|&i| files.get(i))
-        .map(|f| (f, info_len(f)))
-        .collect();
-    let source_len = locs.encoded_len()
-        + infos
-            .iter()
-            .map(|(_, n)| 1 + encoded_len_varint(*n as u64) + n)
-            .sum::<usize>();
-    let mut buf = Vec::with_capacity(
-        def.encoded_len() + 1 + encoded_len_varint(source_len as u64) + source_len,
-    );
-    let enc = |e: prost::EncodeError| LlbError::Encode(e.to_string());
-    // `encode` writes a message's fields without a length prefix.
-    def.encode(&mut buf).map_err(enc)?;
-    encode_key(3, WireType::LengthDelimited, &mut buf);
-    encode_varint(source_len as u64, &mut buf);
-    locs.encode(&mut buf).map_err(enc)?;
-    for (f, n) in infos {
-        encode_key(2, WireType::LengthDelimited, &mut buf);
-        encode_varint(n as u64, &mut buf);
-        put_bytes(1, f.filename.as_bytes(), &mut buf);
-        put_bytes(2, f.data, &mut buf);
-        put_bytes(4, f.language.as_bytes(), &mut buf);
+        .map(|f| wire::message_len(2, source_info_len(f)))
+        .sum();
+    let start = buf.len();
+    for (dgst, op) in &walk.ops {
+        if op.located(&used).next().is_some() {
+            wire::message(1, &mut buf, |entry| {
+                wire::bytes(1, &dgst.text(), entry);
+                wire::map_value(entry, |locs| op_locations(op, &used, locs));
+            });
+        }
+    }
+    wire::header_before(3, start, infos_len, &mut buf);
+    buf.reserve_exact(infos_len);
+    for f in infos {
+        wire::header(2, source_info_len(f), &mut buf);
+        source_info(f, &mut buf);
     }
     Ok(buf)
 }
 
-/// Encoded length of a `pb.SourceInfo` body (fields 1, 2 and 4).
-fn info_len(f: &SourceFileInfo<'_>) -> usize {
-    [f.filename.as_bytes(), f.data, f.language.as_bytes()]
-        .iter()
-        .filter(|b| !b.is_empty())
-        .map(|b| 1 + encoded_len_varint(b.len() as u64) + b.len())
-        .sum()
-}
-
-/// A length-delimited field, left out when empty (proto3 defaults).
-fn put_bytes(tag: u32, bytes: &[u8], buf: &mut Vec<u8>) {
-    if !bytes.is_empty() {
-        encode_key(tag, WireType::LengthDelimited, buf);
-        encode_varint(bytes.len() as u64, buf);
-        buf.extend_from_slice(bytes);
+/// A `pb.OpMetadata` body: ignore_cache = 1, description = 2, caps = 5.
+fn op_metadata(op: &OpInfo<'_>, buf: &mut Vec<u8>) {
+    wire::boolean(1, op.ignore_cache, buf);
+    if let Some(name) = op.name {
+        wire::message(2, buf, |entry| {
+            wire::bytes(1, b"llb.customname", entry);
+            wire::bytes(2, name.as_bytes(), entry);
+        });
+    }
+    for cap in &op.caps {
+        wire::message(5, buf, |entry| {
+            wire::bytes(1, cap.as_bytes(), entry);
+            wire::boolean(2, true, entry);
+        });
     }
 }
 
-fn parts(graph: &Graph, result: Output, files: &[SourceFileInfo<'_>]) -> Result<Parts, LlbError> {
+/// A `pb.Locations` body: one `pb.Location` (source_index = 1, ranges = 2)
+/// per embedded file the op points into.
+fn op_locations(op: &OpInfo<'_>, used: &[usize], buf: &mut Vec<u8>) {
+    for (source_index, ranges) in op.located(used) {
+        wire::message(1, buf, |loc| {
+            wire::int32(1, source_index, loc);
+            for r in ranges {
+                let r = range(r);
+                wire::message(2, loc, |b| {
+                    for (tag, p) in [(1, r.start), (2, r.end)] {
+                        if let Some(p) = p {
+                            wire::message(tag, b, |b| {
+                                wire::int32(1, p.line, b);
+                                wire::int32(2, p.character, b);
+                            });
+                        }
+                    }
+                });
+            }
+        });
+    }
+}
+
+/// A `pb.SourceInfo` body: filename = 1, data = 2, language = 4
+/// (`definition` unset).
+fn source_info(f: &SourceFileInfo<'_>, buf: &mut Vec<u8>) {
+    wire::bytes(1, f.filename.as_bytes(), buf);
+    wire::bytes(2, f.data, buf);
+    wire::bytes(4, f.language.as_bytes(), buf);
+}
+
+fn source_info_len(f: &SourceFileInfo<'_>) -> usize {
+    wire::bytes_len(1, f.filename.as_bytes())
+        + wire::bytes_len(2, f.data)
+        + wire::bytes_len(4, f.language.as_bytes())
+}
+
+/// Marshals every op that `result` depends on (post-order), then the
+/// terminal op that names it.
+fn walk(graph: &Graph, result: Output) -> Result<Walk<'_>, LlbError> {
     if !graph.has_output(result) {
         return Err(LlbError::DanglingOutput {
             node: result.node,
@@ -165,68 +288,37 @@ fn parts(graph: &Graph, result: Output, files: &[SourceFileInfo<'_>]) -> Result<
     }
     let mut m = Marshaler {
         graph,
-        digests: BTreeMap::new(),
-        seen: BTreeSet::new(),
-        def: pb::Definition::default(),
-        locations: BTreeMap::new(),
+        digests: vec![None; graph.nodes().len()],
+        walk: Walk {
+            def: Vec::new(),
+            ops: BTreeMap::new(),
+        },
         all_caps: BTreeSet::new(),
     };
     let top = m.visit(result.node)?;
     let terminal = pb::Op {
         inputs: vec![pb::Input {
-            digest: top,
+            digest: top.to_string(),
             index: i64::from(result.index),
         }],
         ..Default::default()
     };
     let bytes = terminal.encode_to_vec();
-    let tdigest = digest(&bytes);
-    m.def.def.push(bytes);
+    let mut walk = m.walk;
     // The terminal op carries the union of the caps, as Go's client does.
-    m.def.metadata.insert(
-        tdigest,
-        pb::OpMetadata {
-            caps: m
-                .all_caps
-                .iter()
-                .map(|c| ((*c).to_string(), true))
-                .collect(),
+    walk.ops.insert(
+        Digest::of(&bytes),
+        OpInfo {
+            caps: m.all_caps,
             ..Default::default()
         },
     );
-    // Files some op points into, and their positions in the embedded list.
-    let used: Vec<usize> = m
-        .locations
-        .values()
-        .flat_map(|ranges| ranges.iter().map(|r| r.file))
-        .filter(|&f| f < files.len())
-        .collect::<BTreeSet<usize>>()
-        .into_iter()
-        .collect();
-    let mut locations = BTreeMap::new();
-    for (dgst, ranges) in &m.locations {
-        let mut by_file: BTreeMap<usize, Vec<pb::Range>> = BTreeMap::new();
-        for r in ranges {
-            if let Ok(pos) = used.binary_search(&r.file) {
-                by_file.entry(pos).or_default().push(range(r));
-            }
-        }
-        let list = by_file
-            .into_iter()
-            .map(|(pos, ranges)| pb::Location {
-                source_index: i32::try_from(pos).unwrap_or(i32::MAX),
-                ranges,
-            })
-            .collect::<Vec<_>>();
-        if !list.is_empty() {
-            locations.insert(dgst.clone(), pb::Locations { locations: list });
-        }
+    walk.def.push(bytes);
+    for op in walk.ops.values_mut() {
+        op.locations.sort_unstable();
+        op.locations.dedup();
     }
-    Ok(Parts {
-        def: m.def,
-        used,
-        locations,
-    })
+    Ok(walk)
 }
 
 fn range(r: &SourceRange) -> pb::Range {
@@ -242,23 +334,21 @@ fn range(r: &SourceRange) -> pb::Range {
 
 struct Marshaler<'g> {
     graph: &'g Graph,
-    /// Digest of each node already marshaled.
-    digests: BTreeMap<NodeId, String>,
-    /// Digests already in `def` (two nodes may marshal to the same bytes).
-    seen: BTreeSet<String>,
-    def: pb::Definition,
-    locations: BTreeMap<String, BTreeSet<SourceRange>>,
+    /// Digest of each node already marshaled, by node id.
+    digests: Vec<Option<Digest>>,
+    walk: Walk<'g>,
     /// Every cap of every op, for the terminal op.
     all_caps: BTreeSet<&'static str>,
 }
 
-impl Marshaler<'_> {
+impl<'g> Marshaler<'g> {
     /// Marshals `id` after its inputs (post-order) and returns its digest.
-    fn visit(&mut self, id: NodeId) -> Result<String, LlbError> {
-        if let Some(d) = self.digests.get(&id) {
-            return Ok(d.clone());
+    fn visit(&mut self, id: NodeId) -> Result<Digest, LlbError> {
+        if let Some(Some(d)) = self.digests.get(id) {
+            return Ok(*d);
         }
-        let node = self.graph.node(id).ok_or(LlbError::DanglingOutput {
+        let graph: &'g Graph = self.graph;
+        let node = graph.node(id).ok_or(LlbError::DanglingOutput {
             node: id,
             target: id,
             index: 0,
@@ -270,7 +360,7 @@ impl Marshaler<'_> {
             // earlier nodes, so this recursion terminates.
             let d = self.visit(o.node)?;
             pb_inputs.push(pb::Input {
-                digest: d,
+                digest: d.to_string(),
                 index: i64::from(o.index),
             });
         }
@@ -322,35 +412,27 @@ impl Marshaler<'_> {
             constraints: Some(pb::WorkerConstraints::default()),
         };
         let bytes = pb_op.encode_to_vec();
-        let dgst = digest(&bytes);
-        self.digests.insert(id, dgst.clone());
-
-        let mut md = pb::OpMetadata::default();
-        if let Some(name) = &node.meta.name {
-            md.description
-                .insert("llb.customname".to_string(), name.clone());
+        let dgst = Digest::of(&bytes);
+        if let Some(slot) = self.digests.get_mut(id) {
+            *slot = Some(dgst);
+        }
+        if node.meta.name.is_some() {
             caps.insert("meta.description");
         }
         if node.meta.ignore_cache {
-            md.ignore_cache = true;
             caps.insert("meta.ignorecache");
         }
-        for c in &caps {
-            md.caps.insert((*c).to_string(), true);
+        self.all_caps.extend(&caps);
+        if !self.walk.ops.contains_key(&dgst) {
+            self.walk.def.push(bytes);
         }
-        self.all_caps.extend(caps);
-        let entry = self.def.metadata.entry(dgst.clone()).or_default();
-        entry.ignore_cache |= md.ignore_cache;
-        entry.description.extend(md.description);
-        entry.caps.extend(md.caps);
-        self.locations
-            .entry(dgst.clone())
-            .or_default()
-            .extend(node.meta.locations.iter().copied());
-
-        if self.seen.insert(dgst.clone()) {
-            self.def.def.push(bytes);
+        let op = self.walk.ops.entry(dgst).or_default();
+        if let Some(name) = &node.meta.name {
+            op.name = Some(name);
         }
+        op.ignore_cache |= node.meta.ignore_cache;
+        op.caps.extend(caps);
+        op.locations.extend(&node.meta.locations);
         Ok(dgst)
     }
 }
@@ -674,6 +756,69 @@ mod tests {
         };
         let out = g.file(op, at(2, 7)).unwrap();
         (g, out)
+    }
+
+    /// Nodes that marshal to the same bytes share one op and one metadata
+    /// entry, merged; metadata without a name, an empty name, a file index
+    /// past the list: `wire` still writes what prost writes.
+    #[test]
+    fn merged_metadata_is_encoded_as_prost_does() {
+        let mut g = Graph::new();
+        let range = |file, line| SourceRange {
+            file,
+            start_line: line,
+            end_line: line,
+        };
+        let first = Meta {
+            name: Some("first".into()),
+            locations: vec![range(3, 1), range(1, 4), range(9, 1)],
+            ..Meta::default()
+        };
+        let again = Meta {
+            ignore_cache: true,
+            locations: vec![range(1, 4), range(1, 2)],
+            ..Meta::default()
+        };
+        let a = g.local("context", &LocalOpts::default(), first).unwrap();
+        let b = g.local("context", &LocalOpts::default(), again).unwrap();
+        let unnamed = Meta {
+            name: Some(String::new()),
+            ..Meta::default()
+        };
+        let img = g
+            .image(
+                "docker.io/library/alpine:3",
+                Platform::linux_amd64(),
+                None,
+                unnamed,
+            )
+            .unwrap();
+        let out = g.merge(vec![img, a, b], Meta::default()).unwrap();
+        let files: Vec<SourceFileInfo<'_>> = ["a", "b", "", "d"]
+            .into_iter()
+            .map(|name| SourceFileInfo {
+                filename: name,
+                data: name.as_bytes(),
+                language: "",
+            })
+            .collect();
+        let def = marshal(&g, out, &files).unwrap();
+        assert_eq!(marshal_bytes(&g, out, &files).unwrap(), def.encode_to_vec());
+        // Two sources, the merge and the terminal op.
+        assert_eq!(def.def.len(), 4);
+        let local = def
+            .metadata
+            .values()
+            .find(|m| {
+                m.description
+                    .get("llb.customname")
+                    .is_some_and(|n| n == "first")
+            })
+            .unwrap();
+        assert!(local.ignore_cache);
+        let infos = &def.source.unwrap().infos;
+        let names: Vec<&str> = infos.iter().map(|i| i.filename.as_str()).collect();
+        assert_eq!(names, ["b", "d"]);
     }
 
     /// The fast encoder writes what prost writes for the full message, and
