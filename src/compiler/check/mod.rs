@@ -84,6 +84,8 @@ pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec
 
     let mut templates: Templates<'_> = BTreeMap::new();
     let mut apps: Vec<&Block> = Vec::new();
+    // Apps by name, to find a duplicate without scanning every app.
+    let mut app_names: BTreeMap<&str, &Block> = BTreeMap::new();
     // Stdlib files first, so a user template that reuses a stdlib name is
     // the one reported.
     let mut order: Vec<(FileId, &File)> = parsed.iter().map(|(id, f)| (*id, *f)).collect();
@@ -126,7 +128,7 @@ pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec
                     ),
                 ),
                 BlockKind::App => {
-                    if let Some(first) = apps.iter().find(|a| a.name.node == b.name.node) {
+                    if let Some(first) = app_names.get(b.name.node.as_str()) {
                         diags.push(
                             Diag::new(
                                 E_DUPLICATE_APP,
@@ -137,6 +139,7 @@ pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec
                             .help("app names name images and build targets; rename one"),
                         );
                     } else {
+                        app_names.insert(&b.name.node, b);
                         apps.push(b);
                     }
                 }
