@@ -118,7 +118,7 @@ pub fn compile(
             None => return Err(vec![check::unknown_app(&program, name)]),
         },
     };
-    let mut targets = Vec::new();
+    let mut targets = Vec::with_capacity(apps.iter().map(|a| a.platforms.len()).sum());
     let mut errors = Vec::new();
     for a in apps {
         for p in &a.platforms {
