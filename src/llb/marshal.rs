@@ -3,6 +3,7 @@
 //! names the result. Everything is ordered (inputs by first use, maps as
 //! BTreeMaps), so the same graph always gives the same bytes.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -10,8 +11,8 @@ use prost::Message;
 use sha2::{Digest as _, Sha256};
 
 use super::graph::{
-    Body, CacheSharing, Exec, FileAction, FileOp, Graph, LlbError, MountKind, Network, NodeId,
-    Output, Owner, SourceRange, node_inputs, writable_binds,
+    Body, CacheSharing, Exec, FileAction, FileOp, Graph, LlbError, MountKind, Network, Node,
+    NodeId, Output, Owner, SourceRange, node_inputs, writable_binds,
 };
 use super::wire;
 use crate::compiler::Platform;
@@ -65,20 +66,38 @@ impl fmt::Display for Digest {
     }
 }
 
+/// Marshals results of one graph. Each op is encoded and hashed once,
+/// however many of the results depend on it: the platforms of one app
+/// share their builder, dependency and context ops.
+pub struct Marshaler<'g> {
+    graph: &'g Graph,
+    /// Each node's op, once marshaled, by node id.
+    ops: Vec<Option<Op>>,
+}
+
+/// One node marshaled: what every definition that holds it repeats.
+struct Op {
+    digest: Digest,
+    bytes: Vec<u8>,
+    /// The caps the op itself needs (its metadata included).
+    caps: BTreeSet<&'static str>,
+}
+
 /// The part of a graph that a result depends on, marshaled but not yet
-/// written out: the op bytes in definition order (the terminal op last) and
-/// what the metadata and the source map say of each distinct digest.
-struct Walk<'g> {
-    def: Vec<Vec<u8>>,
-    ops: BTreeMap<Digest, OpInfo<'g>>,
+/// written out: the op bytes in definition order, the terminal op's last,
+/// and what the metadata and the source map say of each distinct digest.
+struct Walk<'a> {
+    def: Vec<&'a [u8]>,
+    terminal: Vec<u8>,
+    ops: BTreeMap<Digest, OpInfo<'a>>,
 }
 
 /// The metadata and source locations of one op digest (two nodes may
 /// marshal to the same bytes: theirs are merged).
 #[derive(Default)]
-struct OpInfo<'g> {
+struct OpInfo<'a> {
     /// `llb.customname`, the name shown in progress output.
-    name: Option<&'g str>,
+    name: Option<&'a str>,
     ignore_cache: bool,
     caps: BTreeSet<&'static str>,
     /// Sorted, without duplicates, once the walk is done.
@@ -100,6 +119,14 @@ impl OpInfo<'_> {
 }
 
 impl Walk<'_> {
+    /// Every op, the terminal one last.
+    fn def(&self) -> impl Iterator<Item = &[u8]> {
+        self.def
+            .iter()
+            .copied()
+            .chain(std::iter::once(self.terminal.as_slice()))
+    }
+
     /// The files some op points into (indices into `files`), in index
     /// order: the definition embeds these, and only these.
     fn used_files(&self, files: &[SourceFileInfo<'_>]) -> Vec<usize> {
@@ -117,109 +144,316 @@ impl Walk<'_> {
 /// source files that node locations index into; only those that some op
 /// points into are embedded (in their order), so a definition carries the
 /// text it was made from and nothing else.
-///
-/// The plain prost message: `marshal_bytes` writes its encoding directly.
 pub fn marshal(
     graph: &Graph,
     result: Output,
     files: &[SourceFileInfo<'_>],
 ) -> Result<pb::Definition, LlbError> {
-    let walk = walk(graph, result)?;
-    let used = walk.used_files(files);
-    let mut def = pb::Definition {
-        def: walk.def.clone(),
-        ..Default::default()
-    };
-    let mut locations = BTreeMap::new();
-    for (dgst, op) in &walk.ops {
-        let md = pb::OpMetadata {
-            ignore_cache: op.ignore_cache,
-            description: op
-                .name
-                .map(|n| ("llb.customname".to_string(), n.to_string()))
-                .into_iter()
-                .collect(),
-            caps: op.caps.iter().map(|c| ((*c).to_string(), true)).collect(),
-            ..Default::default()
-        };
-        def.metadata.insert(dgst.to_string(), md);
-        let list: Vec<pb::Location> = op
-            .located(&used)
-            .map(|(source_index, ranges)| pb::Location {
-                source_index,
-                ranges: ranges.iter().map(range).collect(),
-            })
-            .collect();
-        if !list.is_empty() {
-            locations.insert(dgst.to_string(), pb::Locations { locations: list });
-        }
-    }
-    if !used.is_empty() {
-        def.source = Some(pb::Source {
-            locations,
-            infos: used
-                .iter()
-                .filter_map(|&i| files.get(i))
-                .map(|f| pb::SourceInfo {
-                    filename: f.filename.to_string(),
-                    data: f.data.to_vec(),
-                    definition: None,
-                    language: f.language.to_string(),
-                })
-                .collect(),
-        });
-    }
-    Ok(def)
+    Marshaler::new(graph).definition(result, files)
 }
 
-/// Marshals and encodes to bytes: exactly `marshal(..).encode_to_vec()`,
-/// written straight from the walk (`wire`): no owned copy of the metadata,
-/// and the source texts go from `files` into the output, once (with a file
-/// of 1,000 apps those copies were most of the time spent per target).
+/// `marshal(..).encode_to_vec()`, written directly: see
+/// [`Marshaler::bytes`].
 pub fn marshal_bytes(
     graph: &Graph,
     result: Output,
     files: &[SourceFileInfo<'_>],
 ) -> Result<Vec<u8>, LlbError> {
-    let walk = walk(graph, result)?;
-    let used = walk.used_files(files);
-    let mut buf = Vec::new();
-    // pb.Definition: def = 1, metadata = 2, source = 3.
-    for op in &walk.def {
-        wire::element(1, op, &mut buf);
-    }
-    for (dgst, op) in &walk.ops {
-        wire::message(2, &mut buf, |entry| {
-            wire::bytes(1, &dgst.text(), entry);
-            wire::map_value(entry, |md| op_metadata(op, md));
-        });
-    }
-    if used.is_empty() {
-        return Ok(buf);
-    }
-    // pb.Source: locations = 1, then infos = 2, whose length is known
-    // before the texts are written, so they are written once, in place.
-    let infos: Vec<&SourceFileInfo<'_>> = used.iter().filter_map(|&i| files.get(i)).collect();
-    let infos_len: usize = infos
-        .iter()
-        .map(|f| wire::message_len(2, source_info_len(f)))
-        .sum();
-    let start = buf.len();
-    for (dgst, op) in &walk.ops {
-        if op.located(&used).next().is_some() {
-            wire::message(1, &mut buf, |entry| {
-                wire::bytes(1, &dgst.text(), entry);
-                wire::map_value(entry, |locs| op_locations(op, &used, locs));
-            });
+    Marshaler::new(graph).bytes(result, files)
+}
+
+impl<'g> Marshaler<'g> {
+    pub fn new(graph: &'g Graph) -> Self {
+        Marshaler {
+            graph,
+            ops: graph.nodes().iter().map(|_| None).collect(),
         }
     }
-    wire::header_before(3, start, infos_len, &mut buf);
-    buf.reserve_exact(infos_len);
-    for f in infos {
-        wire::header(2, source_info_len(f), &mut buf);
-        source_info(f, &mut buf);
+
+    /// [`marshal`]: the plain prost message, which [`Marshaler::bytes`]
+    /// encodes without building it.
+    pub fn definition(
+        &mut self,
+        result: Output,
+        files: &[SourceFileInfo<'_>],
+    ) -> Result<pb::Definition, LlbError> {
+        let walk = self.walk(result)?;
+        let used = walk.used_files(files);
+        let mut def = pb::Definition {
+            def: walk.def().map(<[u8]>::to_vec).collect(),
+            ..Default::default()
+        };
+        let mut locations = BTreeMap::new();
+        for (dgst, op) in &walk.ops {
+            let md = pb::OpMetadata {
+                ignore_cache: op.ignore_cache,
+                description: op
+                    .name
+                    .map(|n| ("llb.customname".to_string(), n.to_string()))
+                    .into_iter()
+                    .collect(),
+                caps: op.caps.iter().map(|c| ((*c).to_string(), true)).collect(),
+                ..Default::default()
+            };
+            def.metadata.insert(dgst.to_string(), md);
+            let list: Vec<pb::Location> = op
+                .located(&used)
+                .map(|(source_index, ranges)| pb::Location {
+                    source_index,
+                    ranges: ranges.iter().map(range).collect(),
+                })
+                .collect();
+            if !list.is_empty() {
+                locations.insert(dgst.to_string(), pb::Locations { locations: list });
+            }
+        }
+        if !used.is_empty() {
+            def.source = Some(pb::Source {
+                locations,
+                infos: used
+                    .iter()
+                    .filter_map(|&i| files.get(i))
+                    .map(|f| pb::SourceInfo {
+                        filename: f.filename.to_string(),
+                        data: f.data.to_vec(),
+                        definition: None,
+                        language: f.language.to_string(),
+                    })
+                    .collect(),
+            });
+        }
+        Ok(def)
     }
-    Ok(buf)
+
+    /// Marshals and encodes to bytes: exactly
+    /// `definition(..).encode_to_vec()`, written straight from the walk
+    /// (`wire`): no owned copy of the metadata, and the source texts go
+    /// from `files` into the output, once (with a file of 1,000 apps
+    /// those copies were most of the time spent per target).
+    pub fn bytes(
+        &mut self,
+        result: Output,
+        files: &[SourceFileInfo<'_>],
+    ) -> Result<Vec<u8>, LlbError> {
+        let walk = self.walk(result)?;
+        let used = walk.used_files(files);
+        let mut buf = Vec::new();
+        // pb.Definition: def = 1, metadata = 2, source = 3.
+        for op in walk.def() {
+            wire::element(1, op, &mut buf);
+        }
+        for (dgst, op) in &walk.ops {
+            wire::message(2, &mut buf, |entry| {
+                wire::bytes(1, &dgst.text(), entry);
+                wire::map_value(entry, |md| op_metadata(op, md));
+            });
+        }
+        if used.is_empty() {
+            return Ok(buf);
+        }
+        // pb.Source: locations = 1, then infos = 2, whose length is known
+        // before the texts are written, so they are written once, in place.
+        let infos: Vec<&SourceFileInfo<'_>> = used.iter().filter_map(|&i| files.get(i)).collect();
+        let infos_len: usize = infos
+            .iter()
+            .map(|f| wire::message_len(2, source_info_len(f)))
+            .sum();
+        let start = buf.len();
+        for (dgst, op) in &walk.ops {
+            if op.located(&used).next().is_some() {
+                wire::message(1, &mut buf, |entry| {
+                    wire::bytes(1, &dgst.text(), entry);
+                    wire::map_value(entry, |locs| op_locations(op, &used, locs));
+                });
+            }
+        }
+        wire::header_before(3, start, infos_len, &mut buf);
+        // The output is allocated once, at its size: the texts are most of
+        // it, and growing it would copy what is already written to fresh
+        // memory.
+        let mut out = Vec::with_capacity(buf.len() + infos_len);
+        out.extend_from_slice(&buf);
+        for f in infos {
+            wire::header(2, source_info_len(f), &mut out);
+            source_info(f, &mut out);
+        }
+        Ok(out)
+    }
+
+    /// Marshals every op that `result` depends on (post-order), then the
+    /// terminal op that names it.
+    fn walk(&mut self, result: Output) -> Result<Walk<'_>, LlbError> {
+        if !self.graph.has_output(result) {
+            return Err(LlbError::DanglingOutput {
+                node: result.node,
+                target: result.node,
+                index: result.index,
+            });
+        }
+        let mut order = Vec::new();
+        let mut seen = vec![false; self.ops.len()];
+        let top = self.visit(result.node, &mut order, &mut seen)?;
+        let terminal = pb::Op {
+            inputs: vec![pb::Input {
+                digest: top.to_string(),
+                index: i64::from(result.index),
+            }],
+            ..Default::default()
+        }
+        .encode_to_vec();
+
+        let mut walk = Walk {
+            def: Vec::with_capacity(order.len()),
+            terminal: Vec::new(),
+            ops: BTreeMap::new(),
+        };
+        // Every cap of every op, for the terminal op.
+        let mut all_caps = BTreeSet::new();
+        for id in order {
+            let (Some(node), Some(Some(op))) = (self.graph.node(id), self.ops.get(id)) else {
+                continue;
+            };
+            all_caps.extend(&op.caps);
+            let info = match walk.ops.entry(op.digest) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => {
+                    walk.def.push(&op.bytes);
+                    e.insert(OpInfo::default())
+                }
+            };
+            if let Some(name) = &node.meta.name {
+                info.name = Some(name);
+            }
+            info.ignore_cache |= node.meta.ignore_cache;
+            info.caps.extend(&op.caps);
+            info.locations.extend(&node.meta.locations);
+        }
+        for info in walk.ops.values_mut() {
+            info.locations.sort_unstable();
+            info.locations.dedup();
+        }
+        // The terminal op carries the union of the caps, as Go's client does.
+        walk.ops.insert(
+            Digest::of(&terminal),
+            OpInfo {
+                caps: all_caps,
+                ..Default::default()
+            },
+        );
+        walk.terminal = terminal;
+        Ok(walk)
+    }
+
+    /// Reaches `id` after its inputs: appends those not yet `seen` to
+    /// `order` (post-order), marshaling each unless an earlier walk did;
+    /// returns its digest.
+    fn visit(
+        &mut self,
+        id: NodeId,
+        order: &mut Vec<NodeId>,
+        seen: &mut [bool],
+    ) -> Result<Digest, LlbError> {
+        if let (Some(true), Some(Some(op))) = (seen.get(id), self.ops.get(id)) {
+            return Ok(op.digest);
+        }
+        let graph = self.graph;
+        let node = graph.node(id).ok_or(LlbError::DanglingOutput {
+            node: id,
+            target: id,
+            index: 0,
+        })?;
+        let inputs = node_inputs(&node.body);
+        let mut digests = Vec::with_capacity(inputs.len());
+        for o in &inputs {
+            // Inputs were checked when the node was added and point at
+            // earlier nodes, so this recursion terminates.
+            digests.push(self.visit(o.node, order, seen)?);
+        }
+        if let Some(s) = seen.get_mut(id) {
+            *s = true;
+        }
+        order.push(id);
+        if let Some(Some(op)) = self.ops.get(id) {
+            return Ok(op.digest);
+        }
+        let op = encode(node, &inputs, &digests);
+        let digest = op.digest;
+        if let Some(slot) = self.ops.get_mut(id) {
+            *slot = Some(op);
+        }
+        Ok(digest)
+    }
+}
+
+/// A node's op: its bytes, their digest and the caps it needs. `digests`
+/// are those of `inputs`, in order.
+fn encode(node: &Node, inputs: &[Output], digests: &[Digest]) -> Op {
+    let pb_inputs = inputs
+        .iter()
+        .zip(digests)
+        .map(|(o, d)| pb::Input {
+            digest: d.to_string(),
+            index: i64::from(o.index),
+        })
+        .collect();
+    let mut caps = BTreeSet::new();
+    let op = match &node.body {
+        Body::Source(s) => {
+            caps.extend(source_caps(&s.identifier, &s.attrs));
+            pb::op::Op::Source(pb::SourceOp {
+                identifier: s.identifier.clone(),
+                attrs: s.attrs.clone(),
+            })
+        }
+        Body::Exec(e) => pb::op::Op::Exec(exec_op(e, inputs, &mut caps)),
+        Body::File(f) => pb::op::Op::File(file_op(f, inputs, &mut caps)),
+        Body::Merge(list) => {
+            caps.insert("mergeop");
+            pb::op::Op::Merge(pb::MergeOp {
+                inputs: list
+                    .iter()
+                    .map(|o| pb::MergeInput {
+                        input: index_of(inputs, *o),
+                    })
+                    .collect(),
+            })
+        }
+    };
+    // Go's client leaves the platform off ops whose result does not
+    // depend on it: file, merge, diff, and sources other than images.
+    let keeps_platform = match &node.body {
+        Body::Exec(_) => true,
+        Body::Source(s) => {
+            s.identifier.starts_with("docker-image://") || s.identifier.starts_with("oci-layout://")
+        }
+        Body::File(_) | Body::Merge(_) => false,
+    };
+    let platform = if keeps_platform {
+        node.platform.as_ref().map(pb_platform)
+    } else {
+        None
+    };
+    if platform.is_some() {
+        caps.insert("platform");
+    }
+    let pb_op = pb::Op {
+        inputs: pb_inputs,
+        op: Some(op),
+        platform,
+        constraints: Some(pb::WorkerConstraints::default()),
+    };
+    let bytes = pb_op.encode_to_vec();
+    if node.meta.name.is_some() {
+        caps.insert("meta.description");
+    }
+    if node.meta.ignore_cache {
+        caps.insert("meta.ignorecache");
+    }
+    Op {
+        digest: Digest::of(&bytes),
+        bytes,
+        caps,
+    }
 }
 
 /// A `pb.OpMetadata` body: ignore_cache = 1, description = 2, caps = 5.
@@ -276,51 +510,6 @@ fn source_info_len(f: &SourceFileInfo<'_>) -> usize {
         + wire::bytes_len(4, f.language.as_bytes())
 }
 
-/// Marshals every op that `result` depends on (post-order), then the
-/// terminal op that names it.
-fn walk(graph: &Graph, result: Output) -> Result<Walk<'_>, LlbError> {
-    if !graph.has_output(result) {
-        return Err(LlbError::DanglingOutput {
-            node: result.node,
-            target: result.node,
-            index: result.index,
-        });
-    }
-    let mut m = Marshaler {
-        graph,
-        digests: vec![None; graph.nodes().len()],
-        walk: Walk {
-            def: Vec::new(),
-            ops: BTreeMap::new(),
-        },
-        all_caps: BTreeSet::new(),
-    };
-    let top = m.visit(result.node)?;
-    let terminal = pb::Op {
-        inputs: vec![pb::Input {
-            digest: top.to_string(),
-            index: i64::from(result.index),
-        }],
-        ..Default::default()
-    };
-    let bytes = terminal.encode_to_vec();
-    let mut walk = m.walk;
-    // The terminal op carries the union of the caps, as Go's client does.
-    walk.ops.insert(
-        Digest::of(&bytes),
-        OpInfo {
-            caps: m.all_caps,
-            ..Default::default()
-        },
-    );
-    walk.def.push(bytes);
-    for op in walk.ops.values_mut() {
-        op.locations.sort_unstable();
-        op.locations.dedup();
-    }
-    Ok(walk)
-}
-
 fn range(r: &SourceRange) -> pb::Range {
     let pos = |line: u32| pb::Position {
         line: i32::try_from(line).unwrap_or(i32::MAX),
@@ -329,111 +518,6 @@ fn range(r: &SourceRange) -> pb::Range {
     pb::Range {
         start: Some(pos(r.start_line)),
         end: Some(pos(r.end_line)),
-    }
-}
-
-struct Marshaler<'g> {
-    graph: &'g Graph,
-    /// Digest of each node already marshaled, by node id.
-    digests: Vec<Option<Digest>>,
-    walk: Walk<'g>,
-    /// Every cap of every op, for the terminal op.
-    all_caps: BTreeSet<&'static str>,
-}
-
-impl<'g> Marshaler<'g> {
-    /// Marshals `id` after its inputs (post-order) and returns its digest.
-    fn visit(&mut self, id: NodeId) -> Result<Digest, LlbError> {
-        if let Some(Some(d)) = self.digests.get(id) {
-            return Ok(*d);
-        }
-        let graph: &'g Graph = self.graph;
-        let node = graph.node(id).ok_or(LlbError::DanglingOutput {
-            node: id,
-            target: id,
-            index: 0,
-        })?;
-        let inputs = node_inputs(&node.body);
-        let mut pb_inputs = Vec::with_capacity(inputs.len());
-        for o in &inputs {
-            // Inputs were checked when the node was added and point at
-            // earlier nodes, so this recursion terminates.
-            let d = self.visit(o.node)?;
-            pb_inputs.push(pb::Input {
-                digest: d.to_string(),
-                index: i64::from(o.index),
-            });
-        }
-        let mut caps = BTreeSet::new();
-        let op = match &node.body {
-            Body::Source(s) => {
-                caps.extend(source_caps(&s.identifier, &s.attrs));
-                pb::op::Op::Source(pb::SourceOp {
-                    identifier: s.identifier.clone(),
-                    attrs: s.attrs.clone(),
-                })
-            }
-            Body::Exec(e) => pb::op::Op::Exec(exec_op(e, &inputs, &mut caps)),
-            Body::File(f) => pb::op::Op::File(file_op(f, &inputs, &mut caps)),
-            Body::Merge(list) => {
-                caps.insert("mergeop");
-                pb::op::Op::Merge(pb::MergeOp {
-                    inputs: list
-                        .iter()
-                        .map(|o| pb::MergeInput {
-                            input: index_of(&inputs, *o),
-                        })
-                        .collect(),
-                })
-            }
-        };
-        // Go's client leaves the platform off ops whose result does not
-        // depend on it: file, merge, diff, and sources other than images.
-        let keeps_platform = match &node.body {
-            Body::Exec(_) => true,
-            Body::Source(s) => {
-                s.identifier.starts_with("docker-image://")
-                    || s.identifier.starts_with("oci-layout://")
-            }
-            Body::File(_) | Body::Merge(_) => false,
-        };
-        let platform = if keeps_platform {
-            node.platform.as_ref().map(pb_platform)
-        } else {
-            None
-        };
-        if platform.is_some() {
-            caps.insert("platform");
-        }
-        let pb_op = pb::Op {
-            inputs: pb_inputs,
-            op: Some(op),
-            platform,
-            constraints: Some(pb::WorkerConstraints::default()),
-        };
-        let bytes = pb_op.encode_to_vec();
-        let dgst = Digest::of(&bytes);
-        if let Some(slot) = self.digests.get_mut(id) {
-            *slot = Some(dgst);
-        }
-        if node.meta.name.is_some() {
-            caps.insert("meta.description");
-        }
-        if node.meta.ignore_cache {
-            caps.insert("meta.ignorecache");
-        }
-        self.all_caps.extend(&caps);
-        if !self.walk.ops.contains_key(&dgst) {
-            self.walk.def.push(bytes);
-        }
-        let op = self.walk.ops.entry(dgst).or_default();
-        if let Some(name) = &node.meta.name {
-            op.name = Some(name);
-        }
-        op.ignore_cache |= node.meta.ignore_cache;
-        op.caps.extend(caps);
-        op.locations.extend(&node.meta.locations);
-        Ok(dgst)
     }
 }
 
