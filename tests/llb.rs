@@ -319,6 +319,40 @@ fn structure() {
     assert_eq!(shared, 4, "builder, deps files, deps run, context");
 }
 
+/// Lowering an app for all its platforms at once (as `compile` does,
+/// sharing the steps that do not depend on the target) gives each target
+/// what lowering it alone gives: with the dependency layer shared, with a
+/// `deps-run` that names the target (one layer per target), and for a
+/// prebuilt binary with extra context files.
+#[test]
+fn all_platforms_at_once_as_each_alone() {
+    let mut per_target_deps = server();
+    if let Build::Compile(c) = &mut per_target_deps.build {
+        if let Some(d) = &mut c.deps {
+            d.run.node = strs(&["go", "mod", "download", "-x", "${TARGETARCH}"]);
+        }
+    }
+    let mut prebuilt = server();
+    prebuilt.build = Build::Prebuilt {
+        src: sp("dist/server".to_string(), 0, 4),
+    };
+    let platforms = [
+        Platform::linux_amd64(),
+        Platform::new("linux", "arm64", None),
+        Platform::new("linux", "arm", Some("v7")),
+    ];
+    let platforms: Vec<&Platform> = platforms.iter().collect();
+    for app in [hello(), server(), per_target_deps, prebuilt] {
+        let (sources, options, o) = (sources(), Options::default(), lower_opts());
+        let all = lower::lower_each(&app, &platforms, &sources, &options, &o);
+        assert_eq!(all.len(), platforms.len());
+        for (t, p) in all.into_iter().zip(&platforms) {
+            let alone = lower::lower(&app, p, &sources, &options, &o).unwrap();
+            assert_eq!(t.unwrap(), alone, "{} {p}", app.name.node);
+        }
+    }
+}
+
 /// Every example, through the loader and the checker as `scratchc llb`
 /// reads it: each target's definition digest and image config, and the
 /// JSON dump of the first target of each app. Builder configs are the

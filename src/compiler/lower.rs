@@ -36,7 +36,7 @@ use super::interp::expand_platform;
 use super::model::{self, Build, Sharing};
 use super::{Diag, LowerOptions, Options, Platform, Sources, Span, Target};
 use crate::llb::{
-    self, CacheSharing, CopyOpts, Exec, FileAction, FileOp, Graph, LlbError, LocalOpts, Meta,
+    CacheSharing, CopyOpts, Exec, FileAction, FileOp, Graph, LlbError, LocalOpts, Marshaler, Meta,
     Mount, MountKind, Output, Owner, SourceFileInfo, SourceRange,
 };
 
@@ -59,17 +59,60 @@ pub fn lower(
     options: &Options,
     lower: &LowerOptions,
 ) -> Result<Target, Diag> {
-    let graph = build_graph(app, platform, sources, options, lower).map_err(internal)?;
-    // Every file, borrowed; marshaling embeds those the ops point into.
-    let files: Vec<SourceFileInfo<'_>> = sources
+    let mut l = Lowerer::new(app, sources, options, lower);
+    let result = l.target(platform);
+    let files = source_files(sources);
+    target(app, platform, result, &mut Marshaler::new(&l.g), &files)
+}
+
+/// Lowers one app for each of `platforms`, in order: each target is what
+/// `lower` gives for its platform alone. The steps that do not depend on
+/// the target (the builder, the context, the dependency layer unless its
+/// command names the target) are made and marshaled once for all of them.
+#[allow(clippy::result_large_err)] // as `lower`
+pub fn lower_each(
+    app: &model::App,
+    platforms: &[&Platform],
+    sources: &Sources,
+    options: &Options,
+    lower: &LowerOptions,
+) -> Vec<Result<Target, Diag>> {
+    let mut l = Lowerer::new(app, sources, options, lower);
+    let results: Vec<_> = platforms.iter().map(|p| l.target(p)).collect();
+    let files = source_files(sources);
+    let mut marshaler = Marshaler::new(&l.g);
+    platforms
+        .iter()
+        .zip(results)
+        .map(|(p, result)| target(app, p, result, &mut marshaler, &files))
+        .collect()
+}
+
+/// Every file, borrowed; marshaling embeds those the ops point into.
+fn source_files(sources: &Sources) -> Vec<SourceFileInfo<'_>> {
+    sources
         .iter()
         .map(|(_, f)| SourceFileInfo {
             filename: &f.name,
             data: f.text.as_bytes(),
             language: "scratch",
         })
-        .collect();
-    let definition = llb::marshal_bytes(&graph.0, graph.1, &files).map_err(internal)?;
+        .collect()
+}
+
+/// One target from the result of its graph: the definition and the image
+/// config.
+#[allow(clippy::result_large_err)] // as `lower`
+fn target(
+    app: &model::App,
+    platform: &Platform,
+    result: Result<Output, LlbError>,
+    marshaler: &mut Marshaler<'_>,
+    files: &[SourceFileInfo<'_>],
+) -> Result<Target, Diag> {
+    let definition = result
+        .and_then(|out| marshaler.bytes(out, files))
+        .map_err(internal)?;
     let config = image_config(app, platform)?;
     Ok(Target {
         app: app.name.node.clone(),
@@ -95,40 +138,8 @@ pub fn build_graph(
     options: &Options,
     lower: &LowerOptions,
 ) -> Result<(Graph, Output), LlbError> {
-    let mut l = Lowerer {
-        g: Graph::new(),
-        app,
-        target: platform,
-        build: &options.build_platform,
-        sources,
-        no_cache: lower.no_cache,
-    };
-    let name = &app.name.node;
-    let context_opts = LocalOpts {
-        exclude: lower.context_excludes.clone(),
-        shared_key_hint: Some(CONTEXT_KEY.to_string()),
-        unique: lower.local_unique.clone(),
-        ..Default::default()
-    };
-    let (binary_from, builder_root) = match &app.build {
-        Build::Compile(c) => {
-            let (out, builder) = l.compile(c, lower, context_opts)?;
-            (out, Some(builder))
-        }
-        Build::Prebuilt { src } => {
-            let meta = l.meta(format!("[{name}] context"), &[app.span]);
-            let ctx = l.g.local(CONTEXT, &context_opts, meta)?;
-            (
-                BinarySource {
-                    from: ctx,
-                    path: absolute(&src.node),
-                    spans: vec![src.span],
-                },
-                None,
-            )
-        }
-    };
-    let result = l.image(binary_from, builder_root, lower)?;
+    let mut l = Lowerer::new(app, sources, options, lower);
+    let result = l.target(platform)?;
     Ok((l.g, result))
 }
 
@@ -139,20 +150,44 @@ struct BinarySource {
     spans: Vec<Span>,
 }
 
+/// Lowers the targets of one app into one graph.
 struct Lowerer<'a> {
     g: Graph,
     app: &'a model::App,
-    target: &'a Platform,
     build: &'a Platform,
     sources: &'a Sources,
-    no_cache: bool,
+    lower: &'a LowerOptions,
+    /// The steps every target shares, made by the first that needs them.
+    builder: Option<Output>,
+    context: Option<Output>,
+    /// The dependency layer, with the command it runs: shared by the
+    /// targets whose command expands the same.
+    deps: Option<(Vec<String>, Output)>,
 }
 
-impl Lowerer<'_> {
+impl<'a> Lowerer<'a> {
+    fn new(
+        app: &'a model::App,
+        sources: &'a Sources,
+        options: &'a Options,
+        lower: &'a LowerOptions,
+    ) -> Self {
+        Lowerer {
+            g: Graph::new(),
+            app,
+            build: &options.build_platform,
+            sources,
+            lower,
+            builder: None,
+            context: None,
+            deps: None,
+        }
+    }
+
     fn meta(&self, name: String, spans: &[Span]) -> Meta {
         Meta {
             name: Some(name),
-            ignore_cache: self.no_cache,
+            ignore_cache: self.lower.no_cache,
             locations: spans.iter().map(|s| self.range(*s)).collect(),
         }
     }
@@ -171,23 +206,78 @@ impl Lowerer<'_> {
         }
     }
 
-    fn expand(&self, s: &str) -> String {
-        expand_platform(s, self.target, self.build)
+    fn expand(&self, s: &str, target: &Platform) -> String {
+        expand_platform(s, target, self.build)
+    }
+
+    /// The graph of one target; returns its result, the image's filesystem.
+    fn target(&mut self, target: &Platform) -> Result<Output, LlbError> {
+        let app = self.app;
+        let (binary_from, builder_root) = match &app.build {
+            Build::Compile(c) => {
+                let (out, builder) = self.compile(c, target)?;
+                (out, Some(builder))
+            }
+            Build::Prebuilt { src } => (
+                BinarySource {
+                    from: self.context()?,
+                    path: absolute(&src.node),
+                    spans: vec![src.span],
+                },
+                None,
+            ),
+        };
+        self.image(binary_from, builder_root, target)
+    }
+
+    /// The local source of the whole context, minus `.dockerignore`
+    /// patterns.
+    fn context(&mut self) -> Result<Output, LlbError> {
+        if let Some(ctx) = self.context {
+            return Ok(ctx);
+        }
+        let meta = self.meta(
+            format!("[{}] context", self.app.name.node),
+            &[self.app.span],
+        );
+        let ctx = self.g.local(CONTEXT, &self.context_opts(), meta)?;
+        self.context = Some(ctx);
+        Ok(ctx)
+    }
+
+    fn context_opts(&self) -> LocalOpts {
+        LocalOpts {
+            exclude: self.lower.context_excludes.clone(),
+            shared_key_hint: Some(CONTEXT_KEY.to_string()),
+            unique: self.lower.local_unique.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// Step 1: the builder image, on the build platform.
+    fn builder(&mut self, c: &model::Compile) -> Result<Output, LlbError> {
+        if let Some(b) = self.builder {
+            return Ok(b);
+        }
+        let reference = c.builder.node.to_string();
+        let meta = self.meta(
+            format!("[{}] builder {reference}", self.app.name.node),
+            &[c.builder.span],
+        );
+        let builder = self.g.image(&reference, self.build.clone(), None, meta)?;
+        self.builder = Some(builder);
+        Ok(builder)
     }
 
     /// Steps 1 to 4; returns where the binary is and the builder's root.
     fn compile(
         &mut self,
         c: &model::Compile,
-        lower: &LowerOptions,
-        context_opts: LocalOpts,
+        target: &Platform,
     ) -> Result<(BinarySource, Output), LlbError> {
         let name = self.app.name.node.clone();
-        let reference = c.builder.node.to_string();
-        let image_cfg = lower.builder_configs.get(&reference);
-
-        let meta = self.meta(format!("[{name}] builder {reference}"), &[c.builder.span]);
-        let builder = self.g.image(&reference, self.build.clone(), None, meta)?;
+        let image_cfg = self.lower.builder_configs.get(&c.builder.node.to_string());
+        let builder = self.builder(c)?;
 
         let base_env: Vec<String> = image_cfg.map(|i| i.env.clone()).unwrap_or_default();
         let user = image_cfg.and_then(|i| i.user.clone()).unwrap_or_default();
@@ -208,54 +298,66 @@ impl Lowerer<'_> {
             .collect();
 
         let mut root = builder;
-        if let Some(deps) = c.deps.as_ref().filter(|d| d.runs(&lower.absent_files)) {
-            let meta = self.meta(
-                format!("[{name}] context: {}", deps.files.node.join(" ")),
-                &[deps.files.span],
-            );
-            let opts = LocalOpts {
-                include: deps.files.node.clone(),
-                shared_key_hint: Some(DEPS_KEY.to_string()),
-                unique: lower.local_unique.clone(),
-                ..Default::default()
-            };
-            let files = self.g.local(CONTEXT, &opts, meta)?;
-            // Target-independent env only: one dependency layer for all targets.
-            let env_entries: Vec<(String, String)> = c
-                .env
+        if let Some(deps) = c.deps.as_ref().filter(|d| d.runs(&self.lower.absent_files)) {
+            let args: Vec<String> = deps
+                .run
+                .node
                 .iter()
-                .filter(|e| !mentions_target(&e.node.1))
-                .map(|e| (e.node.0.clone(), self.expand(&e.node.1)))
+                .map(|a| self.expand(a, target))
                 .collect();
-            let mut mounts = root_and_source(root, &c.dir, files);
-            mounts.extend(caches.iter().cloned());
-            let args: Vec<String> = deps.run.node.iter().map(|a| self.expand(a)).collect();
-            let meta = self.meta(
-                format!("[{name}] deps: {}", args.join(" ")),
-                &[deps.run.span],
-            );
-            let exec = Exec {
-                args,
-                env: merge_env(&base_env, &env_entries),
-                cwd: c.dir.clone(),
-                user: user.clone(),
-                mounts,
-                ..Default::default()
+            root = match &self.deps {
+                // The same command as an earlier target's: the same layer.
+                Some((done, out)) if *done == args => *out,
+                _ => {
+                    let meta = self.meta(
+                        format!("[{name}] context: {}", deps.files.node.join(" ")),
+                        &[deps.files.span],
+                    );
+                    let opts = LocalOpts {
+                        include: deps.files.node.clone(),
+                        shared_key_hint: Some(DEPS_KEY.to_string()),
+                        unique: self.lower.local_unique.clone(),
+                        ..Default::default()
+                    };
+                    let files = self.g.local(CONTEXT, &opts, meta)?;
+                    // Target-independent env only: one dependency layer for
+                    // all targets.
+                    let env_entries: Vec<(String, String)> = c
+                        .env
+                        .iter()
+                        .filter(|e| !mentions_target(&e.node.1))
+                        .map(|e| (e.node.0.clone(), self.expand(&e.node.1, target)))
+                        .collect();
+                    let mut mounts = root_and_source(root, &c.dir, files);
+                    mounts.extend(caches.iter().cloned());
+                    let meta = self.meta(
+                        format!("[{name}] deps: {}", args.join(" ")),
+                        &[deps.run.span],
+                    );
+                    let exec = Exec {
+                        args: args.clone(),
+                        env: merge_env(&base_env, &env_entries),
+                        cwd: c.dir.clone(),
+                        user: user.clone(),
+                        mounts,
+                        ..Default::default()
+                    };
+                    let outs = self.g.exec(exec, self.build.clone(), meta)?;
+                    let out = outs.root().ok_or_else(|| LlbError::NoRootMount {
+                        args: deps.run.node.join(" "),
+                    })?;
+                    self.deps.get_or_insert((args, out));
+                    out
+                }
             };
-            let outs = self.g.exec(exec, self.build.clone(), meta)?;
-            root = outs.root().ok_or(LlbError::NoRootMount {
-                args: deps.run.node.join(" "),
-            })?;
         }
 
-        let meta = self.meta(format!("[{name}] context"), &[self.app.span]);
-        let context = self.g.local(CONTEXT, &context_opts, meta)?;
-
+        let context = self.context()?;
         let (out_dir, out_file) = split_path(&c.out);
         let env_entries: Vec<(String, String)> = c
             .env
             .iter()
-            .map(|e| (e.node.0.clone(), self.expand(&e.node.1)))
+            .map(|e| (e.node.0.clone(), self.expand(&e.node.1, target)))
             .collect();
         let mut mounts = root_and_source(root, &c.dir, context);
         mounts.push(Mount {
@@ -267,9 +369,9 @@ impl Lowerer<'_> {
             },
         });
         mounts.extend(caches);
-        let args: Vec<String> = c.run.node.iter().map(|a| self.expand(a)).collect();
+        let args: Vec<String> = c.run.node.iter().map(|a| self.expand(a, target)).collect();
         let meta = self.meta(
-            format!("[{name} {}] build: {}", self.target, args.join(" ")),
+            format!("[{name} {target}] build: {}", args.join(" ")),
             &[c.run.span, self.app.span],
         );
         let exec = Exec {
@@ -281,7 +383,7 @@ impl Lowerer<'_> {
             ..Default::default()
         };
         let outs = self.g.exec(exec, self.build.clone(), meta)?;
-        let out = outs.mount(&out_dir).ok_or(LlbError::NoRootMount {
+        let out = outs.mount(&out_dir).ok_or_else(|| LlbError::NoRootMount {
             args: c.run.node.join(" "),
         })?;
         Ok((
@@ -299,7 +401,7 @@ impl Lowerer<'_> {
         &mut self,
         binary: BinarySource,
         builder: Option<Output>,
-        lower: &LowerOptions,
+        target: &Platform,
     ) -> Result<Output, LlbError> {
         let img = &self.app.image;
         let name = self.app.name.node.clone();
@@ -377,14 +479,10 @@ impl Lowerer<'_> {
         }
         if !img.files.is_empty() {
             let meta = self.meta(format!("[{name}] context"), &[self.app.span]);
-            let opts = LocalOpts {
-                exclude: lower.context_excludes.clone(),
-                shared_key_hint: Some(CONTEXT_KEY.to_string()),
-                unique: lower.local_unique.clone(),
-                ..Default::default()
-            };
-            // Same bytes as the build's context source: marshaling merges them.
-            let ctx = self.g.local(CONTEXT, &opts, meta)?;
+            // Same bytes as the build's context source: marshaling merges
+            // them. A node of its own all the same: a prebuilt binary comes
+            // from that source too, and this op has each as an input.
+            let ctx = self.g.local(CONTEXT, &self.context_opts(), meta)?;
             for f in &img.files {
                 spans.push(f.span);
                 actions.push(FileAction::Copy {
@@ -402,7 +500,7 @@ impl Lowerer<'_> {
             }
         }
         let meta = self.meta(
-            format!("[{name} {}] image: {}", self.target, img.binary.node),
+            format!("[{name} {target}] image: {}", img.binary.node),
             &spans,
         );
         self.g.file(

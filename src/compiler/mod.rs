@@ -121,8 +121,9 @@ pub fn compile(
     let mut targets = Vec::with_capacity(apps.iter().map(|a| a.platforms.len()).sum());
     let mut errors = Vec::new();
     for a in apps {
-        for p in &a.platforms {
-            match lower::lower(a, &p.node, sources, options, lower_options) {
+        let platforms: Vec<&Platform> = a.platforms.iter().map(|p| &p.node).collect();
+        for t in lower::lower_each(a, &platforms, sources, options, lower_options) {
+            match t {
                 Ok(t) => targets.push(t),
                 Err(e) => errors.push(e),
             }
