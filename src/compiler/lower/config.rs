@@ -3,7 +3,8 @@
 //! No timestamps (`created`, `history`), so the same app gives the same
 //! bytes; keys in a fixed order, and only keys that have values.
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 
 use super::super::model;
 use super::super::{Diag, Platform};
@@ -12,71 +13,150 @@ use super::super::{Diag, Platform};
 #[allow(clippy::result_large_err)] // Diag is the compiler's one error type
 pub fn image_config(app: &model::App, platform: &Platform) -> Result<Vec<u8>, Diag> {
     let img = &app.image;
-    let mut cfg = Map::new();
-    cfg.insert("Entrypoint".into(), json!(img.entrypoint.node));
-    if let Some(cmd) = &img.cmd {
-        cfg.insert("Cmd".into(), json!(cmd.node));
-    }
-    if !img.env.is_empty() {
-        let env: Vec<String> = img
-            .env
-            .iter()
-            .map(|e| format!("{}={}", e.node.0, e.node.1))
-            .collect();
-        cfg.insert("Env".into(), json!(env));
-    }
-    if !img.ports.is_empty() {
-        let ports: Map<String, Value> = img
-            .ports
-            .iter()
-            .map(|p| (p.node.to_string(), json!({})))
-            .collect();
-        cfg.insert("ExposedPorts".into(), Value::Object(ports));
-    }
-    if !img.volumes.is_empty() {
-        let vols: Map<String, Value> = img
-            .volumes
-            .iter()
-            .map(|v| (v.node.clone(), json!({})))
-            .collect();
-        cfg.insert("Volumes".into(), Value::Object(vols));
-    }
-    if let Some(w) = &img.workdir {
-        cfg.insert("WorkingDir".into(), json!(w.node));
-    }
-    cfg.insert("User".into(), json!(img.user.node.to_string()));
-    if !img.labels.is_empty() {
-        let labels: Map<String, Value> = img
-            .labels
-            .iter()
-            .map(|l| (l.node.0.clone(), json!(l.node.1)))
-            .collect();
-        cfg.insert("Labels".into(), Value::Object(labels));
-    }
-
-    let mut top = Map::new();
-    top.insert("architecture".into(), json!(platform.arch));
-    top.insert("os".into(), json!(platform.os));
-    if let Some(v) = &platform.variant {
-        top.insert("variant".into(), json!(v));
-    }
-    top.insert("config".into(), Value::Object(cfg));
-    top.insert("rootfs".into(), json!({"type": "layers", "diff_ids": []}));
-    // One history entry for the one layer. Without it the exporter writes
-    // its own, whose `created_by` names where the layer came from (the
-    // step, or "imported sha256:..." when it was restored from a registry
-    // cache): the same image would then get a different config digest
-    // depending on the state of the build cache. `created` is left out;
-    // the exporter sets it to SOURCE_DATE_EPOCH.
-    top.insert(
-        "history".into(),
-        json!([{"created_by": format!("scratchc: app {} for {platform}", app.name.node), "comment": "scratchc"}]),
-    );
-    serde_json::to_vec(&Value::Object(top)).map_err(|e| {
+    let ports: Vec<String> = img.ports.iter().map(|p| p.node.to_string()).collect();
+    let config = ImageJson {
+        architecture: &platform.arch,
+        os: &platform.os,
+        variant: platform.variant.as_deref(),
+        config: RunConfig {
+            entrypoint: &img.entrypoint.node,
+            cmd: img.cmd.as_ref().map(|c| c.node.as_slice()),
+            env: img
+                .env
+                .iter()
+                .map(|e| format!("{}={}", e.node.0, e.node.1))
+                .collect(),
+            exposed_ports: ports.iter().map(|p| (p.as_str(), Empty {})).collect(),
+            volumes: img
+                .volumes
+                .iter()
+                .map(|v| (v.node.as_str(), Empty {}))
+                .collect(),
+            working_dir: img.workdir.as_ref().map(|w| w.node.as_str()),
+            user: img.user.node.to_string(),
+            labels: img
+                .labels
+                .iter()
+                .map(|l| (l.node.0.as_str(), l.node.1.as_str()))
+                .collect(),
+        },
+        rootfs: RootFs {
+            r#type: "layers",
+            diff_ids: [],
+        },
+        // One history entry for the one layer. Without it the exporter
+        // writes its own, whose `created_by` names where the layer came from
+        // (the step, or "imported sha256:..." when it was restored from a
+        // registry cache): the same image would then get a different config
+        // digest depending on the state of the build cache. `created` is
+        // left out; the exporter sets it to SOURCE_DATE_EPOCH.
+        history: [History {
+            created_by: format!("scratchc: app {} for {platform}", app.name.node),
+            comment: "scratchc",
+        }],
+    };
+    serde_json::to_vec(&config).map_err(|e| {
         Diag::new(
             "scratch::internal",
             format!("could not write the image config: {e}"),
         )
         .help("this is a bug in scratchc; please report it")
     })
+}
+
+/// The config document; fields in the order they are written.
+#[derive(Serialize)]
+struct ImageJson<'a> {
+    architecture: &'a str,
+    os: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variant: Option<&'a str>,
+    config: RunConfig<'a>,
+    rootfs: RootFs,
+    history: [History; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct RunConfig<'a> {
+    entrypoint: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cmd: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    env: Vec<String>,
+    #[serde(skip_serializing_if = "Object::is_empty")]
+    exposed_ports: Object<'a, Empty>,
+    #[serde(skip_serializing_if = "Object::is_empty")]
+    volumes: Object<'a, Empty>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    working_dir: Option<&'a str>,
+    user: String,
+    #[serde(skip_serializing_if = "Object::is_empty")]
+    labels: Object<'a, &'a str>,
+}
+
+#[derive(Serialize)]
+struct RootFs {
+    r#type: &'static str,
+    diff_ids: [&'static str; 0],
+}
+
+#[derive(Serialize)]
+struct History {
+    created_by: String,
+    comment: &'static str,
+}
+
+/// `{}`: the value of a port or a volume.
+#[derive(Clone, Copy, Serialize)]
+struct Empty {}
+
+/// A JSON object from pairs, in order. A key given twice keeps its first
+/// place and takes the later value, as a JSON map would.
+struct Object<'a, V>(Vec<(&'a str, V)>);
+
+impl<V> Object<'_, V> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a, V> FromIterator<(&'a str, V)> for Object<'a, V> {
+    fn from_iter<I: IntoIterator<Item = (&'a str, V)>>(pairs: I) -> Self {
+        let mut out: Vec<(&'a str, V)> = Vec::new();
+        for (k, v) in pairs {
+            match out.iter_mut().find(|(seen, _)| *seen == k) {
+                Some(entry) => entry.1 = v,
+                None => out.push((k, v)),
+            }
+        }
+        Object(out)
+    }
+}
+
+impl<V: Serialize> Serialize for Object<'_, V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Keys that come twice are written once, where they first came, with
+    /// the last value; empty lists and maps are left out.
+    #[test]
+    fn objects_keep_the_first_place_and_the_last_value() {
+        let pairs = [("b", 1), ("a", 2), ("b", 3)];
+        let o: Object<'_, i32> = pairs.into_iter().collect();
+        assert_eq!(serde_json::to_string(&o).unwrap(), r#"{"b":3,"a":2}"#);
+        let none: Object<'_, Empty> = std::iter::empty().collect();
+        assert!(none.is_empty());
+    }
 }
