@@ -10,6 +10,7 @@ use std::fmt;
 use prost::Message;
 use sha2::{Digest as _, Sha256};
 
+use super::caps::{Cap, Caps};
 use super::graph::{
     Body, CacheSharing, Exec, FileAction, FileOp, Graph, LlbError, MountKind, Network, Node,
     NodeId, Output, Owner, SourceRange, node_inputs, writable_binds,
@@ -80,7 +81,7 @@ struct Op {
     digest: Digest,
     bytes: Vec<u8>,
     /// The caps the op itself needs (its metadata included).
-    caps: BTreeSet<&'static str>,
+    caps: Caps,
 }
 
 /// The part of a graph that a result depends on, marshaled but not yet
@@ -99,7 +100,7 @@ struct OpInfo<'a> {
     /// `llb.customname`, the name shown in progress output.
     name: Option<&'a str>,
     ignore_cache: bool,
-    caps: BTreeSet<&'static str>,
+    caps: Caps,
     /// Sorted, without duplicates, once the walk is done.
     locations: Vec<SourceRange>,
 }
@@ -192,7 +193,7 @@ impl<'g> Marshaler<'g> {
                     .map(|n| ("llb.customname".to_string(), n.to_string()))
                     .into_iter()
                     .collect(),
-                caps: op.caps.iter().map(|c| ((*c).to_string(), true)).collect(),
+                caps: op.caps.names().map(|c| (c.to_string(), true)).collect(),
                 ..Default::default()
             };
             def.metadata.insert(dgst.to_string(), md);
@@ -308,12 +309,12 @@ impl<'g> Marshaler<'g> {
             ops: BTreeMap::new(),
         };
         // Every cap of every op, for the terminal op.
-        let mut all_caps = BTreeSet::new();
+        let mut all_caps = Caps::default();
         for id in order {
             let (Some(node), Some(Some(op))) = (self.graph.node(id), self.ops.get(id)) else {
                 continue;
             };
-            all_caps.extend(&op.caps);
+            all_caps.extend(op.caps);
             let info = match walk.ops.entry(op.digest) {
                 Entry::Occupied(e) => e.into_mut(),
                 Entry::Vacant(e) => {
@@ -325,7 +326,7 @@ impl<'g> Marshaler<'g> {
                 info.name = Some(name);
             }
             info.ignore_cache |= node.meta.ignore_cache;
-            info.caps.extend(&op.caps);
+            info.caps.extend(op.caps);
             info.locations.extend(&node.meta.locations);
         }
         for info in walk.ops.values_mut() {
@@ -396,7 +397,7 @@ fn encode(node: &Node, inputs: &[Output], digests: &[Digest]) -> Op {
             index: i64::from(o.index),
         })
         .collect();
-    let mut caps = BTreeSet::new();
+    let mut caps = Caps::default();
     let op = match &node.body {
         Body::Source(s) => {
             caps.extend(source_caps(&s.identifier, &s.attrs));
@@ -408,7 +409,7 @@ fn encode(node: &Node, inputs: &[Output], digests: &[Digest]) -> Op {
         Body::Exec(e) => pb::op::Op::Exec(exec_op(e, inputs, &mut caps)),
         Body::File(f) => pb::op::Op::File(file_op(f, inputs, &mut caps)),
         Body::Merge(list) => {
-            caps.insert("mergeop");
+            caps.insert(Cap::MergeOp);
             pb::op::Op::Merge(pb::MergeOp {
                 inputs: list
                     .iter()
@@ -434,7 +435,7 @@ fn encode(node: &Node, inputs: &[Output], digests: &[Digest]) -> Op {
         None
     };
     if platform.is_some() {
-        caps.insert("platform");
+        caps.insert(Cap::Platform);
     }
     let pb_op = pb::Op {
         inputs: pb_inputs,
@@ -444,10 +445,10 @@ fn encode(node: &Node, inputs: &[Output], digests: &[Digest]) -> Op {
     };
     let bytes = pb_op.encode_to_vec();
     if node.meta.name.is_some() {
-        caps.insert("meta.description");
+        caps.insert(Cap::MetaDescription);
     }
     if node.meta.ignore_cache {
-        caps.insert("meta.ignorecache");
+        caps.insert(Cap::MetaIgnoreCache);
     }
     Op {
         digest: Digest::of(&bytes),
@@ -465,7 +466,7 @@ fn op_metadata(op: &OpInfo<'_>, buf: &mut Vec<u8>) {
             wire::bytes(2, name.as_bytes(), entry);
         });
     }
-    for cap in &op.caps {
+    for cap in op.caps.names() {
         wire::message(5, buf, |entry| {
             wire::bytes(1, cap.as_bytes(), entry);
             wire::boolean(2, true, entry);
@@ -542,38 +543,38 @@ pub(crate) fn pb_platform(p: &Platform) -> pb::Platform {
 
 /// The caps a daemon must have for a source. Declared so an old daemon
 /// fails up front with a clear message instead of ignoring an attribute.
-fn source_caps(identifier: &str, attrs: &BTreeMap<String, String>) -> Vec<&'static str> {
-    let mut caps = Vec::new();
+fn source_caps(identifier: &str, attrs: &BTreeMap<String, String>) -> Caps {
+    let mut caps = Caps::default();
     if identifier.starts_with("docker-image://") {
-        caps.push("source.image");
+        caps.insert(Cap::SourceImage);
         if attrs.contains_key("image.resolvemode") {
-            caps.push("source.image.resolvemode");
+            caps.insert(Cap::SourceImageResolveMode);
         }
     } else if identifier.starts_with("local://") {
-        caps.push("source.local");
+        caps.insert(Cap::SourceLocal);
         for (attr, cap) in [
-            ("local.includepattern", "source.local.includepatterns"),
-            ("local.excludepatterns", "source.local.excludepatterns"),
-            ("local.followpaths", "source.local.followpaths"),
-            ("local.sharedkeyhint", "source.local.sharedkeyhint"),
-            ("local.session", "source.local.sessionid"),
-            ("local.unique", "source.local.unique"),
-            ("local.differ", "source.local.differ"),
+            ("local.includepattern", Cap::SourceLocalIncludePatterns),
+            ("local.excludepatterns", Cap::SourceLocalExcludePatterns),
+            ("local.followpaths", Cap::SourceLocalFollowPaths),
+            ("local.sharedkeyhint", Cap::SourceLocalSharedKeyHint),
+            ("local.session", Cap::SourceLocalSessionId),
+            ("local.unique", Cap::SourceLocalUnique),
+            ("local.differ", Cap::SourceLocalDiffer),
         ] {
             if attrs.contains_key(attr) {
-                caps.push(cap);
+                caps.insert(cap);
             }
         }
     } else if identifier.starts_with("git://") {
-        caps.push("source.git");
+        caps.insert(Cap::SourceGit);
     } else if identifier.starts_with("https://") || identifier.starts_with("http://") {
-        caps.push("source.http");
+        caps.insert(Cap::SourceHttp);
     }
     caps
 }
 
-fn exec_op(e: &Exec, inputs: &[Output], caps: &mut BTreeSet<&'static str>) -> pb::ExecOp {
-    caps.insert("exec.meta.base");
+fn exec_op(e: &Exec, inputs: &[Output], caps: &mut Caps) -> pb::ExecOp {
+    caps.insert(Cap::ExecMetaBase);
     // No cap for `removeMountStubsRecursive`: BuildKit 0.13 (Docker 26)
     // defines `exec.meta.removemountstubs.recursive` but never registers
     // it, so naming it fails the whole solve ("unknown API capability");
@@ -593,7 +594,7 @@ fn exec_op(e: &Exec, inputs: &[Output], caps: &mut BTreeSet<&'static str>) -> pb
                 selector,
                 readonly,
             } => {
-                caps.insert("exec.mount.bind");
+                caps.insert(Cap::ExecMountBind);
                 pm.mount_type = pb::MountType::Bind as i32;
                 pm.input = source.map_or(-1, |o| index_of(inputs, o));
                 pm.readonly = *readonly;
@@ -602,13 +603,13 @@ fn exec_op(e: &Exec, inputs: &[Output], caps: &mut BTreeSet<&'static str>) -> pb
                     next_output += 1;
                 }
                 if let Some(s) = selector {
-                    caps.insert("exec.mount.selector");
+                    caps.insert(Cap::ExecMountSelector);
                     pm.selector = s.clone();
                 }
             }
             MountKind::Cache { id, sharing } => {
-                caps.insert("exec.mount.cache");
-                caps.insert("exec.mount.cache.sharing");
+                caps.insert(Cap::ExecMountCache);
+                caps.insert(Cap::ExecMountCacheSharing);
                 pm.mount_type = pb::MountType::Cache as i32;
                 pm.cache_opt = Some(pb::CacheOpt {
                     id: id.clone(),
@@ -620,10 +621,10 @@ fn exec_op(e: &Exec, inputs: &[Output], caps: &mut BTreeSet<&'static str>) -> pb
                 });
             }
             MountKind::Tmpfs { size } => {
-                caps.insert("exec.mount.tmpfs");
+                caps.insert(Cap::ExecMountTmpfs);
                 pm.mount_type = pb::MountType::Tmpfs as i32;
                 if let Some(s) = size {
-                    caps.insert("exec.mount.tmpfs.size");
+                    caps.insert(Cap::ExecMountTmpfsSize);
                     pm.tmpfs_opt = Some(pb::TmpfsOpt { size: *s });
                 }
             }
@@ -634,7 +635,7 @@ fn exec_op(e: &Exec, inputs: &[Output], caps: &mut BTreeSet<&'static str>) -> pb
                 mode,
                 optional,
             } => {
-                caps.insert("exec.mount.secret");
+                caps.insert(Cap::ExecMountSecret);
                 pm.mount_type = pb::MountType::Secret as i32;
                 pm.secret_opt = Some(pb::SecretOpt {
                     id: id.clone(),
@@ -657,10 +658,10 @@ fn exec_op(e: &Exec, inputs: &[Output], caps: &mut BTreeSet<&'static str>) -> pb
         Network::None => pb::NetMode::None,
     };
     if network != pb::NetMode::Unset {
-        caps.insert("exec.meta.network");
+        caps.insert(Cap::ExecMetaNetwork);
     }
     if !e.secret_env.is_empty() {
-        caps.insert("exec.secretenv");
+        caps.insert(Cap::ExecSecretEnv);
     }
     pb::ExecOp {
         meta: Some(pb::Meta {
@@ -701,8 +702,8 @@ fn mode(m: u32) -> i32 {
     i32::try_from(m & 0o7777).unwrap_or(0o755)
 }
 
-fn file_op(f: &FileOp, inputs: &[Output], caps: &mut BTreeSet<&'static str>) -> pb::FileOp {
-    caps.insert("file.base");
+fn file_op(f: &FileOp, inputs: &[Output], caps: &mut Caps) -> pb::FileOp {
+    caps.insert(Cap::FileBase);
     let n_inputs = i64::try_from(inputs.len()).unwrap_or(0);
     let last = f.actions.len().saturating_sub(1);
     let mut actions = Vec::with_capacity(f.actions.len());
@@ -725,7 +726,7 @@ fn file_op(f: &FileOp, inputs: &[Output], caps: &mut BTreeSet<&'static str>) -> 
             } => {
                 secondary = from.map_or(-1, |o| index_of(inputs, o));
                 if !opts.include_patterns.is_empty() || !opts.exclude_patterns.is_empty() {
-                    caps.insert("file.copy.includeexcludepatterns");
+                    caps.insert(Cap::FileCopyIncludeExcludePatterns);
                 }
                 pb::file_action::Action::Copy(pb::FileActionCopy {
                     src: src.clone(),
@@ -773,7 +774,7 @@ fn file_op(f: &FileOp, inputs: &[Output], caps: &mut BTreeSet<&'static str>) -> 
                 allow_wildcard,
             } => {
                 if *allow_wildcard {
-                    caps.insert("file.rm.wildcard");
+                    caps.insert(Cap::FileRmWildcard);
                 }
                 pb::file_action::Action::Rm(pb::FileActionRm {
                     path: path.clone(),
@@ -786,7 +787,7 @@ fn file_op(f: &FileOp, inputs: &[Output], caps: &mut BTreeSet<&'static str>) -> 
                 path,
                 owner,
             } => {
-                caps.insert("file.symlink.create");
+                caps.insert(Cap::FileSymlinkCreate);
                 pb::file_action::Action::Symlink(pb::FileActionSymlink {
                     oldpath: target.clone(),
                     newpath: path.clone(),

@@ -7,6 +7,7 @@
 //! construction); the same graph marshals to the same bytes; an op's
 //! digest is `sha256:` + hex of its marshaled bytes.
 
+mod caps;
 pub mod graph;
 pub mod json;
 pub mod marshal;
