@@ -11,6 +11,7 @@
 //! variable and `$$` a literal `$` (the checker doubles every literal `$`),
 //! so a `$` that came from a build argument is never expanded twice.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::ast::{Part, Value};
@@ -58,22 +59,27 @@ pub fn expand(value: &Value, env: &Env) -> Result<Vec<String>, Vec<Diag>> {
         if let Some(VarValue::List(items)) = env.vars.get(&v.name) {
             return Ok(items
                 .iter()
-                .map(|i| escape_for(env, strip(i, v.strip.as_deref())))
+                .map(|i| {
+                    let mut arg = String::new();
+                    push_escaped(&mut arg, env, strip(i, v.strip.as_deref()));
+                    arg
+                })
                 .collect());
         }
     }
     let mut out = String::new();
     for part in &value.parts {
         match part {
-            Part::Text(t) => out.push_str(&escape_for(env, t)),
+            Part::Text(t) => push_escaped(&mut out, env, t),
             Part::Var(v) => match env.vars.get(&v.name) {
-                Some(VarValue::Str(s)) => {
-                    out.push_str(&escape_for(env, strip(s, v.strip.as_deref())))
-                }
+                Some(VarValue::Str(s)) => push_escaped(&mut out, env, strip(s, v.strip.as_deref())),
                 Some(VarValue::List(items)) => {
-                    let joined: Vec<&str> =
-                        items.iter().map(|i| strip(i, v.strip.as_deref())).collect();
-                    out.push_str(&escape_for(env, &joined.join(" ")));
+                    for (k, i) in items.iter().enumerate() {
+                        if k > 0 {
+                            out.push(' ');
+                        }
+                        push_escaped(&mut out, env, strip(i, v.strip.as_deref()));
+                    }
                 }
                 None if PLATFORM_VARS.contains(&v.name.as_str()) => {
                     if env.platform {
@@ -149,25 +155,35 @@ fn strip<'a>(s: &'a str, prefix: Option<&str>) -> &'a str {
     }
 }
 
-/// In texts that keep platform variables, a literal `$` is doubled.
-fn escape_for(env: &Env, s: &str) -> String {
+/// Appends `s` to `out`; in texts that keep platform variables, a literal
+/// `$` is doubled.
+fn push_escaped(out: &mut String, env: &Env, s: &str) {
     if env.platform {
-        s.replace('$', "$$")
+        for (k, piece) in s.split('$').enumerate() {
+            if k > 0 {
+                out.push_str("$$");
+            }
+            out.push_str(piece);
+        }
     } else {
-        s.to_string()
+        out.push_str(s);
     }
 }
 
 /// The value of a platform variable for one target, built on `build`.
-pub fn platform_var(name: &str, target: &Platform, build: &Platform) -> Option<String> {
+pub fn platform_var<'a>(
+    name: &str,
+    target: &'a Platform,
+    build: &'a Platform,
+) -> Option<Cow<'a, str>> {
     Some(match name {
-        "TARGETPLATFORM" => target.to_string(),
-        "TARGETOS" => target.os.clone(),
-        "TARGETARCH" => target.arch.clone(),
-        "TARGETVARIANT" => target.variant.clone().unwrap_or_default(),
-        "BUILDPLATFORM" => build.to_string(),
-        "BUILDOS" => build.os.clone(),
-        "BUILDARCH" => build.arch.clone(),
+        "TARGETPLATFORM" => Cow::Owned(target.to_string()),
+        "TARGETOS" => Cow::Borrowed(&target.os),
+        "TARGETARCH" => Cow::Borrowed(&target.arch),
+        "TARGETVARIANT" => Cow::Borrowed(target.variant.as_deref().unwrap_or_default()),
+        "BUILDPLATFORM" => Cow::Owned(build.to_string()),
+        "BUILDOS" => Cow::Borrowed(&build.os),
+        "BUILDARCH" => Cow::Borrowed(&build.arch),
         _ => return None,
     })
 }
