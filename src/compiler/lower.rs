@@ -160,9 +160,8 @@ struct Lowerer<'a> {
     /// The steps every target shares, made by the first that needs them.
     builder: Option<Output>,
     context: Option<Output>,
-    /// The dependency layer, with the command it runs: shared by the
-    /// targets whose command expands the same.
-    deps: Option<(Vec<String>, Output)>,
+    /// The dependency layer, when its command names no target variable.
+    deps: Option<Output>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -275,7 +274,7 @@ impl<'a> Lowerer<'a> {
         c: &model::Compile,
         target: &Platform,
     ) -> Result<(BinarySource, Output), LlbError> {
-        let name = self.app.name.node.clone();
+        let name = &self.app.name.node;
         let image_cfg = self.lower.builder_configs.get(&c.builder.node.to_string());
         let builder = self.builder(c)?;
 
@@ -299,15 +298,11 @@ impl<'a> Lowerer<'a> {
 
         let mut root = builder;
         if let Some(deps) = c.deps.as_ref().filter(|d| d.runs(&self.lower.absent_files)) {
-            let args: Vec<String> = deps
-                .run
-                .node
-                .iter()
-                .map(|a| self.expand(a, target))
-                .collect();
-            root = match &self.deps {
-                // The same command as an earlier target's: the same layer.
-                Some((done, out)) if *done == args => *out,
+            // A command that names no target variable is the same for every
+            // target, and so is the layer.
+            let shared = !deps.run.node.iter().any(|a| mentions_target(a));
+            root = match self.deps {
+                Some(out) if shared => out,
                 _ => {
                     let meta = self.meta(
                         format!("[{name}] context: {}", deps.files.node.join(" ")),
@@ -330,12 +325,18 @@ impl<'a> Lowerer<'a> {
                         .collect();
                     let mut mounts = root_and_source(root, &c.dir, files);
                     mounts.extend(caches.iter().cloned());
+                    let args: Vec<String> = deps
+                        .run
+                        .node
+                        .iter()
+                        .map(|a| self.expand(a, target))
+                        .collect();
                     let meta = self.meta(
                         format!("[{name}] deps: {}", args.join(" ")),
                         &[deps.run.span],
                     );
                     let exec = Exec {
-                        args: args.clone(),
+                        args,
                         env: merge_env(&base_env, &env_entries),
                         cwd: c.dir.clone(),
                         user: user.clone(),
@@ -346,7 +347,9 @@ impl<'a> Lowerer<'a> {
                     let out = outs.root().ok_or_else(|| LlbError::NoRootMount {
                         args: deps.run.node.join(" "),
                     })?;
-                    self.deps.get_or_insert((args, out));
+                    if shared {
+                        self.deps = Some(out);
+                    }
                     out
                 }
             };
@@ -404,7 +407,7 @@ impl<'a> Lowerer<'a> {
         target: &Platform,
     ) -> Result<Output, LlbError> {
         let img = &self.app.image;
-        let name = self.app.name.node.clone();
+        let name = &self.app.name.node;
         let mut spans = vec![self.app.span, img.binary.span];
         spans.extend(binary.spans.iter().copied());
         let mut actions = Vec::new();
