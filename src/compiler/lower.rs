@@ -528,9 +528,10 @@ fn mentions_target(v: &str) -> bool {
 /// `base` (`K=V` entries) with `extra` applied: a key already there gets
 /// the new value in place, new keys are appended in order.
 pub fn merge_env(base: &[String], extra: &[(String, String)]) -> Vec<String> {
-    let mut out: Vec<String> = base.to_vec();
+    let mut out: Vec<String> = Vec::with_capacity(base.len() + extra.len());
+    out.extend_from_slice(base);
     for (k, v) in extra {
-        let entry = format!("{k}={v}");
+        let entry = [k.as_str(), "=", v.as_str()].concat();
         // `K=…` or a bare `K`, without building the `K=` prefix.
         let same_key = |e: &String| {
             e.strip_prefix(k.as_str())

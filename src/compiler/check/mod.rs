@@ -151,7 +151,9 @@ pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec
         check_template(t, &templates, &mut diags);
     }
 
-    let mut program = model::Program { apps: Vec::new() };
+    let mut program = model::Program {
+        apps: Vec::with_capacity(apps.len()),
+    };
     for a in &apps {
         if let Some(m) = app::eval(a, &templates, options, &mut diags) {
             program.apps.push(m);
