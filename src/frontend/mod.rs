@@ -197,10 +197,6 @@ pub async fn build(bridge: &mut Bridge, env: &Environment, caps: &Caps) -> Resul
         return Err(errors::diagnostics_status(&[d], &sources));
     };
 
-    // Derived as `scratchc build` and `scratchc llb` derive them. The
-    // client's session is this build's own: concurrent builds of other
-    // trees (same file, other context) are never merged by the daemon, as
-    // `scratchc build` ensures with its directory key.
     // Which dependency files the context lacks, looked up while the
     // builder's config is resolved (both are round trips).
     let mut other = bridge.clone();
@@ -209,6 +205,10 @@ pub async fn build(bridge: &mut Bridge, env: &Environment, caps: &Caps) -> Resul
         absent_files(&mut other, env, &probes),
         builder_config(bridge, app, locked.as_ref(), &options.build_platform, o)
     );
+    // Derived as `scratchc build` and `scratchc llb` derive them. The
+    // client's session is this build's own: concurrent builds of other
+    // trees (same file, other context) are never merged by the daemon, as
+    // `scratchc build` ensures with its directory key.
     let mut lower_options = inputs::lower_options(
         excludes?,
         o.no_cache_for(&app_name),
@@ -325,9 +325,6 @@ fn binary_span(app: &App) -> Span {
     if own.file == 0 { own } else { app.span }
 }
 
-/// The config of a builder image, found as `scratchc build` finds it: the
-/// daemon's local store first, then its default lookup; `--pull`
-/// (`image-resolve-mode=pull`) goes to the registry directly.
 /// The config of the app's builder image when the lock does not hold it
 /// (a locked builder needs no daemon lookup, exactly as in `scratchc
 /// build`), keyed as `LowerOptions::builder_configs` wants.
@@ -384,6 +381,9 @@ async fn absent_files(
     Ok(absent)
 }
 
+/// The config of a builder image, found as `scratchc build` finds it: the
+/// daemon's local store first, then its default lookup; `--pull`
+/// (`image-resolve-mode=pull`) goes to the registry directly.
 async fn resolve_builder(
     bridge: &mut Bridge,
     image: &str,
