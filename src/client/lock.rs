@@ -289,14 +289,12 @@ impl Lock {
     /// Writes the lock, replacing the file in one rename so a reader never
     /// sees half of it.
     pub fn write(&self, path: &Path) -> Result<(), LockError> {
-        let tmp = path.with_extension("lock.tmp");
         let io = |what, source| LockError::Io {
             what,
             path: path.to_path_buf(),
             source,
         };
-        std::fs::write(&tmp, self.render()).map_err(|e| io("write", e))?;
-        std::fs::rename(&tmp, path).map_err(|e| io("replace", e))
+        super::atomic::write_atomic(path, self.render().as_bytes()).map_err(|e| io("write", e))
     }
 
     /// Every way this lock differs from what the file needs now; empty

@@ -5,6 +5,7 @@
 //! This is one of the few places that does IO; the compiler never calls it.
 //! Every error is a [`ClientError`] that names what was tried and where.
 
+pub mod atomic;
 pub mod binary;
 pub mod cache;
 pub mod connect;

@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 
+use super::atomic::write_atomic;
+
 /// The annotation that tags an entry of `index.json`.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 /// The media type of an OCI image index.
@@ -398,27 +400,6 @@ fn set_read_only(path: &Path) -> io::Result<()> {
     let mut perms = fs::metadata(path)?.permissions();
     perms.set_readonly(true);
     fs::set_permissions(path, perms)
-}
-
-/// Writes `data` to a temporary file next to `path` and renames it over
-/// `path`.
-fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tag = uuid::Uuid::new_v4().simple().to_string();
-    let tmp = path.with_file_name(format!(".{name}.scratchc-tmp-{}", &tag[..8]));
-    let res = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if res.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    res
 }
 
 /// A new, empty image index.
