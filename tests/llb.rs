@@ -327,10 +327,10 @@ fn structure() {
 #[test]
 fn all_platforms_at_once_as_each_alone() {
     let mut per_target_deps = server();
-    if let Build::Compile(c) = &mut per_target_deps.build {
-        if let Some(d) = &mut c.deps {
-            d.run.node = strs(&["go", "mod", "download", "-x", "${TARGETARCH}"]);
-        }
+    if let Build::Compile(c) = &mut per_target_deps.build
+        && let Some(d) = &mut c.deps
+    {
+        d.run.node = strs(&["go", "mod", "download", "-x", "${TARGETARCH}"]);
     }
     let mut prebuilt = server();
     prebuilt.build = Build::Prebuilt {

@@ -19,11 +19,11 @@ pub fn run(args: &DockerfileArgs) -> ExitCode {
     let platform = p.platform_given.then_some(&p.platform);
     let text = dockerfile::render(&p.app, platform, &p.options);
     let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("error: cannot write to stdout: {e}");
-            return ExitCode::FAILURE;
-        }
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write to stdout: {e}");
+        return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
 }

@@ -79,17 +79,17 @@ pub(super) fn prepare(
             return Err(ExitCode::FAILURE);
         }
     };
-    if let Some(l) = &context.lock {
-        if let Err(e) = inputs::pin(
+    if let Some(l) = &context.lock
+        && let Err(e) = inputs::pin(
             l,
             &context.lock_path,
             &mut program,
             &sources,
             &options.build_platform,
-        ) {
-            eprintln!("error: {e}\n  help: run `scratchc lock` to update it");
-            return Err(ExitCode::FAILURE);
-        }
+        )
+    {
+        eprintln!("error: {e}\n  help: run `scratchc lock` to update it");
+        return Err(ExitCode::FAILURE);
     }
     let chosen = match app {
         Some(name) => program.app(name).cloned().ok_or_else(|| {
@@ -180,11 +180,11 @@ pub fn run(args: &LlbArgs) -> ExitCode {
         },
     };
     let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(&bytes).and_then(|()| out.flush()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("error: cannot write to stdout: {e}");
-            return ExitCode::FAILURE;
-        }
+    if let Err(e) = out.write_all(&bytes).and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write to stdout: {e}");
+        return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
 }

@@ -78,10 +78,10 @@ impl Caps {
 
     /// Takes labels and platforms from worker records (Ping or ListWorkers).
     pub fn add_workers(&mut self, workers: &[WorkerRecord]) {
-        if let Some(w) = workers.first() {
-            if self.worker_labels.is_empty() {
-                self.worker_labels = w.labels.clone();
-            }
+        if let Some(w) = workers.first()
+            && self.worker_labels.is_empty()
+        {
+            self.worker_labels = w.labels.clone();
         }
         for w in workers {
             for p in &w.platforms {
@@ -250,14 +250,14 @@ pub fn image_result(mut parts: Vec<(Platform, SolvedRef, Vec<u8>)>) -> gw::Resul
         id: r.id,
         def: r.def,
     };
-    if parts.len() == 1 {
-        if let Some((_, r, config)) = parts.pop() {
-            metadata.insert("containerimage.config".to_string(), config);
-            return gw::Result {
-                result: Some(gw::result::Result::Ref(to_ref(r))),
-                metadata,
-            };
-        }
+    if parts.len() == 1
+        && let Some((_, r, config)) = parts.pop()
+    {
+        metadata.insert("containerimage.config".to_string(), config);
+        return gw::Result {
+            result: Some(gw::result::Result::Ref(to_ref(r))),
+            metadata,
+        };
     }
     let mut refs = BTreeMap::new();
     let mut platforms = Vec::new();

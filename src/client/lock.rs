@@ -355,12 +355,11 @@ impl Lock {
     /// the file already pins keeps the file's digest.
     pub fn pin(&self, program: &mut Program) {
         for app in &mut program.apps {
-            if let Build::Compile(c) = &mut app.build {
-                if c.builder.node.digest.is_none() {
-                    if let Some(b) = self.builders.get(&builder_key(&c.builder.node)) {
-                        c.builder.node.digest = Some(b.digest.clone());
-                    }
-                }
+            if let Build::Compile(c) = &mut app.build
+                && c.builder.node.digest.is_none()
+                && let Some(b) = self.builders.get(&builder_key(&c.builder.node))
+            {
+                c.builder.node.digest = Some(b.digest.clone());
             }
         }
     }

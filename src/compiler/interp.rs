@@ -55,17 +55,17 @@ pub struct Env {
 /// list variable, which gives one arg per element (none when empty).
 pub fn expand(value: &Value, env: &Env) -> Result<Vec<String>, Vec<Diag>> {
     let mut errors = Vec::new();
-    if let [Part::Var(v)] = value.parts.as_slice() {
-        if let Some(VarValue::List(items)) = env.vars.get(&v.name) {
-            return Ok(items
-                .iter()
-                .map(|i| {
-                    let mut arg = String::new();
-                    push_escaped(&mut arg, env, strip(i, v.strip.as_deref()));
-                    arg
-                })
-                .collect());
-        }
+    if let [Part::Var(v)] = value.parts.as_slice()
+        && let Some(VarValue::List(items)) = env.vars.get(&v.name)
+    {
+        return Ok(items
+            .iter()
+            .map(|i| {
+                let mut arg = String::new();
+                push_escaped(&mut arg, env, strip(i, v.strip.as_deref()));
+                arg
+            })
+            .collect());
     }
     let mut out = String::new();
     for part in &value.parts {

@@ -69,13 +69,13 @@ impl Platform {
             return Err(PlatformError::UnknownArch(arch.to_string()));
         };
         let variant = parts.get(2).copied();
-        if let Some(v) = variant {
-            if !variants.contains(&v) {
-                return Err(PlatformError::UnknownVariant {
-                    arch: arch.to_string(),
-                    variant: v.to_string(),
-                });
-            }
+        if let Some(v) = variant
+            && !variants.contains(&v)
+        {
+            return Err(PlatformError::UnknownVariant {
+                arch: arch.to_string(),
+                variant: v.to_string(),
+            });
         }
         let variant = match (arch, variant) {
             ("arm64", Some("v8")) => None,

@@ -406,10 +406,10 @@ fn grammar_error(file: FileId, text: &str, e: &pest::error::Error<Rule>) -> Diag
                 Rule::EOI if !line_start => Some("the end of the line"),
                 r => describe(*r),
             };
-            if let Some(d) = d {
-                if !expected.contains(&d) {
-                    expected.push(d);
-                }
+            if let Some(d) = d
+                && !expected.contains(&d)
+            {
+                expected.push(d);
             }
         }
     }
@@ -421,12 +421,14 @@ fn grammar_error(file: FileId, text: &str, e: &pest::error::Error<Rule>) -> Diag
         Some(c) => format!("`{}`", c.escape_debug()),
     };
     // A string left open runs to the end of its line: say so, at its quote.
-    if matches!(found, None | Some('\n') | Some('\r')) {
-        if let Some(q) = open_quote(text, pos) {
-            return Diag::new(E_SYNTAX, "this string is not closed")
-                .at(Span::new(file, q, q + 1), "string starts here")
-                .help("close it with `\"` on the same line; write `\\n` for a newline inside a string");
-        }
+    if matches!(found, None | Some('\n') | Some('\r'))
+        && let Some(q) = open_quote(text, pos)
+    {
+        return Diag::new(E_SYNTAX, "this string is not closed")
+            .at(Span::new(file, q, q + 1), "string starts here")
+            .help(
+                "close it with `\"` on the same line; write `\\n` for a newline inside a string",
+            );
     }
     let message = if expected.is_empty() {
         format!("unexpected {what}")

@@ -89,10 +89,11 @@ impl FrontendOpts {
         let get = |k: &str| raw.get(k).filter(|v| !v.is_empty()).cloned();
         let mut build_args = BTreeMap::new();
         for (k, v) in &raw {
-            if let Some(name) = k.strip_prefix("build-arg:") {
-                if !name.starts_with("BUILDKIT_") && !PREDEFINED_ARGS.contains(&name) {
-                    build_args.insert(name.to_string(), v.clone());
-                }
+            if let Some(name) = k.strip_prefix("build-arg:")
+                && !name.starts_with("BUILDKIT_")
+                && !PREDEFINED_ARGS.contains(&name)
+            {
+                build_args.insert(name.to_string(), v.clone());
             }
         }
         let platforms = get("platform")

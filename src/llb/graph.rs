@@ -471,10 +471,10 @@ pub(crate) fn writable_binds(e: &Exec) -> impl Iterator<Item = &Mount> {
 pub(crate) fn node_inputs(body: &Body) -> Vec<Output> {
     let mut out: Vec<Output> = Vec::new();
     let mut add = |o: Option<Output>| {
-        if let Some(o) = o {
-            if !out.contains(&o) {
-                out.push(o);
-            }
+        if let Some(o) = o
+            && !out.contains(&o)
+        {
+            out.push(o);
         }
     };
     match body {

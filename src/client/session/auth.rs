@@ -95,10 +95,10 @@ async fn credentials_from(
         .or_else(|| config.get("credsStore"))
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty());
-    if let Some(name) = helper_name {
-        if let Some(found) = helper(name.to_string(), key.clone()).await? {
-            return Ok(found);
-        }
+    if let Some(name) = helper_name
+        && let Some(found) = helper(name.to_string(), key.clone()).await?
+    {
+        return Ok(found);
     }
     let Some(auths) = config.get("auths").and_then(Value::as_object) else {
         return Ok(Default::default());

@@ -95,13 +95,13 @@ impl Filter {
 
     fn decide(&self, path: &str, is_dir: bool) -> Decision {
         let mut maybe = false;
-        if let Some(inc) = &self.include {
-            if !inc.matches(path) {
-                if is_dir && inc.could_match_below(path) {
-                    maybe = true;
-                } else {
-                    return Decision::Skip;
-                }
+        if let Some(inc) = &self.include
+            && !inc.matches(path)
+        {
+            if is_dir && inc.could_match_below(path) {
+                maybe = true;
+            } else {
+                return Decision::Skip;
             }
         }
         for ex in &self.excludes {

@@ -740,10 +740,10 @@ fn assemble(
     let mut ports: Vec<Spanned<model::Port>> = Vec::new();
     for set in acc.lists("port") {
         for (a, sp) in &set.args {
-            if let Ok(p) = values::port(a) {
-                if !ports.iter().any(|q| q.node == p) {
-                    ports.push(Spanned::new(p, *sp));
-                }
+            if let Ok(p) = values::port(a)
+                && !ports.iter().any(|q| q.node == p)
+            {
+                ports.push(Spanned::new(p, *sp));
             }
         }
     }

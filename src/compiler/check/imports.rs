@@ -99,15 +99,13 @@ pub fn pending_imports(sources: &Sources) -> Vec<String> {
             continue;
         };
         for item in &ast.items {
-            if let ItemKind::Import(imp) = &item.kind {
-                if let Ok(name) = resolve(importer_dir(id, &f.name), &imp.path.node) {
-                    if sources.id(&name).is_none()
-                        && !sources.is_missing(&name)
-                        && !out.contains(&name)
-                    {
-                        out.push(name);
-                    }
-                }
+            if let ItemKind::Import(imp) = &item.kind
+                && let Ok(name) = resolve(importer_dir(id, &f.name), &imp.path.node)
+                && sources.id(&name).is_none()
+                && !sources.is_missing(&name)
+                && !out.contains(&name)
+            {
+                out.push(name);
             }
         }
     }
