@@ -18,6 +18,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::client::cache::Recorded;
+use crate::client::destination::{self, ContextGuard, Shape};
 use crate::client::errors::BuildError;
 use crate::client::exporter::{self, DaemonKind, Outputs};
 use crate::client::gateway::{self, Caps, Gateway, SolvedRef};
@@ -212,6 +213,30 @@ async fn build(args: &BuildArgs) -> Result<(), Failure> {
         Failure::Exit(ExitCode::from(2))
     })?;
 
+    // Where the results go, checked before anything runs: never the
+    // context or a directory holding it, never a source inside it.
+    let caches = cache::parse_all(&args.cache_to, &args.cache_from, args.insecure_registry)
+        .map_err(usage)?;
+    let guard = Some(ContextGuard {
+        dir: &context,
+        excludes: &excludes,
+    });
+    for f in &files {
+        let shape = match f.kind {
+            exporter::OutputKind::Local => Shape::Dir,
+            _ => Shape::File,
+        };
+        let warnings = destination::check("--output", &f.dest, shape, guard)
+            .map_err(|e| usage(e.to_string()))?;
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    for dir in caches.export_dirs() {
+        destination::check("--cache-to", dir, Shape::Dir, guard)
+            .map_err(|e| usage(e.to_string()))?;
+    }
+
     // Check offline first: errors in the file need no daemon.
     options.build_platform = super::llb::host_platform();
     let program = check(&sources, &options)?;
@@ -260,8 +285,6 @@ async fn build(args: &BuildArgs) -> Result<(), Failure> {
     // SOURCE_DATE_EPOCH: every timestamp in the image is clamped to it.
     let epoch = epoch::source_date_epoch(&context)
         .map_err(|e| Failure::Build(BuildError::Usage(e.to_string())))?;
-    let caches = cache::parse_all(&args.cache_to, &args.cache_from, args.insecure_registry)
-        .map_err(usage)?;
     let apps: Vec<model::App> = match &args.app {
         Some(name) => match program.app(name) {
             Some(a) => vec![a.clone()],

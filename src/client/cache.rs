@@ -336,6 +336,14 @@ impl Caches {
         stores
     }
 
+    /// The `type=local` directories the cache is exported to.
+    pub fn export_dirs(&self) -> impl Iterator<Item = &std::path::Path> {
+        self.exports
+            .iter()
+            .filter_map(local_export)
+            .map(|l| l.dir.as_path())
+    }
+
     /// Creates the export directories before the build (as buildctl
     /// does), so an unusable one fails before anything runs.
     pub fn create_export_dirs(&self) -> Result<(), String> {

@@ -9,6 +9,7 @@ pub mod atomic;
 pub mod binary;
 pub mod cache;
 pub mod connect;
+pub mod destination;
 pub mod elf;
 pub mod epoch;
 pub mod errors;

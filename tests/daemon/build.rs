@@ -217,8 +217,14 @@ fn server_image_has_binary_certs_and_mime_types_only() {
 fn docker_tarball_and_local_outputs() {
     require_docker();
     let dir = fixture("hello");
-    let tar = dir.path().join("hello.docker.tar");
-    let local = dir.path().join("rootfs");
+    // Outside the context: a directory output inside it is refused.
+    let outs = tempfile::tempdir().unwrap();
+    let tar = outs.path().join("hello.docker.tar");
+    let local = outs.path().join("rootfs");
+    // An existing directory is merged into, never replaced.
+    std::fs::create_dir_all(local.join("usr/bin")).unwrap();
+    std::fs::write(local.join("keep.txt"), "mine").unwrap();
+    std::fs::write(local.join("usr/bin/hello"), "an old build").unwrap();
     let out = build(
         dir.path(),
         &[
@@ -242,6 +248,76 @@ fn docker_tarball_and_local_outputs() {
     assert_eq!(meta.permissions().mode() & 0o111, 0o111, "executable");
     let ran = output(Command::new(&bin).arg("-version"));
     assert_eq!(text(&ran.stdout).trim(), "dev");
+    assert_eq!(
+        std::fs::read_to_string(local.join("keep.txt")).unwrap(),
+        "mine"
+    );
+    let names: Vec<_> = std::fs::read_dir(outs.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "no staging left beside: {names:?}");
+}
+
+/// The data loss of issue 10: `-o` naming the context or a directory that
+/// holds it is refused before anything runs, and the tree is untouched;
+/// so is a directory inside the context that `.dockerignore` does not
+/// exclude.
+#[test]
+fn an_output_over_the_context_is_refused_and_touches_nothing() {
+    let dir = fixture("hello");
+    let proj = dir.path();
+    std::fs::create_dir(proj.join(".git")).unwrap();
+    std::fs::write(proj.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    let before = listing(proj);
+    for dest in [
+        proj.to_path_buf(),
+        proj.join("..").join(proj.file_name().unwrap()),
+        proj.join(".."),
+        proj.join("out"),
+    ] {
+        for flag in [
+            dest.display().to_string(),
+            format!("type=local,dest={}", dest.display()),
+        ] {
+            let out = scratchc()
+                .current_dir(proj)
+                .args(["build", "app.scratch", "--progress", "plain", "-o"])
+                .arg(&flag)
+                .output()
+                .unwrap();
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "-o {flag}: {err}");
+            assert!(err.contains("build context"), "-o {flag}: {err}");
+            assert!(err.contains("help:"), "-o {flag}: {err}");
+            assert!(!err.contains("#1 "), "nothing ran: {err}");
+            assert_eq!(listing(proj), before, "-o {flag} touched the tree");
+        }
+    }
+    // The same place through .dockerignore is not part of the context.
+    std::fs::write(proj.join(".dockerignore"), "out\n").unwrap();
+    require_docker();
+    let out = build(proj, &["-o", &proj.join("out").display().to_string()]);
+    assert_ok(&out);
+    assert!(proj.join("out/usr/bin/hello").is_file());
+}
+
+/// Every path below `dir` with its size, for before/after comparisons.
+fn listing(dir: &Path) -> Vec<(PathBuf, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            if m.is_dir() {
+                stack.push(p.clone());
+            }
+            out.push((p, m.len()));
+        }
+    }
+    out.sort();
+    out
 }
 
 #[test]
@@ -296,6 +372,7 @@ fn sigint_cancels_the_build_on_the_daemon() {
         format!("app hello uses go {{\n  ldflags \"-X main.version={marker}\"\n  port 8080\n}}\n"),
     )
     .unwrap();
+    let outs = tempfile::tempdir().unwrap();
     // Make the compile slow enough to interrupt: a fresh build (no cache).
     let mut child = scratchc()
         .arg("build")
@@ -303,7 +380,7 @@ fn sigint_cancels_the_build_on_the_daemon() {
         .args(["--progress", "plain", "--no-cache", "--output"])
         .arg(format!(
             "type=local,dest={}",
-            dir.path().join("out").display()
+            outs.path().join("out").display()
         ))
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -359,9 +436,10 @@ fn sigint_cancels_the_build_on_the_daemon() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    let left: Vec<_> = std::fs::read_dir(outs.path()).unwrap().collect();
     assert!(
-        !dir.path().join("out").exists(),
-        "no output after a cancelled build"
+        left.is_empty(),
+        "no output, no staging after a cancelled build: {left:?}"
     );
 }
 
@@ -404,7 +482,8 @@ fn dependency_step_runs_only_when_its_files_are_there() {
 fn a_terminal_gets_the_live_view() {
     require_docker();
     let dir = fixture("hello");
-    let dest = dir.path().join("out");
+    let outs = tempfile::tempdir().unwrap();
+    let dest = outs.path().join("out");
     let cmd = format!(
         "{} build {} --no-cache --output type=local,dest={}",
         env!("CARGO_BIN_EXE_scratchc"),

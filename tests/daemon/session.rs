@@ -249,7 +249,7 @@ async fn local_export_round_trips_a_tree() {
     sample_tree(src.path(), true);
     let out_parent = tempfile::tempdir().unwrap();
     let out = out_parent.path().join("out");
-    // An existing destination is replaced whole.
+    // An existing destination is merged into: what was there stays.
     write(&out.join("stale.txt"), b"old", 0o644);
     solve_local(
         &docker(),
@@ -261,9 +261,18 @@ async fn local_export_round_trips_a_tree() {
     )
     .await
     .unwrap();
-    assert_eq!(tree(&out), tree(src.path()));
-    // Hard links stay hard links, through the daemon and back.
+    let mut expected = tree(src.path());
+    expected.insert(
+        "stale.txt".into(),
+        Node::File(0o644, 3, hex::encode(Sha256::digest(b"old"))),
+    );
+    assert_eq!(tree(&out), expected);
+    // The sparse file stays sparse: its holes are not written.
     use std::os::unix::fs::MetadataExt;
+    let big = std::fs::metadata(out.join("big/sparse.bin")).unwrap();
+    assert_eq!(big.len(), 128 << 20);
+    assert!(big.blocks() * 512 < 1 << 20, "{} blocks", big.blocks());
+    // Hard links stay hard links, through the daemon and back.
     let ino = |p: &str| std::fs::metadata(out.join(p)).unwrap().ino();
     assert_eq!(ino("bin/tool"), ino("hardlink-to-tool"));
     // No staging leftovers beside the destination.

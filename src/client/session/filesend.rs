@@ -8,11 +8,16 @@
 //! this service is written by hand over a pass-through codec and decodes
 //! according to the sink.
 //!
-//! Everything is written to a staging path next to the target (same file
-//! system, so the final rename is atomic); [`Exports::commit`] moves it in
-//! place, [`Exports::discard`] removes it. Several streams may target one
-//! `local` sink (one per platform with `platform-split`): they share the
-//! staging directory.
+//! Everything is written to a staging path next to the target
+//! ([`destination::stage`]: same file system, so the final renames are
+//! atomic, and a killed run's staging is removed by the next export);
+//! [`Exports::commit`] moves it in place (a `local` tree merged into an
+//! existing directory), [`Exports::discard`] removes it. Several streams
+//! may target one `local` sink (one per platform with `platform-split`):
+//! they share the staging directory.
+//!
+//! Runs of zeros in a file's data are skipped rather than written, so a
+//! sparse file in the image stays sparse on disk.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -23,7 +28,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::{Buf, BufMut, Bytes};
 use prost::Message;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
@@ -32,6 +37,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::ExportSink;
 use super::fsmode;
+use crate::client::destination::{self, Shape, Staged};
 use crate::client::{ClientError, MAX_MESSAGE_SIZE};
 use crate::proto::fsutil::types::{Packet, PacketType, Stat};
 use crate::proto::moby::filesync::v1::BytesMessage;
@@ -44,26 +50,17 @@ pub struct Exports {
 
 #[derive(Default)]
 struct SinkState {
-    staging: Option<PathBuf>,
+    staging: Option<Staged>,
     active: u32,
     done: u32,
     failed: Option<String>,
 }
 
-fn target_of(sink: &ExportSink) -> &Path {
+fn target_of(sink: &ExportSink) -> (&Path, Shape) {
     match sink {
-        ExportSink::Tar(p) | ExportSink::Local(p) => p,
+        ExportSink::Tar(p) => (p, Shape::File),
+        ExportSink::Local(p) => (p, Shape::Dir),
     }
-}
-
-/// `dir/.name.scratchc-KIND-xxxxxxxx` next to `target`.
-fn sibling(target: &Path, kind: &str) -> PathBuf {
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "export".into());
-    let tag = uuid::Uuid::new_v4().simple().to_string();
-    target.with_file_name(format!(".{name}.scratchc-{kind}-{}", &tag[..8]))
 }
 
 impl Exports {
@@ -99,21 +96,19 @@ impl Exports {
                 )));
             }
             st.active += 1;
-            return Ok((sink, s.clone()));
+            return Ok((sink, s.path.clone()));
         }
-        let target = target_of(&sink);
-        if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Status::internal(format!("creating `{}`: {e}", parent.display())))?;
-        }
-        let staging = sibling(target, "tmp");
-        if let ExportSink::Local(_) = sink {
-            std::fs::create_dir(&staging)
-                .map_err(|e| Status::internal(format!("creating `{}`: {e}", staging.display())))?;
-        }
-        st.staging = Some(staging.clone());
+        let (target, shape) = target_of(&sink);
+        let staged = destination::stage(target, shape).map_err(|e| {
+            Status::internal(format!(
+                "preparing the export to `{}`: {e}",
+                target.display()
+            ))
+        })?;
+        let path = staged.path.clone();
+        st.staging = Some(staged);
         st.active += 1;
-        Ok((sink, staging))
+        Ok((sink, path))
     }
 
     fn end(&self, id: usize, res: &Result<(), Status>) {
@@ -139,10 +134,10 @@ impl Exports {
             ));
         };
         for (sink, st) in self.sinks.iter().zip(state.iter_mut()) {
-            let Some(staging) = st.staging.take() else {
+            let Some(staged) = st.staging.take() else {
                 continue;
             };
-            let target = target_of(sink);
+            let (target, shape) = target_of(sink);
             let problem = if let Some(f) = &st.failed {
                 Some(f.clone())
             } else if st.active > 0 {
@@ -151,15 +146,14 @@ impl Exports {
                 None
             };
             if let Some(p) = problem {
-                remove_any(&staging);
+                staged.discard();
                 first_err.get_or_insert(ClientError::Session(format!(
                     "export to `{}` failed: {p}",
                     target.display()
                 )));
                 continue;
             }
-            if let Err(e) = put_in_place(&staging, target, sink) {
-                remove_any(&staging);
+            if let Err(e) = staged.commit(target, shape) {
                 first_err.get_or_insert(e);
             }
         }
@@ -171,47 +165,10 @@ impl Exports {
         if let Ok(mut state) = self.state.lock() {
             for st in state.iter_mut() {
                 if let Some(s) = st.staging.take() {
-                    remove_any(&s);
+                    s.discard();
                 }
             }
         }
-    }
-}
-
-fn remove_any(p: &Path) {
-    let _ = match std::fs::symlink_metadata(p) {
-        Ok(m) if m.is_dir() => std::fs::remove_dir_all(p),
-        Ok(_) => std::fs::remove_file(p),
-        Err(_) => Ok(()),
-    };
-}
-
-/// Renames `staging` to `target`. A `local` target directory that exists
-/// is replaced whole (moved aside first, then removed).
-fn put_in_place(staging: &Path, target: &Path, sink: &ExportSink) -> Result<(), ClientError> {
-    let rename = |from: &Path, to: &Path| {
-        std::fs::rename(from, to).map_err(|e| ClientError::io("moving export into place at", to, e))
-    };
-    match sink {
-        ExportSink::Tar(_) => rename(staging, target),
-        ExportSink::Local(_) => match std::fs::symlink_metadata(target) {
-            Err(_) => rename(staging, target),
-            Ok(m) if m.is_dir() => {
-                let old = sibling(target, "old");
-                rename(target, &old)?;
-                if let Err(e) = rename(staging, target) {
-                    let _ = std::fs::rename(&old, target);
-                    return Err(e);
-                }
-                std::fs::remove_dir_all(&old)
-                    .map_err(|e| ClientError::io("removing the previous export", &old, e))
-            }
-            Ok(_) => Err(ClientError::io(
-                "exporting a directory over a file",
-                target,
-                std::io::Error::from(std::io::ErrorKind::AlreadyExists),
-            )),
-        },
     }
 }
 
@@ -437,7 +394,7 @@ async fn receive_tree(
     let mut stats_done = false;
     let mut fin_sent = false;
     let mut wanted: HashMap<u32, (PathBuf, Stat)> = HashMap::new();
-    let mut open: HashMap<u32, tokio::fs::File> = HashMap::new();
+    let mut open: HashMap<u32, (tokio::fs::File, u64)> = HashMap::new();
     let mut dirs: Vec<(PathBuf, Stat)> = Vec::new();
     while let Some(item) = inbound.recv().await {
         let (frame, _permit) = item?;
@@ -479,7 +436,7 @@ async fn receive_tree(
                         let f = tokio::fs::File::create(&path)
                             .await
                             .map_err(|e| io_status("creating", &path, e))?;
-                        open.insert(id, f);
+                        open.insert(id, (f, 0));
                         wanted.insert(id, (path, st));
                         let req = Packet {
                             r#type: PacketType::PacketReq as i32,
@@ -500,16 +457,27 @@ async fn receive_tree(
                     )));
                 };
                 if !p.data.is_empty() {
-                    let f = open
+                    let (f, len) = open
                         .get_mut(&p.id)
                         .ok_or_else(|| Status::internal("file not open (bug, please report)"))?;
-                    f.write_all(&p.data)
-                        .await
-                        .map_err(|e| io_status("writing", path, e))?;
+                    *len += p.data.len() as u64;
+                    if p.data.iter().all(|&b| b == 0) {
+                        // A hole: skipped, the file's length is set at its end.
+                        f.seek(std::io::SeekFrom::Current(p.data.len() as i64))
+                            .await
+                            .map_err(|e| io_status("writing", path, e))?;
+                    } else {
+                        f.write_all(&p.data)
+                            .await
+                            .map_err(|e| io_status("writing", path, e))?;
+                    }
                     continue;
                 }
-                if let Some(mut f) = open.remove(&p.id) {
+                if let Some((mut f, len)) = open.remove(&p.id) {
                     f.flush().await.map_err(|e| io_status("writing", path, e))?;
+                    f.set_len(len)
+                        .await
+                        .map_err(|e| io_status("writing", path, e))?;
                     let f = f.into_std().await;
                     let perm =
                         std::os::unix::fs::PermissionsExt::from_mode(fsmode::perm_bits(st.mode));

@@ -101,7 +101,8 @@ pub enum SecretSource {
 pub enum ExportSink {
     /// A file receiving the exporter's byte stream (`tar`, `oci`, `docker`).
     Tar(PathBuf),
-    /// A directory receiving the exported tree (`local`); replaced whole.
+    /// A directory receiving the exported tree (`local`); merged into an
+    /// existing directory (see [`crate::client::destination`]).
     Local(PathBuf),
 }
 
