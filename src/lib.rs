@@ -4,6 +4,7 @@
 //! The compiler (`compiler`, `llb`) does no IO: it turns sources into a
 //! protobuf definition. The client, the frontend and the CLI sit outside it.
 
+pub mod build;
 pub mod cli;
 pub mod client;
 pub mod compiler;

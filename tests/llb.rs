@@ -468,11 +468,11 @@ fn deps_step_is_left_out_without_its_files() {
 /// `scratchc llb` through the real binary prints the bytes a build of the
 /// same directory solves: imports loaded, `.dockerignore` applied, the
 /// builders pinned by `scratch.lock` with its configs and build platform,
-/// the context's `local.unique` set, all derived by `cli::inputs` as
-/// `scratchc build` derives them. A stale lock is refused.
+/// the context's `local.unique` set, all derived by hand here, apart from
+/// the plan `scratchc build` and `llb` share. A stale lock is refused.
 #[test]
 fn llb_verb_prints_what_a_build_solves() {
-    use scratchc::cli::inputs;
+    use scratchc::build::inputs;
     use scratchc::client::lock::{self, Lock, LockedBuilder};
 
     let dir = tempfile::tempdir().unwrap();
@@ -485,7 +485,10 @@ fn llb_verb_prints_what_a_build_solves() {
     // A lock written for an arm64 daemon, as `scratchc lock` would.
     let arm = Platform::parse("linux/arm64").unwrap();
     let sources = scratchc::cli::load::load(&file).unwrap();
-    let options = inputs::options(&[], &[], arm.clone()).unwrap();
+    let options = scratchc::compiler::Options {
+        build_platform: arm.clone(),
+        ..scratchc::compiler::Options::default()
+    };
     let mut program = scratchc::compiler::check(&sources, &options).unwrap();
     let wanted = lock::wanted(&program, &sources, &arm);
     let digest = format!("sha256:{}", "ab".repeat(32));
@@ -510,6 +513,7 @@ fn llb_verb_prints_what_a_build_solves() {
         std::process::Command::new(env!("CARGO_BIN_EXE_scratchc"))
             .args(["llb", "--format", format])
             .arg(&file)
+            .env("SOURCE_DATE_EPOCH", "1700000000")
             .output()
             .unwrap()
     };
@@ -522,13 +526,16 @@ fn llb_verb_prints_what_a_build_solves() {
 
     // The same inputs, derived in-process as the build derives them.
     inputs::pin(&lock, &lock_path, &mut program, &sources, &arm).unwrap();
-    let context = inputs::context_dir(&file);
+    let context = std::fs::canonicalize(dir.path()).unwrap();
+    // hello has no go.sum: the dependency step is left out.
+    let absent = std::collections::BTreeSet::from(["go.sum".to_string()]);
     let lower_options = inputs::lower_options(
         scratchc::cli::load::dockerignore(&context).unwrap(),
         false,
         Some(inputs::local_unique(&context)),
         Some(&lock),
-        scratchc::cli::inputs::absent_files(&context, &program),
+        absent,
+        1_700_000_000,
     );
     let app = &program.apps[0];
     let target = lower::lower(

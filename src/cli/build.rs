@@ -1,42 +1,43 @@
-//! `scratchc build`: compile the app(s) of an app.scratch and build them on
-//! a BuildKit daemon (the Docker Engine's or a standalone buildkitd).
+//! `scratchc build`: build the app(s) of an app.scratch on a BuildKit
+//! daemon (the Docker Engine's or a standalone buildkitd).
 //!
-//! The build runs as a client-side gateway build, as Go's `client.Build`:
-//! one `Control.Solve` per app, during which we ping the daemon for its
-//! caps, resolve the builder images' configs (so builder steps get the
-//! image's Env and WorkingDir like a Dockerfile `FROM`), compile with them,
-//! solve each platform's definition and return the result with its image
-//! config. All apps share one session (context, secrets, outputs).
+//! The build itself is [`crate::build`], the code the frontend runs too;
+//! this verb supplies the CLI's side: the files on disk, the outputs
+//! checked before anything runs, the connection, the session (context,
+//! secrets, exports, caches), progress on the terminal, and the summary.
+//! Each app is a client-side gateway build (as Go's `client.Build`): one
+//! `Control.Solve` whose gateway calls run [`crate::build::solve_app`].
+//! All apps share one session.
 //!
-//! Exit codes: 0 built, 1 the file or the build failed, 2 bad command line,
-//! 130 interrupted (the build is cancelled on the daemon).
+//! Exit codes: docs/client.md, "Exit codes".
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::client::cache::Recorded;
+use crate::build::{self, NoCache, Plan, Settings, inputs};
+use crate::client::cache::{self, Caches, Recorded};
 use crate::client::destination::{self, ContextGuard, Shape};
-use crate::client::errors::BuildError;
-use crate::client::exporter::{self, DaemonKind, Outputs};
-use crate::client::gateway::{self, Caps, Gateway, SolvedRef};
+use crate::client::errors::{BuildError, UsageError};
+use crate::client::exporter::{self, DaemonKind, ExportPlan, OutputKind, OutputSpec, Outputs};
+use crate::client::gateway::Caps;
 use crate::client::progress::{ProgressMode, Reporter};
 use crate::client::session::{self, LocalDir, SecretSource, SessionConfig};
 use crate::client::solve::{self, SolveSpec};
-use crate::client::{Endpoint, TlsFiles};
-use crate::client::{binary, cache, epoch, repro};
-use crate::compiler::{self, LowerOptions, Options, Platform, Sources, lower, model};
+use crate::client::{Endpoint, epoch, repro};
+use crate::compiler::lower;
+use crate::compiler::model::App;
 use crate::proto::pb;
 
-use super::CompileArgs;
-use super::{inputs, load};
+use super::load::Disk;
+use super::{CompileArgs, DaemonArgs, Failure};
 
 /// Options of `scratchc build`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct BuildArgs {
-    /// The app.scratch file; its directory is the build context.
+    /// The app.scratch file (a directory: its app.scratch); its directory
+    /// is the build context.
     #[arg(value_name = "FILE", default_value = "app.scratch")]
     pub file: PathBuf,
     /// Build only this app (default: every app of the file).
@@ -91,264 +92,148 @@ pub struct BuildArgs {
     /// (repeatable).
     #[arg(long = "secret", value_name = "id=NAME,src=FILE|env=VAR")]
     pub secrets: Vec<String>,
-    /// The daemon: unix:///run/buildkit/buildkitd.sock, tcp://HOST:PORT,
-    /// docker+unix:///var/run/docker.sock, docker+tcp://HOST:PORT. Default:
-    /// $BUILDKIT_HOST, $DOCKER_HOST, buildkitd's socket, Docker's socket.
-    #[arg(long, value_name = "ADDRESS")]
-    pub addr: Option<String>,
-    /// CA certificate for a TLS daemon.
-    #[arg(long, value_name = "FILE")]
-    pub tlscacert: Option<PathBuf>,
-    /// Client certificate for a TLS daemon.
-    #[arg(long, value_name = "FILE")]
-    pub tlscert: Option<PathBuf>,
-    /// Client key for a TLS daemon.
-    #[arg(long, value_name = "FILE")]
-    pub tlskey: Option<PathBuf>,
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
 }
 
-/// How the command ends.
-enum Failure {
-    /// Already printed; exit with this code.
-    Exit(ExitCode),
-    Build(BuildError),
-}
-
-impl From<BuildError> for Failure {
-    fn from(e: BuildError) -> Self {
-        Failure::Build(e)
+impl BuildArgs {
+    /// The flags of a plain `scratchc build FILE`.
+    pub fn for_file(file: PathBuf) -> BuildArgs {
+        BuildArgs {
+            file,
+            app: None,
+            compile: CompileArgs::default(),
+            tags: Vec::new(),
+            outputs: Vec::new(),
+            push: false,
+            no_cache: false,
+            cache_to: Vec::new(),
+            cache_from: Vec::new(),
+            insecure_registry: false,
+            update_lock: false,
+            progress: ProgressMode::Auto,
+            secrets: Vec::new(),
+            daemon: DaemonArgs::default(),
+        }
     }
 }
 
-pub fn run(args: BuildArgs) -> ExitCode {
-    let rt = match crate::client::runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let color = std::io::stderr().is_terminal();
+pub fn run(args: &BuildArgs) -> Result<(), Failure> {
+    let rt = super::runtime()?;
     let result = rt.block_on(async {
         tokio::select! {
-            r = build(&args) => Some(r),
-            _ = tokio::signal::ctrl_c() => None,
+            r = build(args) => r,
+            _ = tokio::signal::ctrl_c() => Err(BuildError::Cancelled),
         }
     });
-    let code = match result {
-        Some(Ok(())) => ExitCode::SUCCESS,
-        Some(Err(Failure::Exit(code))) => code,
-        Some(Err(Failure::Build(e))) => report(&e, color),
-        None => {
-            eprintln!("\ninterrupted: the build was cancelled");
-            ExitCode::from(130)
-        }
-    };
     // Dropping the runtime drops the Solve calls (the daemon cancels the
     // job) and the session; give the connection a moment to send the
     // stream resets before the process exits.
     rt.shutdown_timeout(Duration::from_millis(300));
-    code
+    result.map_err(Failure::Error)
 }
 
-/// Prints a build error and gives its exit code.
-fn report(e: &BuildError, color: bool) -> ExitCode {
-    match e {
-        BuildError::Step(f) => eprint!("{}", f.render(color)),
-        BuildError::Unsupported { what, help } => {
-            eprintln!("error: {what}\n  help: {help}");
-        }
-        BuildError::Usage(msg) => {
-            eprintln!("error: {msg}");
-            return ExitCode::from(2);
-        }
-        BuildError::Cancelled => {
-            eprintln!("interrupted: the build was cancelled");
-            return ExitCode::from(130);
-        }
-        other => eprintln!("error: {other}"),
-    }
-    ExitCode::FAILURE
-}
-
-fn usage(msg: impl Into<String>) -> Failure {
-    Failure::Build(BuildError::Usage(msg.into()))
-}
-
-/// A failure that is not the command line's (exit 1), printed at once.
-fn fail(msg: String) -> Failure {
-    eprintln!("error: {msg}");
-    Failure::Exit(ExitCode::FAILURE)
-}
-
-/// One app to build, with its outputs.
-struct Job {
-    app: model::App,
+/// One app to build, with where its result goes.
+struct Job<'a> {
+    app: &'a App,
     outputs: Outputs,
+    export: ExportPlan,
 }
 
-async fn build(args: &BuildArgs) -> Result<(), Failure> {
-    // The build platform is set below, once known (this machine's, then
-    // the daemon's).
-    let mut options = inputs::options(
-        &args.compile.build_args,
-        &args.compile.platforms,
-        Platform::linux_amd64(),
-    )
-    .map_err(usage)?;
-    let files: Vec<exporter::OutputSpec> = args
+async fn build(args: &BuildArgs) -> Result<(), BuildError> {
+    // The command line first: a malformed value needs no file, no daemon.
+    let files: Vec<OutputSpec> = args
         .outputs
         .iter()
-        .map(|o| exporter::parse_output(o).map_err(usage))
+        .map(|o| exporter::parse_output(o).map_err(UsageError::new))
         .collect::<Result<_, _>>()?;
-    let secrets = parse_secrets(&args.secrets).map_err(usage)?;
-
-    let sources = load::load(&args.file).map_err(|e| {
-        eprintln!("error: {e}");
-        Failure::Exit(ExitCode::from(2))
-    })?;
-    let context = inputs::context_dir(&args.file);
-    let excludes = load::dockerignore(&context).map_err(|e| {
-        eprintln!("error: {e}");
-        Failure::Exit(ExitCode::from(2))
-    })?;
-
-    // Where the results go, checked before anything runs: never the
-    // context or a directory holding it, never a source inside it.
+    let secrets = parse_secrets(&args.secrets)?;
     let caches = cache::parse_all(&args.cache_to, &args.cache_from, args.insecure_registry)
-        .map_err(usage)?;
-    let guard = Some(ContextGuard {
-        dir: &context,
-        excludes: &excludes,
-    });
-    for f in &files {
-        let shape = match f.kind {
-            exporter::OutputKind::Local => Shape::Dir,
-            _ => Shape::File,
-        };
-        let warnings = destination::check("--output", &f.dest, shape, guard)
-            .map_err(|e| usage(e.to_string()))?;
-        for w in warnings {
-            eprintln!("warning: {w}");
-        }
-    }
-    for dir in caches.export_dirs() {
-        destination::check("--cache-to", dir, Shape::Dir, guard)
-            .map_err(|e| usage(e.to_string()))?;
-    }
+        .map_err(UsageError::new)?;
+    let endpoint = args.daemon.endpoint()?;
 
-    // Check offline first: errors in the file need no daemon.
-    options.build_platform = super::llb::host_platform();
-    let program = check(&sources, &options)?;
-
-    let endpoint = crate::client::resolve(
-        args.addr.as_deref(),
-        &TlsFiles {
-            ca: args.tlscacert.clone(),
-            cert: args.tlscert.clone(),
-            key: args.tlskey.clone(),
-        },
-    )
-    .map_err(|e| Failure::Build(e.into()))?;
-    let channel = crate::client::connect(&endpoint)
-        .await
-        .map_err(|e| Failure::Build(e.into()))?;
-    let mut caps = Caps::default();
-    caps.add_workers(&solve::list_workers(channel.clone()).await?);
-    let is_docker = matches!(
-        endpoint,
-        Endpoint::DockerUnix(_) | Endpoint::DockerTcp { .. }
-    );
-    let daemon = DaemonKind::detect(is_docker, &caps);
-
-    // Builder steps run on the daemon's platform.
-    let program = match caps.build_platform() {
-        Some(p) if *p != options.build_platform => {
-            options.build_platform = p.clone();
-            check(&sources, &options)?
-        }
-        _ => program,
-    };
-    // scratch.lock: pin the builders to their locked digests and configs,
-    // refuse a stale lock (or refresh it with --update-lock).
-    let mut program = program;
-    let locked = super::lock::apply_lock(
-        &args.file,
-        args.update_lock,
-        &sources,
-        &mut program,
-        &options.build_platform,
-        &channel,
-        &endpoint,
-    )
-    .await?;
+    // The file, checked offline: its errors need no daemon.
+    let disk = Disk::new(&args.file);
     // SOURCE_DATE_EPOCH: every timestamp in the image is clamped to it.
-    let epoch = epoch::source_date_epoch(&context)
-        .map_err(|e| Failure::Build(BuildError::Usage(e.to_string())))?;
-    let apps: Vec<model::App> = match &args.app {
-        Some(name) => match program.app(name) {
-            Some(a) => vec![a.clone()],
-            None => {
-                let d = compiler::check::unknown_app(&program, name);
-                eprint!("{}", compiler::render_plain(&[d], &sources));
-                return Err(Failure::Exit(ExitCode::FAILURE));
-            }
+    let epoch =
+        epoch::source_date_epoch(&disk.context).map_err(|e| UsageError::new(e.to_string()))?;
+    let settings = Settings {
+        build_args: inputs::build_args(&args.compile.build_args)?,
+        platforms: inputs::platforms(&args.compile.platforms)?,
+        build_platform: inputs::host_platform(),
+        no_cache: if args.no_cache {
+            NoCache::All
+        } else {
+            NoCache::Off
         },
-        None => program.apps.clone(),
+        local_unique: Some(inputs::local_unique(&disk.context)),
+        epoch: epoch.seconds,
+        use_lock: !args.update_lock,
+        ..Settings::default()
     };
-    if apps.is_empty() {
-        return Err(usage(format!(
-            "{} defines no app; add an `app NAME {{ … }}` block",
-            args.file.display()
-        )));
-    }
-    if apps.len() > 1 && (!args.tags.is_empty() || !files.is_empty()) {
-        let names: Vec<&str> = apps.iter().map(|a| a.name.node.as_str()).collect();
-        return Err(usage(format!(
-            "-t and --output name one image, but the file has several apps ({}); pick one with --app NAME, or leave them out to load each app as <app>:latest",
-            names.join(", ")
-        )));
-    }
-    let jobs: Vec<Job> = apps
+    let mut plan = disk.plan(settings)?;
+    check_destinations(&files, &caches, &disk, &plan)?;
+    let apps: Vec<String> = select_apps(args, &plan)?
         .into_iter()
-        .map(|app| {
-            let mut names = args.tags.clone();
-            // Without any output, load the image as `<app>:latest` (the
-            // Docker Engine only; buildkitd has no image list to look in).
-            if names.is_empty() && files.is_empty() && is_docker {
-                names.push(format!("{}:latest", app.name.node));
-            }
-            Job {
-                outputs: Outputs {
-                    names,
-                    push: args.push,
-                    files: files.clone(),
-                },
-                app,
-            }
-        })
+        .map(str::to_string)
         .collect();
 
-    let mut plans = Vec::new();
-    for job in &jobs {
-        let platforms = if options.platforms.is_empty() {
-            job.app.platforms.len()
-        } else {
-            options.platforms.len()
+    let channel = crate::client::connect(&endpoint).await?;
+    let mut caps = Caps::default();
+    caps.add_workers(&solve::list_workers(channel.clone()).await?);
+    let daemon = DaemonKind::detect(
+        matches!(
+            endpoint,
+            Endpoint::DockerUnix(_) | Endpoint::DockerTcp { .. }
+        ),
+        &caps,
+    );
+    // Builder steps run on the daemon's platform.
+    if let Some(p) = caps.build_platform() {
+        plan.retarget(p)?;
+    }
+    if args.update_lock {
+        super::lock::relock(&disk, &mut plan, &channel).await?;
+    }
+
+    let mut jobs = Vec::new();
+    for app in &apps {
+        let app = plan.app(app)?;
+        let mut names = args.tags.clone();
+        // Without any output, load the image as `<app>:latest` (the Docker
+        // Engine only; buildkitd has no image list to look in).
+        if names.is_empty() && files.is_empty() && daemon != DaemonKind::Buildkitd {
+            names.push(format!("{}:latest", app.name.node));
+        }
+        let outputs = Outputs {
+            names,
+            push: args.push,
+            files: files.clone(),
         };
-        let mut plan = exporter::plan(&job.outputs, daemon, platforms, Some(epoch.seconds))?;
-        repro::harden_exporters(&mut plan.exporters, daemon, args.insecure_registry);
-        plans.push(plan);
+        let mut export = exporter::plan(
+            &outputs,
+            daemon,
+            plan.platforms(app).len(),
+            Some(epoch.seconds),
+        )?;
+        repro::harden_exporters(&mut export.exporters, daemon, args.insecure_registry);
+        jobs.push(Job {
+            app,
+            outputs,
+            export,
+        });
     }
     // Local caches: export directories exist before anything runs; each
     // app imports its own index.json entry (tagged per app when the file
     // has several).
-    caches.create_export_dirs().map_err(fail)?;
-    let several = program.apps.len() > 1;
-    let app_key = |job: &Job| several.then(|| job.app.name.node.clone());
+    caches.create_export_dirs().map_err(UsageError::new)?;
+    let several = plan.program.apps.len() > 1;
+    let app_key = |app: &App| several.then(|| app.name.node.clone());
     let mut job_caches = Vec::new();
     for job in &jobs {
-        let c = caches.for_app(app_key(job).as_deref()).map_err(fail)?;
+        let c = caches
+            .for_app(app_key(job.app).as_deref())
+            .map_err(UsageError::new)?;
         for w in &c.warnings {
             eprintln!("warning: {w}");
         }
@@ -363,196 +248,166 @@ async fn build(args: &BuildArgs) -> Result<(), Failure> {
                 .map(|j| j.app.name.node.as_str())
                 .collect::<Vec<_>>()
                 .join(","),
-            shared_key: inputs::local_unique(&context),
+            shared_key: inputs::local_unique(&disk.context),
             dirs: BTreeMap::from([(
                 lower::CONTEXT.to_string(),
                 LocalDir {
-                    path: context.clone(),
-                    excludes: excludes.clone(),
+                    path: disk.context.clone(),
+                    excludes: plan.excludes.clone(),
                 },
             )]),
             secrets,
-            exports: plans.iter().flat_map(|p| p.sinks.clone()).collect(),
+            exports: jobs.iter().flat_map(|j| j.export.sinks.clone()).collect(),
             auth: true,
             content_stores: caches.stores(),
         },
     )
-    .await
-    .map_err(|e| Failure::Build(e.into()))?;
+    .await?;
 
     let mode = args.progress.resolve(std::io::stderr().is_terminal());
     let mut reporter = Reporter::new(mode, Box::new(std::io::stderr()));
-    let lower_base = inputs::lower_options(
-        excludes,
-        args.no_cache,
-        Some(inputs::local_unique(&context)),
-        locked.as_ref(),
-        inputs::absent_files(&context, &program),
-    );
     let mut results = Vec::new();
-    for ((job, plan), cache) in jobs.iter().zip(plans).zip(job_caches) {
+    for (job, cache) in jobs.iter().zip(job_caches) {
+        let platforms: Vec<String> = plan.platforms(job.app).iter().map(|p| p.id()).collect();
         let spec = SolveSpec {
             build_ref: solve::new_ref(),
             session_id: session.id.clone(),
-            exporters: plan.exporters,
-            frontend_attrs: BTreeMap::from([(
-                "build-arg:SOURCE_DATE_EPOCH".to_string(),
-                epoch.attr(),
-            )]),
+            exporters: job.export.exporters.clone(),
+            frontend_attrs: BTreeMap::from([
+                ("build-arg:SOURCE_DATE_EPOCH".to_string(), epoch.attr()),
+                // What BuildKit checks the result against (0.20+ warns on
+                // a mismatch).
+                ("platform".to_string(), platforms.join(",")),
+            ]),
             cache,
         };
-        let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::<pb::Definition>::new()));
-        let sent2 = std::sync::Arc::clone(&sent);
-        // The binary check reads files through the gateway of this build.
-        let check = (channel.clone(), spec.build_ref.clone());
-        let body =
-            |gw: Gateway| build_body(gw, &sources, &options, &lower_base, &job.app, sent2, check);
+        // The definitions sent, kept for the error report.
+        let sent = std::sync::Mutex::new(Vec::<pb::Definition>::new());
+        let (plan, slot) = (&plan, &sent);
+        let body = |gw| async move {
+            let prepared = build::run::prepare(&gw, plan, job.app).await?;
+            if let Ok(mut s) = slot.lock() {
+                s.clone_from(&prepared.definitions);
+            }
+            build::run::solve(&gw, plan, job.app, &prepared).await
+        };
         match solve::solve(channel.clone(), spec, &mut reporter, body).await {
             Ok(resp) => results.push((job, resp)),
             Err(e) => {
                 session.abort().await;
                 let defs = sent.lock().map(|d| d.clone()).unwrap_or_default();
-                return Err(Failure::Build(solve::enrich(e, &reporter, &defs)));
+                return Err(solve::enrich(e, &reporter, &defs));
             }
         }
     }
-    session
-        .close()
-        .await
-        .map_err(|e| Failure::Build(e.into()))?;
+    session.close().await?;
     for (job, resp) in results {
-        let digest = resp
-            .get("containerimage.digest")
-            .map(|d| format!(" {d}"))
-            .unwrap_or_default();
-        let mut what: Vec<String> = job
-            .outputs
-            .names
-            .iter()
-            .map(|n| format!("image {n}"))
-            .collect();
-        what.extend(
-            job.outputs
-                .files
-                .iter()
-                .map(|f| format!("{} {}", f.kind, f.dest.display())),
-        );
-        if what.is_empty() {
-            what.push("no output (the result is in the build cache)".into());
-        }
-        match caches
-            .record(app_key(job).as_deref(), &resp)
-            .map_err(fail)?
-        {
-            Some(Recorded::Written { dir, tag, .. }) => {
-                what.push(format!("cache {} ({tag})", dir.display()));
-            }
-            Some(Recorded::Nothing { dir }) => eprintln!(
-                "warning: the daemon exported no cache to `{}` (nothing to export); its index.json is unchanged",
-                dir.display()
-            ),
-            None => {}
-        }
-        eprintln!("{}:{digest} -> {}", job.app.name.node, what.join(", "));
+        summarize(job, &resp, &caches, app_key(job.app).as_deref())?;
     }
     Ok(())
 }
 
-/// The gateway part of one app's build: resolve builder configs, compile,
-/// solve every platform, and shape the result.
-async fn build_body(
-    gw: Gateway,
-    sources: &Sources,
-    options: &Options,
-    lower_base: &LowerOptions,
-    app: &model::App,
-    sent: std::sync::Arc<std::sync::Mutex<Vec<pb::Definition>>>,
-    check: (tonic::transport::Channel, String),
-) -> Result<crate::proto::moby::buildkit::v1::frontend::Result, BuildError> {
-    let caps = gw.ping().await?;
-    let mut lower_opts = lower_base.clone();
-    if let model::Build::Compile(c) = &app.build
-        && !lower_opts
-            .builder_configs
-            .contains_key(&c.builder.node.to_string())
-    {
-        let reference = c.builder.node.to_string();
-        let platform = caps
-            .build_platform()
-            .cloned()
-            .unwrap_or_else(|| options.build_platform.clone());
-        // The local store first (no registry is needed for an image the
-        // daemon has), then the daemon's default lookup.
-        let resolved = match gw
-            .resolve_image_config(&reference, &platform, "local")
-            .await
-        {
-            Ok(r) => Ok(r),
-            Err(_) => {
-                gw.resolve_image_config(&reference, &platform, "default")
-                    .await
-            }
-        };
-        let (_digest, config) = resolved.map_err(|e| BuildError::Daemon {
-            call: "LLBBridge.ResolveImageConfig",
-            message: format!("cannot find the builder image {reference}: {e}"),
-        })?;
-        lower_opts.builder_configs.insert(reference, config);
+/// The apps to build: `--app`, else every app of the file; `-t` and
+/// `--output` name one image, so they need one app.
+fn select_apps<'a>(args: &'a BuildArgs, plan: &'a Plan) -> Result<Vec<&'a str>, BuildError> {
+    if let Some(name) = &args.app {
+        plan.app(name)?;
+        return Ok(vec![name.as_str()]);
     }
-    let platforms: Vec<Platform> = if options.platforms.is_empty() {
-        app.platforms.iter().map(|p| p.node.clone()).collect()
-    } else {
-        options.platforms.clone()
-    };
-    let mut parts = Vec::new();
-    for platform in platforms {
-        let target = lower::lower(app, &platform, sources, options, &lower_opts).map_err(|d| {
-            BuildError::Daemon {
-                call: "compile",
-                message: compiler::render_plain(&[d], sources),
-            }
-        })?;
-        let def = <pb::Definition as prost::Message>::decode(target.definition.as_slice()).map_err(
-            |e| BuildError::Daemon {
-                call: "compile",
-                message: format!("the compiled definition does not decode ({e}); a bug in scratchc, please report it"),
-            },
-        )?;
-        if let Ok(mut s) = sent.lock() {
-            s.push(def.clone());
-        }
-        let solved: SolvedRef = gw.solve(def).await?;
-        // Before export: the binary must be a static executable for this
-        // platform (no amd64 binary in the arm64 image, no loader needed).
-        binary::check_binary(
-            check.0.clone(),
-            &check.1,
-            &solved.id,
-            &app.image.binary.node,
-            &platform,
-        )
-        .await
-        .map_err(|e| match e {
-            binary::BinaryError::Solve(s) => BuildError::from_status("LLBBridge.Solve", &s),
-            other => BuildError::Daemon {
-                call: "binary check",
-                message: other.to_string(),
-            },
-        })?;
-        parts.push((platform, solved, target.config));
+    let names: Vec<&str> = plan
+        .program
+        .apps
+        .iter()
+        .map(|a| a.name.node.as_str())
+        .collect();
+    if names.len() > 1 && (!args.tags.is_empty() || !args.outputs.is_empty()) {
+        return Err(UsageError::new(format!(
+            "-t and --output name one image, but {} defines {} apps ({})",
+            plan.settings.file,
+            names.len(),
+            names.join(", ")
+        ))
+        .help("pick one with --app NAME, or leave -t and --output out to load each app as <app>:latest")
+        .into());
     }
-    Ok(gateway::image_result(parts))
+    Ok(names)
 }
 
-fn check(sources: &Sources, options: &Options) -> Result<model::Program, Failure> {
-    compiler::check(sources, options).map_err(|diags| {
-        eprint!("{}", compiler::render_plain(&diags, sources));
-        Failure::Exit(ExitCode::FAILURE)
-    })
+/// Where the results go, checked before anything runs: never the context
+/// or a directory holding it, never a source inside it.
+fn check_destinations(
+    files: &[OutputSpec],
+    caches: &Caches,
+    disk: &Disk,
+    plan: &Plan,
+) -> Result<(), BuildError> {
+    let guard = Some(ContextGuard {
+        dir: &disk.context,
+        excludes: &plan.excludes,
+    });
+    let refuse = |e: destination::DestinationError| UsageError::new(e.to_string());
+    for f in files {
+        let shape = match f.kind {
+            OutputKind::Local => Shape::Dir,
+            _ => Shape::File,
+        };
+        for w in destination::check("--output", &f.dest, shape, guard).map_err(refuse)? {
+            eprintln!("warning: {w}");
+        }
+    }
+    for dir in caches.export_dirs() {
+        destination::check("--cache-to", dir, Shape::Dir, guard).map_err(refuse)?;
+    }
+    Ok(())
+}
+
+/// The line printed for a built app: its digest and where it went.
+fn summarize(
+    job: &Job<'_>,
+    resp: &BTreeMap<String, String>,
+    caches: &Caches,
+    app_key: Option<&str>,
+) -> Result<(), BuildError> {
+    let digest = resp
+        .get("containerimage.digest")
+        .map(|d| format!(" {d}"))
+        .unwrap_or_default();
+    let mut what: Vec<String> = job
+        .outputs
+        .names
+        .iter()
+        .map(|n| format!("image {n}"))
+        .collect();
+    what.extend(
+        job.outputs
+            .files
+            .iter()
+            .map(|f| format!("{} {}", f.kind, f.dest.display())),
+    );
+    if what.is_empty() {
+        what.push("no output (the result is in the build cache)".into());
+    }
+    match caches
+        .record(app_key, resp)
+        .map_err(|message| BuildError::Daemon {
+            call: "cache export",
+            message,
+        })? {
+        Some(Recorded::Written { dir, tag, .. }) => {
+            what.push(format!("cache {} ({tag})", dir.display()));
+        }
+        Some(Recorded::Nothing { dir }) => eprintln!(
+            "warning: the daemon exported no cache to `{}` (nothing to export); its index.json is unchanged",
+            dir.display()
+        ),
+        None => {}
+    }
+    eprintln!("{}:{digest} -> {}", job.app.name.node, what.join(", "));
+    Ok(())
 }
 
 /// Parses `--secret id=NAME,src=FILE` / `id=NAME,env=VAR`.
-fn parse_secrets(values: &[String]) -> Result<BTreeMap<String, SecretSource>, String> {
+fn parse_secrets(values: &[String]) -> Result<BTreeMap<String, SecretSource>, UsageError> {
     let mut out = BTreeMap::new();
     for v in values {
         let mut id = None;
@@ -567,13 +422,14 @@ fn parse_secrets(values: &[String]) -> Result<BTreeMap<String, SecretSource>, St
                     source = Some(SecretSource::Env(x.to_string()))
                 }
                 _ => {
-                    return Err(format!(
-                        "--secret `{v}`: `{part}` is not understood; write id=NAME,src=FILE or id=NAME,env=VAR"
-                    ));
+                    return Err(UsageError::new(format!(
+                        "--secret `{v}`: `{part}` is not understood"
+                    ))
+                    .help("write id=NAME,src=FILE or id=NAME,env=VAR"));
                 }
             }
         }
-        let id = id.ok_or_else(|| format!("--secret `{v}` has no id=NAME"))?;
+        let id = id.ok_or_else(|| UsageError::new(format!("--secret `{v}` has no id=NAME")))?;
         // Like buildx: with neither, the id names an environment variable.
         let source = source.unwrap_or_else(|| SecretSource::Env(id.clone()));
         out.insert(id, source);

@@ -1,49 +1,48 @@
 //! `scratchc check FILE...`: load, parse and check each file; print every
 //! diagnostic; exit 1 if any file has one (or cannot be read).
 
-use std::io::IsTerminal;
-use std::process::ExitCode;
-
+use crate::client::errors::{BuildError, exit};
 use crate::compiler::{self, Diag, Options, Sources};
 
-pub fn run(args: &super::CheckArgs) -> ExitCode {
-    let mut ok = true;
+use super::{Failure, load};
+
+pub fn run(args: &super::CheckArgs) -> Result<(), Failure> {
+    let mut worst = None;
     for path in &args.files {
-        let sources = match super::load::load(path) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ok = false;
-                continue;
-            }
-        };
-        match compiler::check(&sources, &Options::default()) {
+        let checked = load::load(path).and_then(|sources| {
+            compiler::check(&sources, &Options::default())
+                .map_err(|d| BuildError::diagnostics(d, &sources))
+        });
+        match checked {
             Ok(program) => {
                 let names: Vec<&str> = program.apps.iter().map(|a| a.name.node.as_str()).collect();
                 println!("{}: ok ({})", path.display(), names.join(", "));
             }
-            Err(diags) => {
-                eprint!("{}", render(&diags, &sources));
-                eprintln!(
-                    "{}: {} error{}",
-                    path.display(),
-                    diags.len(),
-                    if diags.len() == 1 { "" } else { "s" }
-                );
-                ok = false;
+            Err(e) => {
+                eprint!("{}", super::render(&e, std::io::stderr().is_terminal()));
+                if let BuildError::Diagnostics { diags, .. } = &e {
+                    let n = diags.len();
+                    eprintln!(
+                        "{}: {n} error{}",
+                        path.display(),
+                        if n == 1 { "" } else { "s" }
+                    );
+                }
+                worst = worst.max(Some(e.exit_code()));
             }
         }
     }
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    match worst {
+        None => Ok(()),
+        Some(code) => Err(Failure::Reported(code.max(exit::FAILED))),
     }
 }
 
-/// Diagnostics for stderr: coloured on a terminal, plain otherwise.
-pub fn render(diags: &[Diag], sources: &Sources) -> String {
-    if !std::io::stderr().is_terminal() {
+use std::io::IsTerminal;
+
+/// Diagnostics as text: coloured for a terminal, plain otherwise.
+pub fn render(diags: &[Diag], sources: &Sources, color: bool) -> String {
+    if !color {
         return compiler::render_plain(diags, sources);
     }
     let handler = miette::GraphicalReportHandler::new().with_width(100);

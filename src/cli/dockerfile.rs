@@ -1,29 +1,17 @@
 //! `scratchc dockerfile`: print the equivalent multi-stage Dockerfile of
 //! one app (for review and migration).
 
-use std::io::Write;
-use std::process::ExitCode;
-
 use crate::compiler::dockerfile;
 
-use super::DockerfileArgs;
-use super::llb::prepare;
+use super::llb::{one_app, plan};
+use super::{DockerfileArgs, Failure};
 
-pub fn run(args: &DockerfileArgs) -> ExitCode {
-    // The same preparation as `scratchc llb`: imports, and builders pinned
-    // by scratch.lock, so the Dockerfile's FROM names the locked digest.
-    let p = match prepare(&args.file, args.app.as_deref(), &args.compile, None) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let platform = p.platform_given.then_some(&p.platform);
-    let text = dockerfile::render(&p.app, platform, &p.options);
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        eprintln!("error: cannot write to stdout: {e}");
-        return ExitCode::FAILURE;
-    }
-    ExitCode::SUCCESS
+pub fn run(args: &DockerfileArgs) -> Result<(), Failure> {
+    // The same plan as `scratchc llb`: imports, and builders pinned by
+    // scratch.lock, so the Dockerfile's FROM names the locked digest.
+    let plan = plan(&args.file, &args.compile, None)?;
+    let app = one_app(&plan, args.app.as_deref())?;
+    let platform = plan.settings.platforms.first();
+    let text = dockerfile::render(app, platform, &plan.options());
+    super::write_stdout(text.as_bytes())
 }

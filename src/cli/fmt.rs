@@ -5,11 +5,10 @@
 
 use std::io::Write as _;
 use std::path::Path;
-use std::process::ExitCode;
 
 use crate::compiler::{Sources, fmt};
 
-pub fn run(args: &super::FmtArgs) -> ExitCode {
+pub fn run(args: &super::FmtArgs) -> Result<(), super::Failure> {
     let mut ok = true;
     for path in &args.files {
         let text = match std::fs::read_to_string(path) {
@@ -24,7 +23,8 @@ pub fn run(args: &super::FmtArgs) -> ExitCode {
             Ok(f) => f,
             Err(diags) => {
                 let sources = Sources::new(path.display().to_string(), text);
-                eprint!("{}", super::check::render(&diags, &sources));
+                let color = std::io::IsTerminal::is_terminal(&std::io::stderr());
+                eprint!("{}", super::check::render(&diags, &sources, color));
                 eprintln!("{}: not formatted (syntax errors)", path.display());
                 ok = false;
                 continue;
@@ -43,11 +43,7 @@ pub fn run(args: &super::FmtArgs) -> ExitCode {
             println!("{}: formatted", path.display());
         }
     }
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    if ok { Ok(()) } else { Err(super::NO) }
 }
 
 /// Writes `text` to a temp file in the same directory, then renames it over

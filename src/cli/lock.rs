@@ -5,114 +5,74 @@
 //! sees exactly the images and the platform a real build would.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
+use crate::build::{Plan, Settings, inputs};
 use crate::client::errors::BuildError;
 use crate::client::gateway::{Caps, Gateway};
 use crate::client::lock::{self, Lock, LockedBuilder, Wanted};
 use crate::client::progress::{ProgressMode, Reporter};
 use crate::client::solve::{self, SolveSpec};
-use crate::client::{Endpoint, TlsFiles};
-use crate::compiler::{self, Options, Platform};
 use crate::proto::moby::buildkit::v1::frontend as gw;
 
-use super::load;
+use super::load::Disk;
+use super::{DaemonArgs, Failure};
 
 /// Options of `scratchc lock`.
 #[derive(Debug, clap::Args)]
 pub struct LockArgs {
-    /// The app.scratch file.
+    /// The app.scratch file (a directory: its app.scratch).
     #[arg(value_name = "FILE", default_value = "app.scratch")]
     pub file: PathBuf,
     /// Exit 1 if the lock is missing or stale, without writing it (for CI).
     #[arg(long)]
     pub check: bool,
-    /// The daemon (as for `scratchc build --addr`).
-    #[arg(long, value_name = "ADDRESS")]
-    pub addr: Option<String>,
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
 }
 
-pub fn run(args: LockArgs) -> ExitCode {
-    let rt = match crate::client::runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+pub fn run(args: &LockArgs) -> Result<(), Failure> {
+    let rt = super::runtime()?;
+    rt.block_on(lock(args))
+}
+
+async fn lock(args: &LockArgs) -> Result<(), Failure> {
+    let disk = Disk::new(&args.file);
+    // The file as it is, the lock left out: it is what gets checked or
+    // written.
+    let settings = Settings {
+        build_platform: inputs::host_platform(),
+        use_lock: false,
+        ..Settings::default()
     };
-    match rt.block_on(lock(&args)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// What the file needs pinned, checked on the daemon's build platform.
-/// `Err(code)` when the file does not load or check (already printed).
-pub fn wanted_for(
-    file: &std::path::Path,
-    build_platform: &Platform,
-) -> Result<(Wanted, compiler::model::Program), ExitCode> {
-    let sources = load::load(file).map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(2)
-    })?;
-    let options = Options {
-        build_platform: build_platform.clone(),
-        ..Options::default()
-    };
-    let program = compiler::check(&sources, &options).map_err(|diags| {
-        eprint!("{}", compiler::render_plain(&diags, &sources));
-        ExitCode::FAILURE
-    })?;
-    Ok((lock::wanted(&program, &sources, build_platform), program))
-}
-
-async fn lock(args: &LockArgs) -> Result<ExitCode, BuildError> {
-    let endpoint = crate::client::resolve(args.addr.as_deref(), &TlsFiles::default())?;
+    let mut plan = disk.plan(settings)?;
+    let endpoint = args.daemon.endpoint()?;
     let channel = crate::client::connect(&endpoint).await?;
     let mut caps = Caps::default();
     caps.add_workers(&solve::list_workers(channel.clone()).await?);
-    let platform = caps
-        .build_platform()
-        .cloned()
-        .unwrap_or_else(super::llb::host_platform);
-    let (wanted, _) = match wanted_for(&args.file, &platform) {
-        Ok(w) => w,
-        Err(code) => return Ok(code),
-    };
-    let path = lock::path_for(&args.file);
+    if let Some(p) = caps.build_platform() {
+        plan.retarget(p)?;
+    }
+    let wanted = lock::wanted(&plan.program, &plan.sources, &plan.settings.build_platform);
+    let path = lock::path_for(&disk.file);
     if args.check {
-        let existing = Lock::read(&path).map_err(|e| BuildError::Usage(e.to_string()))?;
-        return Ok(match existing {
+        return match Lock::read(&path)? {
             None => {
                 eprintln!(
                     "error: {} does not exist\n  help: run `scratchc lock`",
                     path.display()
                 );
-                ExitCode::FAILURE
+                Err(super::NO)
             }
-            Some(l) => match l.ensure_fresh(&wanted, &path) {
-                Ok(()) => {
-                    eprintln!("{} is up to date", path.display());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            },
-        });
+            Some(l) => {
+                l.ensure_fresh(&wanted, &path)?;
+                eprintln!("{} is up to date", path.display());
+                Ok(())
+            }
+        };
     }
-    let builders = resolve_builders(channel, &wanted, &endpoint).await?;
-    let new = Lock::new(&wanted, builders);
     let old = Lock::read(&path).ok().flatten();
-    new.write(&path)
-        .map_err(|e| BuildError::Usage(e.to_string()))?;
+    let new = write(&wanted, &path, &channel).await?;
     for (name, b) in &new.builders {
         let was = old
             .as_ref()
@@ -132,43 +92,70 @@ async fn lock(args: &LockArgs) -> Result<ExitCode, BuildError> {
         new.templates.len(),
         new.build_platform
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+/// `scratchc build --update-lock`: resolves the builders of `plan` again,
+/// rewrites the lock beside the app file and pins the plan to it.
+pub(super) async fn relock(
+    disk: &Disk,
+    plan: &mut Plan,
+    channel: &tonic::transport::Channel,
+) -> Result<(), BuildError> {
+    let wanted = lock::wanted(&plan.program, &plan.sources, &plan.settings.build_platform);
+    let path = lock::path_for(&disk.file);
+    let new = write(&wanted, &path, channel).await?;
+    eprintln!("wrote {}", path.display());
+    plan.pin_to(new)
+}
+
+/// Resolves the builders `wanted` names and writes the lock at `path`.
+async fn write(
+    wanted: &Wanted,
+    path: &std::path::Path,
+    channel: &tonic::transport::Channel,
+) -> Result<Lock, BuildError> {
+    let builders = resolve_builders(channel.clone(), wanted).await?;
+    let new = Lock::new(wanted, builders);
+    new.write(path)?;
+    Ok(new)
 }
 
 /// Resolves each builder on the daemon's build platform: its local image
 /// store first, then the daemon's default lookup (which may pull).
-pub async fn resolve_builders(
+async fn resolve_builders(
     channel: tonic::transport::Channel,
     wanted: &Wanted,
-    _endpoint: &Endpoint,
 ) -> Result<BTreeMap<String, LockedBuilder>, BuildError> {
-    let refs: Vec<String> = wanted.builders.iter().cloned().collect();
-    let platform = wanted.build_platform.clone();
-    let out = std::sync::Arc::new(std::sync::Mutex::new(BTreeMap::new()));
-    let out2 = std::sync::Arc::clone(&out);
-    let body = move |g: Gateway| async move {
-        for r in &refs {
-            let resolved = match g.resolve_image_config(r, &platform, "local").await {
+    let out = std::sync::Mutex::new(BTreeMap::new());
+    let slot = &out;
+    let body = |g: Gateway| async move {
+        for r in &wanted.builders {
+            let p = &wanted.build_platform;
+            let resolved = match g.resolve_image_config(r, p, "local").await {
                 Ok(x) => Ok(x),
-                Err(_) => g.resolve_image_config(r, &platform, "default").await,
+                Err(_) => g.resolve_image_config(r, p, "default").await,
             };
-            let (digest, config) = resolved.map_err(|e| BuildError::Daemon {
+            let resolved = resolved.map_err(|e| BuildError::Daemon {
                 call: "LLBBridge.ResolveImageConfig",
                 message: format!("cannot resolve the builder image {r}: {e}"),
             })?;
-            if !lock::is_digest(&digest) {
+            if !lock::is_digest(&resolved.digest) {
                 return Err(BuildError::Daemon {
                     call: "LLBBridge.ResolveImageConfig",
-                    message: format!("the daemon gave no digest for {r} (got `{digest}`)"),
+                    message: format!(
+                        "the daemon gave no digest for {r} (got `{}`)",
+                        resolved.digest
+                    ),
                 });
             }
             let entry = LockedBuilder {
-                digest,
-                env: config.env,
-                workdir: config.working_dir,
-                user: config.user,
+                digest: resolved.digest,
+                env: resolved.config.env,
+                workdir: resolved.config.working_dir,
+                user: resolved.config.user,
             };
-            if let Ok(mut m) = out2.lock() {
+            if let Ok(mut m) = slot.lock() {
                 m.insert(r.clone(), entry);
             }
         }
@@ -178,50 +165,7 @@ pub async fn resolve_builders(
         build_ref: solve::new_ref(),
         ..SolveSpec::default()
     };
-    let mode = ProgressMode::Quiet.resolve(std::io::stderr().is_terminal());
-    let mut reporter = Reporter::new(mode, Box::new(std::io::sink()));
+    let mut reporter = Reporter::new(ProgressMode::Quiet, Box::new(std::io::sink()));
     solve::solve(channel, spec, &mut reporter, body).await?;
-    let map = out.lock().map(|m| m.clone()).unwrap_or_default();
-    Ok(map)
-}
-
-/// The build's use of `scratch.lock`: with no lock, nothing (the builders
-/// float on their tags); with a fresh lock, the program's builders are
-/// pinned to the locked digests and the locked configs are returned for
-/// the lowering; a stale lock is an error unless `--update-lock`, which
-/// resolves again and rewrites it (as does `--update-lock` with no lock).
-pub(super) async fn apply_lock(
-    file: &std::path::Path,
-    update: bool,
-    sources: &compiler::Sources,
-    program: &mut compiler::model::Program,
-    build_platform: &Platform,
-    channel: &tonic::transport::Channel,
-    endpoint: &Endpoint,
-) -> Result<Option<Lock>, BuildError> {
-    let path = lock::path_for(file);
-    let wanted = lock::wanted(program, sources, build_platform);
-    let existing = Lock::read(&path).map_err(|e| BuildError::Usage(e.to_string()))?;
-    let current = match existing {
-        Some(l) if !update => {
-            l.ensure_fresh(&wanted, &path)
-                .map_err(|e| BuildError::Unsupported {
-                    what: e.to_string(),
-                    help: "the builder images or templates changed since the lock was written"
-                        .into(),
-                })?;
-            l
-        }
-        None if !update => return Ok(None),
-        _ => {
-            let builders = resolve_builders(channel.clone(), &wanted, endpoint).await?;
-            let l = Lock::new(&wanted, builders);
-            l.write(&path)
-                .map_err(|e| BuildError::Usage(e.to_string()))?;
-            eprintln!("wrote {}", path.display());
-            l
-        }
-    };
-    current.pin(program);
-    Ok(Some(current))
+    Ok(out.into_inner().unwrap_or_default())
 }

@@ -6,16 +6,18 @@ mod check;
 mod dockerfile;
 mod fmt;
 mod frontend;
-pub mod inputs;
 mod llb;
 pub mod load;
 mod lock;
 mod verify;
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::client::errors::{BuildError, exit};
 
 /// Build small, safe container images from a declarative `app.scratch`.
 ///
@@ -78,7 +80,7 @@ pub enum Command {
 }
 
 /// Options shared by the verbs that compile a file.
-#[derive(Debug, Args, Clone)]
+#[derive(Debug, Args, Clone, Default)]
 pub struct CompileArgs {
     /// Set a build argument declared with `build-arg` (repeatable).
     #[arg(long = "build-arg", value_name = "KEY=VALUE")]
@@ -93,17 +95,48 @@ pub struct CompileArgs {
     pub platforms: Vec<String>,
 }
 
+/// Options shared by the verbs that talk to a daemon.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DaemonArgs {
+    /// The daemon: unix:///run/buildkit/buildkitd.sock, tcp://HOST:PORT,
+    /// docker+unix:///var/run/docker.sock, docker+tcp://HOST:PORT. Default:
+    /// $BUILDKIT_HOST, $DOCKER_HOST, buildkitd's socket, Docker's socket.
+    #[arg(long, value_name = "ADDRESS")]
+    pub addr: Option<String>,
+    /// CA certificate for a TLS daemon.
+    #[arg(long, value_name = "FILE")]
+    pub tlscacert: Option<PathBuf>,
+    /// Client certificate for a TLS daemon.
+    #[arg(long, value_name = "FILE")]
+    pub tlscert: Option<PathBuf>,
+    /// Client key for a TLS daemon.
+    #[arg(long, value_name = "FILE")]
+    pub tlskey: Option<PathBuf>,
+}
+
+impl DaemonArgs {
+    /// The daemon these flags (and the environment) name.
+    pub fn endpoint(&self) -> Result<crate::client::Endpoint, BuildError> {
+        let tls = crate::client::TlsFiles {
+            ca: self.tlscacert.clone(),
+            cert: self.tlscert.clone(),
+            key: self.tlskey.clone(),
+        };
+        Ok(crate::client::resolve(self.addr.as_deref(), &tls)?)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Files to check.
-    #[arg(required = true, value_name = "FILE")]
+    /// Files to check (a directory: its app.scratch).
+    #[arg(value_name = "FILE", default_value = "app.scratch")]
     pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct FmtArgs {
-    /// Files to format.
-    #[arg(required = true, value_name = "FILE")]
+    /// Files to format (a directory: its app.scratch).
+    #[arg(value_name = "FILE", default_value = "app.scratch")]
     pub files: Vec<PathBuf>,
     /// Do not write; exit 1 and name the files that would change.
     #[arg(long)]
@@ -120,8 +153,8 @@ pub enum LlbFormat {
 
 #[derive(Debug, Args)]
 pub struct LlbArgs {
-    /// The app.scratch file.
-    #[arg(value_name = "FILE")]
+    /// The app.scratch file (a directory: its app.scratch).
+    #[arg(value_name = "FILE", default_value = "app.scratch")]
     pub file: PathBuf,
     /// The app to lower, when the file has several.
     #[arg(long, value_name = "NAME")]
@@ -140,8 +173,8 @@ pub struct LlbArgs {
 
 #[derive(Debug, Args)]
 pub struct DockerfileArgs {
-    /// The app.scratch file.
-    #[arg(value_name = "FILE")]
+    /// The app.scratch file (a directory: its app.scratch).
+    #[arg(value_name = "FILE", default_value = "app.scratch")]
     pub file: PathBuf,
     /// The app to print, when the file has several.
     #[arg(long, value_name = "NAME")]
@@ -150,17 +183,86 @@ pub struct DockerfileArgs {
     pub compile: CompileArgs,
 }
 
-/// Parses the command line and runs the verb.
+/// How a verb that did not succeed ends.
+#[derive(Debug)]
+pub enum Failure {
+    /// The verb printed its own report (a stale lock, a build that is not
+    /// reproducible, files not formatted); exit with this code.
+    Reported(u8),
+    /// An error to print once, with its exit code.
+    Error(BuildError),
+}
+
+impl<E: Into<BuildError>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Error(e.into())
+    }
+}
+
+/// Parses the command line and runs the verb. Every failure is printed
+/// here, once, and exits with the code of its kind (docs/client.md, "Exit
+/// codes").
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Command::Check(a) => check::run(&a),
         Command::Fmt(a) => fmt::run(&a),
         Command::Llb(a) => llb::run(&a),
         Command::Dockerfile(a) => dockerfile::run(&a),
-        Command::Build(a) => build::run(*a),
-        Command::Lock(a) => lock::run(*a),
-        Command::Verify(a) => verify::run(*a),
-        Command::Frontend => frontend::run(),
+        Command::Build(a) => build::run(&a),
+        Command::Lock(a) => lock::run(&a),
+        Command::Verify(a) => verify::run(&a),
+        Command::Frontend => return frontend::run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Reported(code)) => ExitCode::from(code),
+        Err(Failure::Error(e)) => {
+            eprint!("{}", render(&e, std::io::stderr().is_terminal()));
+            ExitCode::from(e.exit_code())
+        }
     }
 }
+
+/// An error as the terminal shows it: diagnostics and failed steps as
+/// miette reports (coloured on a terminal), anything else as one line with
+/// its help.
+pub fn render(e: &BuildError, color: bool) -> String {
+    match e {
+        BuildError::Diagnostics { diags, sources } => check::render(diags, sources, color),
+        BuildError::Step(f) => f.render(color),
+        BuildError::Unsupported { what, help } => format!("error: {what}\n  help: {help}\n"),
+        BuildError::Cancelled => "\ninterrupted: the build was cancelled\n".to_string(),
+        other => format!("error: {other}\n"),
+    }
+}
+
+/// The async runtime of the verbs that talk to a daemon.
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    crate::client::runtime().map_err(|e| {
+        Failure::Error(BuildError::Daemon {
+            call: "runtime",
+            message: format!("cannot start the async runtime: {e}"),
+        })
+    })
+}
+
+/// Writes a verb's output; a closed pipe (`| head`) is not an error.
+fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(BuildError::Input(crate::client::errors::InputError {
+                action: "write to",
+                path: "stdout".into(),
+                source: e,
+            })
+            .into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Exit code of a verb's own "no" (a lock to refresh, a difference found).
+const NO: Failure = Failure::Reported(exit::FAILED);

@@ -9,19 +9,20 @@
 //! code path), so what is verified is what users get.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
-use clap::Parser;
-
+use crate::build::Settings;
+use crate::client::errors::{BuildError, InputError};
 use crate::client::ocidiff::{self, Layout};
-use crate::compiler::{self, Options};
+use crate::client::progress::ProgressMode;
 
-use super::{Cli, Command, CompileArgs, load};
+use super::build::BuildArgs;
+use super::load::Disk;
+use super::{CompileArgs, DaemonArgs, Failure};
 
 /// Options of `scratchc verify`.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// The app.scratch file.
+    /// The app.scratch file (a directory: its app.scratch).
     #[arg(value_name = "FILE", default_value = "app.scratch")]
     pub file: PathBuf,
     /// Verify only this app (default: every app of the file).
@@ -33,16 +34,15 @@ pub struct VerifyArgs {
     /// directory, removed at the end).
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
-    /// The daemon (as for `scratchc build --addr`).
-    #[arg(long, value_name = "ADDRESS")]
-    pub addr: Option<String>,
+    /// A secret for `secret` mounts, as for `scratchc build` (repeatable).
+    #[arg(long = "secret", value_name = "id=NAME,src=FILE|env=VAR")]
+    pub secrets: Vec<String>,
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
 }
 
-pub fn run(args: VerifyArgs) -> ExitCode {
-    let apps = match app_names(&args) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
+pub fn run(args: &VerifyArgs) -> Result<(), Failure> {
+    let apps = app_names(args)?;
     // Our own temporary directory (removed on every exit path below by
     // the guard), unless --keep names one.
     let guard;
@@ -56,10 +56,11 @@ pub fn run(args: VerifyArgs) -> ExitCode {
             &guard.0
         }
     };
-    if let Err(e) = std::fs::create_dir_all(dir) {
-        eprintln!("error: cannot create {}: {e}", dir.display());
-        return ExitCode::FAILURE;
-    }
+    std::fs::create_dir_all(dir).map_err(|source| InputError {
+        action: "create",
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut all_same = true;
     for app in &apps {
         let mut layouts = Vec::new();
@@ -69,21 +70,15 @@ pub fn run(args: VerifyArgs) -> ExitCode {
                 "verify: {app}: build {round} of 2 (no cache) -> {}",
                 dest.display()
             );
-            let code = build_once(&args, app, &dest);
-            if code != ExitCode::SUCCESS {
-                eprintln!("verify: {app}: build {round} failed");
-                return code;
-            }
-            match std::fs::read(&dest)
+            super::build::run(&build_once(args, app, &dest))?;
+            let layout = std::fs::read(&dest)
                 .map_err(|e| e.to_string())
                 .and_then(|b| Layout::from_tar(&b).map_err(|e| e.to_string()))
-            {
-                Ok(l) => layouts.push(l),
-                Err(e) => {
-                    eprintln!("error: cannot read {}: {e}", dest.display());
-                    return ExitCode::FAILURE;
-                }
-            }
+                .map_err(|message| BuildError::Daemon {
+                    call: "verify",
+                    message: format!("cannot read {}: {message}", dest.display()),
+                })?;
+            layouts.push(layout);
         }
         let (a, b) = (&layouts[0], &layouts[1]);
         match ocidiff::compare(a, b) {
@@ -100,16 +95,15 @@ pub fn run(args: VerifyArgs) -> ExitCode {
                 println!("  first difference: {diff}");
             }
             Err(e) => {
-                eprintln!("error: {app}: cannot compare the builds: {e}");
-                return ExitCode::FAILURE;
+                return Err(BuildError::Daemon {
+                    call: "verify",
+                    message: format!("{app}: cannot compare the builds: {e}"),
+                }
+                .into());
             }
         }
     }
-    if all_same {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    if all_same { Ok(()) } else { Err(super::NO) }
 }
 
 /// Removes a directory when dropped.
@@ -122,56 +116,30 @@ impl Drop for TempDir {
 }
 
 /// The apps to verify: `--app`, or every app of the file.
-fn app_names(args: &VerifyArgs) -> Result<Vec<String>, ExitCode> {
-    if let Some(a) = &args.app {
-        return Ok(vec![a.clone()]);
+fn app_names(args: &VerifyArgs) -> Result<Vec<String>, BuildError> {
+    let plan = Disk::new(&args.file).plan(Settings::default())?;
+    match &args.app {
+        Some(a) => Ok(vec![plan.app(a)?.name.node.clone()]),
+        None => Ok(plan
+            .program
+            .apps
+            .iter()
+            .map(|a| a.name.node.clone())
+            .collect()),
     }
-    let sources = load::load(&args.file).map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(2)
-    })?;
-    let program = compiler::check(&sources, &Options::default()).map_err(|diags| {
-        eprint!("{}", compiler::render_plain(&diags, &sources));
-        ExitCode::FAILURE
-    })?;
-    Ok(program.apps.iter().map(|a| a.name.node.clone()).collect())
 }
 
-/// One `scratchc build --no-cache` of `app` to an OCI tarball, through the
-/// same argument parser as the command line.
-fn build_once(args: &VerifyArgs, app: &str, dest: &Path) -> ExitCode {
-    let mut argv: Vec<String> = vec![
-        "scratchc".into(),
-        "build".into(),
-        args.file.display().to_string(),
-        "--app".into(),
-        app.into(),
-        "--no-cache".into(),
-        "--progress".into(),
-        "quiet".into(),
-        "--output".into(),
-        format!("type=oci,dest={}", dest.display()),
-    ];
-    for b in &args.compile.build_args {
-        argv.push("--build-arg".into());
-        argv.push(b.clone());
-    }
-    for p in &args.compile.platforms {
-        argv.push("--platform".into());
-        argv.push(p.clone());
-    }
-    if let Some(a) = &args.addr {
-        argv.push("--addr".into());
-        argv.push(a.clone());
-    }
-    match Cli::try_parse_from(&argv) {
-        Ok(Cli {
-            command: Command::Build(b),
-        }) => super::build::run(*b),
-        Ok(_) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("error: internal: the verify build's arguments do not parse: {e}");
-            ExitCode::FAILURE
-        }
+/// One `scratchc build --no-cache` of `app` to an OCI tarball: the build
+/// verb with the user's compile, secret and daemon flags.
+fn build_once(args: &VerifyArgs, app: &str, dest: &Path) -> BuildArgs {
+    BuildArgs {
+        app: Some(app.to_string()),
+        compile: args.compile.clone(),
+        outputs: vec![format!("type=oci,dest={}", dest.display())],
+        no_cache: true,
+        progress: ProgressMode::Quiet,
+        secrets: args.secrets.clone(),
+        daemon: args.daemon.clone(),
+        ..BuildArgs::for_file(args.file.clone())
     }
 }

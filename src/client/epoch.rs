@@ -78,16 +78,11 @@ pub fn source_date_epoch(dir: &Path) -> Result<Epoch, EpochError> {
 /// [`source_date_epoch`] with the environment value passed in (tests).
 /// An empty value counts as unset, as in most shells' `VAR= cmd`.
 pub fn resolve(env: Option<&str>, dir: &Path) -> Result<Epoch, EpochError> {
-    if let Some(v) = env.map(str::trim).filter(|v| !v.is_empty()) {
-        return v
-            .parse::<u64>()
-            .map(|seconds| Epoch {
-                seconds,
-                origin: Origin::Env,
-            })
-            .map_err(|_| EpochError {
-                value: v.to_string(),
-            });
+    if let Some(seconds) = parse(env)? {
+        return Ok(Epoch {
+            seconds,
+            origin: Origin::Env,
+        });
     }
     Ok(match git_head_time(dir) {
         Some(seconds) => Epoch {
@@ -99,6 +94,17 @@ pub fn resolve(env: Option<&str>, dir: &Path) -> Result<Epoch, EpochError> {
             origin: Origin::Default,
         },
     })
+}
+
+/// A SOURCE_DATE_EPOCH value as given (an environment variable, buildx's
+/// build argument): `None` when unset or empty.
+pub fn parse(value: Option<&str>) -> Result<Option<u64>, EpochError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v.parse::<u64>().map(Some).map_err(|_| EpochError {
+            value: v.to_string(),
+        }),
+    }
 }
 
 /// The committer time of HEAD, or `None` when `dir` is not in a git work

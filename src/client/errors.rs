@@ -20,10 +20,14 @@ use prost::Message as _;
 use serde::Deserialize;
 
 use super::ClientError;
+use super::lock::LockError;
+use crate::compiler::{Diag, Sources};
 use crate::proto::google::rpc::Status as RpcStatus;
 use crate::proto::{errdefs, pb};
 
-/// Everything `scratchc build` can fail with after compiling.
+/// Everything a build can fail with, on any path (`scratchc build`, `llb`,
+/// `lock`, `verify`, the frontend). Each kind has one exit code
+/// ([`BuildError::exit_code`], the table in docs/client.md).
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// Connecting, the session, or a call to the daemon failed.
@@ -33,8 +37,21 @@ pub enum BuildError {
     #[error("{what}")]
     Unsupported { what: String, help: String },
     /// A command line value is wrong.
-    #[error("{0}")]
-    Usage(String),
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    /// An input file could not be read.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The app file (or a template, or the binary it made) has errors:
+    /// diagnostics with their sources, to render or to point buildx at.
+    #[error("{}", .diags.first().map(|d| d.message.as_str()).unwrap_or("the app file has errors"))]
+    Diagnostics {
+        diags: Vec<Diag>,
+        sources: Box<Sources>,
+    },
+    /// `scratch.lock` is malformed or stale.
+    #[error(transparent)]
+    Lock(#[from] LockError),
     /// A build step failed.
     #[error("{}", .0.message)]
     Step(Box<StepFailure>),
@@ -47,7 +64,45 @@ pub enum BuildError {
     Cancelled,
 }
 
+/// The exit codes, one per kind of failure (docs/client.md, "Exit codes").
+pub mod exit {
+    /// Built, or nothing wrong.
+    pub const OK: u8 = 0;
+    /// The input (the app file, a template, a lock, a source file) or the
+    /// build itself failed.
+    pub const FAILED: u8 = 1;
+    /// The command line is wrong: a malformed value, a choice left open.
+    pub const USAGE: u8 = 2;
+    /// The daemon or the machine failed: unreachable, refused, out of
+    /// space, no network for a container.
+    pub const DAEMON: u8 = 3;
+    /// Interrupted: the build was cancelled on the daemon.
+    pub const INTERRUPTED: u8 = 130;
+}
+
 impl BuildError {
+    /// The process exit code of this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            BuildError::Usage(_) => exit::USAGE,
+            BuildError::Input(_) | BuildError::Diagnostics { .. } | BuildError::Lock(_) => {
+                exit::FAILED
+            }
+            BuildError::Step(f) if f.daemon_fault().is_some() => exit::DAEMON,
+            BuildError::Step(_) => exit::FAILED,
+            BuildError::Client(ClientError::Io { .. } | ClientError::InvalidPattern { .. }) => {
+                exit::FAILED
+            }
+            BuildError::Client(ClientError::InvalidAddress { .. } | ClientError::Tls { .. }) => {
+                exit::USAGE
+            }
+            BuildError::Client(_) | BuildError::Unsupported { .. } | BuildError::Daemon { .. } => {
+                exit::DAEMON
+            }
+            BuildError::Cancelled => exit::INTERRUPTED,
+        }
+    }
+
     /// A daemon error of `call`, with typed details decoded where present
     /// (the caller may then enrich it from the progress board).
     pub fn from_status(call: &'static str, status: &tonic::Status) -> BuildError {
@@ -56,10 +111,11 @@ impl BuildError {
             BuildError::Step(Box::new(StepFailure {
                 message: status.message().to_string(),
                 vertex: details.vertex,
-                name: None,
-                logs: Vec::new(),
                 location: details.source,
-                also: Vec::new(),
+                details: RpcStatus::decode(status.details())
+                    .map(|s| s.details)
+                    .unwrap_or_default(),
+                ..StepFailure::default()
             }))
         } else {
             BuildError::Daemon {
@@ -67,6 +123,71 @@ impl BuildError {
                 message: status.message().to_string(),
             }
         }
+    }
+
+    /// Diagnostics of the app file, as an error.
+    pub fn diagnostics(diags: Vec<Diag>, sources: &Sources) -> BuildError {
+        BuildError::Diagnostics {
+            diags,
+            sources: Box::new(sources.clone()),
+        }
+    }
+}
+
+/// A value on the command line (or in the frontend's options) that cannot
+/// be used: what is wrong, and how to write it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}{}", .help.as_ref().map(|h| format!("\n  help: {h}")).unwrap_or_default())]
+pub struct UsageError {
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl InputError {
+    /// A file that is not there.
+    pub fn missing(action: &'static str, path: impl Into<std::path::PathBuf>) -> InputError {
+        InputError {
+            action,
+            path: path.into(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        }
+    }
+}
+
+impl UsageError {
+    pub fn new(message: impl Into<String>) -> UsageError {
+        UsageError {
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> UsageError {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// An input file that could not be read: what was being done, where, why.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {action} {}: {source}{}", path.display(), hint(source))]
+pub struct InputError {
+    /// What was being done (`read`, `write to`, `create`).
+    pub action: &'static str,
+    pub path: std::path::PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+fn hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            " (check the path; `scratchc check --help` shows what FILE may be)"
+        }
+        std::io::ErrorKind::PermissionDenied => " (check its permissions)",
+        std::io::ErrorKind::InvalidData => " (scratch files are UTF-8 text)",
+        std::io::ErrorKind::IsADirectory => " (name the app file, e.g. DIR/app.scratch)",
+        _ => "",
     }
 }
 
@@ -320,7 +441,37 @@ pub struct StepFailure {
     pub location: Option<SourceLocation>,
     /// Further places that made the step (the template lines it expands).
     pub also: Vec<SourceLocation>,
+    /// BuildKit's typed details as it sent them, for a frontend to pass
+    /// on (buildx then shows the failing vertex and line itself).
+    pub details: Vec<prost_types::Any>,
 }
+
+/// Messages of a step that failed because of the daemon or the machine,
+/// not because of what the step ran: the help then says so instead of
+/// blaming the app file.
+const DAEMON_FAULTS: [(&str, &str); 6] = [
+    ("no space left on device", "the daemon's disk is full"),
+    (
+        "failed to create endpoint",
+        "the daemon could not give the step a network",
+    ),
+    (
+        "failed to create network",
+        "the daemon could not give the step a network",
+    ),
+    (
+        "unable to start container process",
+        "the daemon could not start the step's container",
+    ),
+    (
+        "cannot allocate memory",
+        "the daemon's machine is out of memory",
+    ),
+    (
+        "failed to mount",
+        "the daemon could not mount the step's file systems",
+    ),
+];
 
 impl fmt::Display for StepFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -365,9 +516,14 @@ impl miette::Diagnostic for StepReport<'_> {
         if self.note {
             return None;
         }
-        Some(Box::new(
-            "the step's output is above; fix the sources or the app.scratch line shown, then build again",
-        ))
+        Some(match self.failure.daemon_fault() {
+            Some(what) => Box::new(format!(
+                "{what}: not a problem of the app file; check the daemon (`docker info`, its logs) and build again"
+            )),
+            None => Box::new(
+                "the step's output is above; fix the sources or the app.scratch line shown, then build again",
+            ),
+        })
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -384,6 +540,21 @@ impl miette::Diagnostic for StepReport<'_> {
 }
 
 impl StepFailure {
+    /// What the daemon did wrong, when the step failed because of it (not
+    /// because the command it ran exited non-zero).
+    pub fn daemon_fault(&self) -> Option<&'static str> {
+        if self
+            .message
+            .contains("did not complete successfully: exit code")
+        {
+            return None;
+        }
+        DAEMON_FAULTS
+            .iter()
+            .find(|(needle, _)| self.message.contains(needle))
+            .map(|(_, what)| *what)
+    }
+
     /// Renders the failure: the step's last output, then a diagnostic with
     /// the app.scratch lines that made the step. `color` picks the themed
     /// (terminal) or plain form.
@@ -579,6 +750,7 @@ mod tests {
                     end_char: 0,
                 }],
             }],
+            details: Vec::new(),
         };
         let text = f.render(false);
         assert!(text.contains("<stdlib>/go.scratch:2:3"), "{text}");

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use super::errors::BuildError;
+use super::errors::{BuildError, UsageError};
 use super::gateway::Caps;
 use super::session::ExportSink;
 
@@ -176,7 +176,7 @@ pub fn plan(
     }
     if outputs.push && outputs.names.is_empty() {
         return Err(BuildError::Usage(
-            "--push needs an image name: add -t REGISTRY/NAME:TAG".into(),
+            UsageError::new("--push needs an image name").help("add -t REGISTRY/NAME:TAG"),
         ));
     }
     if graph && outputs.push {
@@ -274,9 +274,10 @@ fn engine_names(names: &[String]) -> Result<String, BuildError> {
             crate::compiler::check::values::image_ref(n)
                 .map(|r| r.to_string())
                 .map_err(|_| {
-                    BuildError::Usage(format!(
-                        "-t `{n}` is not an image name; write [HOST[:PORT]/]NAME[:TAG], e.g. -t hello:1.0"
-                    ))
+                    BuildError::Usage(
+                        UsageError::new(format!("-t `{n}` is not an image name"))
+                            .help("write [HOST[:PORT]/]NAME[:TAG], e.g. -t hello:1.0"),
+                    )
                 })
         })
         .collect();
@@ -339,7 +340,7 @@ mod tests {
         };
         assert!(matches!(
             plan(&bad, DaemonKind::DockerContainerd, 1, None),
-            Err(BuildError::Usage(m)) if m.contains("-t `Hello`")
+            Err(BuildError::Usage(m)) if m.message.contains("-t `Hello`")
         ));
         assert_eq!(p.exporters[0].attrs["source-date-epoch"], "0");
     }

@@ -1,17 +1,22 @@
-//! The gateway (LLBBridge) as seen by a client-side build.
+//! The gateway (LLBBridge): the one client of it, for both sides of a
+//! build.
 //!
-//! While a `Control.Solve` with no definition and no frontend is running,
-//! the daemon forwards LLBBridge calls that carry the metadata
-//! `buildkit-controlapi-buildid: <Ref>` to that build. Through it we read
-//! the daemon's capabilities (Ping), resolve builder image configs, solve
-//! our definitions and finally `Return` the result with its image config
-//! metadata, which `Control.Solve` then exports. This is what Go's
-//! `client.Build` does; a raw `Control.Solve{Definition}` could not attach
-//! `containerimage.config`.
+//! - A client-side build (`scratchc build`, as Go's `client.Build`): while
+//!   a `Control.Solve` with no definition and no frontend runs, the daemon
+//!   forwards LLBBridge calls that carry the metadata
+//!   `buildkit-controlapi-buildid: <Ref>` to that build ([`Gateway::for_build`]).
+//! - The frontend: BuildKit serves LLBBridge on the frontend's stdin and
+//!   stdout, already bound to its build, so calls carry no id
+//!   ([`Gateway::for_frontend`]).
+//!
+//! Through it we read the daemon's capabilities (Ping), resolve builder
+//! image configs, solve our definitions, read files of their results
+//! ([`Ref`]), and finally `Return` the result with its image config
+//! metadata, which the daemon then exports.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tonic::metadata::MetadataValue;
+use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -19,6 +24,7 @@ use tonic::transport::Channel;
 use super::MAX_MESSAGE_SIZE;
 use super::errors::BuildError;
 use crate::compiler::{ImageConfig, Platform};
+use crate::proto::fsutil::types::Stat;
 use crate::proto::google::rpc::Status as RpcStatus;
 use crate::proto::moby::buildkit::v1::frontend as gw;
 use crate::proto::moby::buildkit::v1::frontend::llb_bridge_client::LlbBridgeClient;
@@ -34,13 +40,16 @@ pub const SNAPSHOTTER_LABEL: &str = "org.mobyproject.buildkit.worker.snapshotter
 /// The worker label naming the executor (`moby` on the Docker Engine).
 pub const EXECUTOR_LABEL: &str = "org.mobyproject.buildkit.worker.executor";
 
-/// Adds the build id to every call.
+/// Adds the build id to every call of a client-side build; nothing in a
+/// frontend, whose connection is the build's own.
 #[derive(Clone, Debug)]
-pub struct BuildId(MetadataValue<tonic::metadata::Ascii>);
+pub struct BuildScope(Option<MetadataValue<Ascii>>);
 
-impl Interceptor for BuildId {
+impl Interceptor for BuildScope {
     fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        req.metadata_mut().insert(BUILD_ID_HEADER, self.0.clone());
+        if let Some(id) = &self.0 {
+            req.metadata_mut().insert(BUILD_ID_HEADER, id.clone());
+        }
         Ok(req)
     }
 }
@@ -114,32 +123,53 @@ impl Caps {
 /// A gateway client bound to one build.
 #[derive(Clone, Debug)]
 pub struct Gateway {
-    client: LlbBridgeClient<InterceptedService<Channel, BuildId>>,
+    client: LlbBridgeClient<InterceptedService<Channel, BuildScope>>,
     /// Cache sources sent with every Solve (`--cache-from`): BuildKit
     /// looks up imported caches per gateway Solve, not per build.
     cache_imports: Vec<gw::CacheOptionsEntry>,
 }
 
-/// A solved result on the daemon, to put in the returned `Result`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SolvedRef {
+/// A result solved on the daemon, and the gateway to read it through.
+#[derive(Clone, Debug)]
+pub struct Ref {
+    gateway: Gateway,
+    /// The daemon's id of the result (what `Return` hands back).
     pub id: String,
-    pub def: Option<pb::Definition>,
+}
+
+/// An image config resolved by the daemon.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedImage {
+    /// The manifest digest the reference resolved to.
+    pub digest: String,
+    pub config: ImageConfig,
 }
 
 impl Gateway {
-    /// A gateway client for the build `build_ref` on `channel`.
-    pub fn new(channel: Channel, build_ref: &str) -> Result<Gateway, BuildError> {
-        let value = build_ref.parse().map_err(|_| {
-            BuildError::Usage(format!("build ref `{build_ref}` is not valid metadata"))
+    /// A gateway client for the client-side build `build_ref` on `channel`.
+    pub fn for_build(channel: Channel, build_ref: &str) -> Result<Gateway, BuildError> {
+        let value = build_ref.parse().map_err(|_| BuildError::Daemon {
+            call: "LLBBridge",
+            message: format!(
+                "build ref `{build_ref}` is not valid metadata (a bug, please report it)"
+            ),
         })?;
-        let client = LlbBridgeClient::with_interceptor(channel, BuildId(value))
+        Ok(Self::new(channel, BuildScope(Some(value))))
+    }
+
+    /// The gateway of a frontend: BuildKit's connection on stdio.
+    pub fn for_frontend(channel: Channel) -> Gateway {
+        Self::new(channel, BuildScope(None))
+    }
+
+    fn new(channel: Channel, scope: BuildScope) -> Gateway {
+        let client = LlbBridgeClient::with_interceptor(channel, scope)
             .max_decoding_message_size(MAX_MESSAGE_SIZE)
             .max_encoding_message_size(MAX_MESSAGE_SIZE);
-        Ok(Gateway {
+        Gateway {
             client,
             cache_imports: Vec::new(),
-        })
+        }
     }
 
     /// The same gateway, importing these caches in every Solve.
@@ -148,8 +178,9 @@ impl Gateway {
         self
     }
 
-    /// Reads the daemon's caps. The daemon waits a few seconds for the
-    /// build to register, so this is also the "build has started" check.
+    /// Reads the daemon's caps. In a client-side build the daemon waits a
+    /// few seconds for the build to register, so this is also the "build
+    /// has started" check.
     pub async fn ping(&self) -> Result<Caps, BuildError> {
         let pong = self
             .client
@@ -168,7 +199,7 @@ impl Gateway {
         reference: &str,
         platform: &Platform,
         mode: &str,
-    ) -> Result<(String, ImageConfig), BuildError> {
+    ) -> Result<ResolvedImage, BuildError> {
         let req = gw::ResolveImageConfigRequest {
             r#ref: reference.to_string(),
             platform: Some(pb_platform(platform)),
@@ -183,18 +214,22 @@ impl Gateway {
             .await
             .map_err(|s| BuildError::from_status("LLBBridge.ResolveImageConfig", &s))?
             .into_inner();
-        let cfg = parse_image_config(&resp.config).map_err(|e| BuildError::Daemon {
+        let config = parse_image_config(&resp.config).map_err(|e| BuildError::Daemon {
             call: "LLBBridge.ResolveImageConfig",
             message: format!("the config of {reference} is not valid JSON: {e}"),
         })?;
-        Ok((resp.digest, cfg))
+        Ok(ResolvedImage {
+            digest: resp.digest,
+            config,
+        })
     }
 
-    /// Solves a definition and returns the result ref. Errors keep the
-    /// gRPC details (failing vertex, source range).
-    pub async fn solve(&self, def: pb::Definition) -> Result<SolvedRef, BuildError> {
+    /// Solves a definition and returns its result. Gateway solves are
+    /// lazy: a failing step surfaces when the result is first read. Errors
+    /// keep the gRPC details (failing vertex, source range).
+    pub async fn solve(&self, def: pb::Definition) -> Result<Ref, BuildError> {
         let req = gw::SolveRequest {
-            definition: Some(def.clone()),
+            definition: Some(def),
             allow_result_return: true,
             allow_result_array_ref: true,
             cache_imports: self.cache_imports.clone(),
@@ -212,11 +247,15 @@ impl Gateway {
             Some(gw::result::Result::RefDeprecated(id)) => id,
             _ => resp.r#ref,
         };
-        Ok(SolvedRef { id, def: Some(def) })
+        Ok(Ref {
+            gateway: self.clone(),
+            id,
+        })
     }
 
     /// Returns the build's result (or its error) to the daemon. Called
-    /// once; `Control.Solve` then exports the result.
+    /// once; the daemon then exports the result. BuildKit takes the first
+    /// Return only.
     pub async fn return_result(
         &self,
         result: Result<gw::Result, RpcStatus>,
@@ -240,17 +279,106 @@ impl Gateway {
     }
 }
 
+impl Ref {
+    /// Reads a whole file; `None` when it does not exist.
+    pub async fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, BuildError> {
+        match self.read(path, None).await {
+            Ok(data) => Ok(Some(data)),
+            Err(s) if is_not_found(&s) => Ok(None),
+            Err(s) => Err(BuildError::from_status("LLBBridge.ReadFile", &s)),
+        }
+    }
+
+    /// Reads `len` bytes at `offset` of a file (less at its end). The raw
+    /// status on failure: a lazy solve's step failure shows up here.
+    pub async fn read_range(
+        &self,
+        path: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>, tonic::Status> {
+        let range = gw::FileRange {
+            offset: i64::try_from(offset).unwrap_or(i64::MAX),
+            length: i64::try_from(len).unwrap_or(i64::MAX),
+        };
+        self.read(path, Some(range)).await
+    }
+
+    async fn read(
+        &self,
+        path: &str,
+        range: Option<gw::FileRange>,
+    ) -> Result<Vec<u8>, tonic::Status> {
+        let req = gw::ReadFileRequest {
+            r#ref: self.id.clone(),
+            file_path: path.to_string(),
+            range,
+        };
+        let resp = self.gateway.client.clone().read_file(req).await?;
+        Ok(resp.into_inner().data)
+    }
+
+    /// A file's metadata; `None` when it does not exist.
+    pub async fn stat(&self, path: &str) -> Result<Option<Stat>, BuildError> {
+        match self.stat_raw(path).await {
+            Ok(st) => Ok(Some(st)),
+            Err(s) if is_not_found(&s) => Ok(None),
+            Err(s) => Err(BuildError::from_status("LLBBridge.StatFile", &s)),
+        }
+    }
+
+    /// [`Ref::stat`] with the raw status on failure (see
+    /// [`Ref::read_range`]).
+    pub async fn stat_raw(&self, path: &str) -> Result<Stat, tonic::Status> {
+        let req = gw::StatFileRequest {
+            r#ref: self.id.clone(),
+            path: path.to_string(),
+        };
+        let resp = self.gateway.client.clone().stat_file(req).await?;
+        resp.into_inner()
+            .stat
+            .ok_or_else(|| tonic::Status::internal(format!("no stat of {path} in the answer")))
+    }
+
+    /// The entries of a directory, matching `include` (a pattern; empty
+    /// means all).
+    pub async fn read_dir(&self, path: &str, include: &str) -> Result<Vec<Stat>, BuildError> {
+        let req = gw::ReadDirRequest {
+            r#ref: self.id.clone(),
+            dir_path: path.to_string(),
+            include_pattern: include.to_string(),
+        };
+        let resp = self
+            .gateway
+            .client
+            .clone()
+            .read_dir(req)
+            .await
+            .map_err(|s| BuildError::from_status("LLBBridge.ReadDir", &s))?;
+        Ok(resp.into_inner().entries)
+    }
+}
+
+/// Whether a failed read means "no such file" (BuildKit answers with the
+/// OS error text, not always with the NotFound code). A status carrying
+/// typed details is a failed build step, never a missing file.
+fn is_not_found(s: &tonic::Status) -> bool {
+    s.details().is_empty()
+        && (s.code() == tonic::Code::NotFound
+            || s.message().contains("no such file or directory")
+            || s.message().contains("not found"))
+}
+
 /// The gateway `Result` for one image: a single `ref` with
-/// `containerimage.config`, or, for several platforms, `refs` keyed by
-/// platform id with `refs.platforms` and one `containerimage.config/<id>`
-/// each (what the image exporters read).
-pub fn image_result(mut parts: Vec<(Platform, SolvedRef, Vec<u8>)>) -> gw::Result {
+/// `containerimage.config`, or, for several platforms (or one with
+/// `multi`), `refs` keyed by platform id with `refs.platforms` and one
+/// `containerimage.config/<id>` each (what the image exporters read).
+/// `parts` are (platform, ref id, config JSON).
+pub fn image_result(mut parts: Vec<(Platform, String, Vec<u8>)>, multi: bool) -> gw::Result {
     let mut metadata = BTreeMap::new();
-    let to_ref = |r: SolvedRef| gw::Ref {
-        id: r.id,
-        def: r.def,
-    };
+    let to_ref = |id: String| gw::Ref { id, def: None };
     if parts.len() == 1
+        && !multi
         && let Some((_, r, config)) = parts.pop()
     {
         metadata.insert("containerimage.config".to_string(), config);
@@ -334,18 +462,18 @@ mod tests {
 
     #[test]
     fn multi_platform_result_metadata() {
-        let r = |id: &str| SolvedRef {
-            id: id.into(),
-            def: None,
-        };
-        let res = image_result(vec![
-            (Platform::linux_amd64(), r("a"), b"{}".to_vec()),
-            (
-                Platform::new("linux", "arm", Some("v7")),
-                r("b"),
-                b"{}".to_vec(),
-            ),
-        ]);
+        let r = |id: &str| id.to_string();
+        let res = image_result(
+            vec![
+                (Platform::linux_amd64(), r("a"), b"{}".to_vec()),
+                (
+                    Platform::new("linux", "arm", Some("v7")),
+                    r("b"),
+                    b"{}".to_vec(),
+                ),
+            ],
+            false,
+        );
         let keys: Vec<&String> = res.metadata.keys().collect();
         assert_eq!(
             keys,
@@ -359,9 +487,21 @@ mod tests {
             String::from_utf8(res.metadata["refs.platforms"].clone()).unwrap(),
             r#"{"Platforms":[{"ID":"linux/amd64","Platform":{"architecture":"amd64","os":"linux"}},{"ID":"linux/arm/v7","Platform":{"architecture":"arm","os":"linux","variant":"v7"}}]}"#
         );
-        let single = image_result(vec![(Platform::linux_amd64(), r("a"), b"{}".to_vec())]);
+        let one = || vec![(Platform::linux_amd64(), r("a"), b"{}".to_vec())];
+        let single = image_result(one(), false);
         assert!(matches!(single.result, Some(gw::result::Result::Ref(_))));
         assert!(single.metadata.contains_key("containerimage.config"));
+        // One platform in the multi-platform shape, for `multi-platform=true`.
+        let as_map = image_result(one(), true);
+        let Some(gw::result::Result::Refs(m)) = as_map.result else {
+            panic!("not a map")
+        };
+        assert_eq!(m.refs["linux/amd64"].id, "a");
+        assert!(
+            as_map
+                .metadata
+                .contains_key("containerimage.config/linux/amd64")
+        );
     }
 
     #[test]

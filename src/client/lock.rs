@@ -166,6 +166,15 @@ pub fn sha256_text(text: &str) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))
 }
 
+/// The lock's name beside the app file named `file` (a `/`-separated
+/// relative name, as a reader of the build's files takes it).
+pub fn name_beside(file: &str) -> String {
+    match file.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/{FILE_NAME}"),
+        None => FILE_NAME.to_string(),
+    }
+}
+
 /// Where the lock of an app file lives: beside it.
 pub fn path_for(app_file: &Path) -> PathBuf {
     match app_file.parent() {
@@ -253,6 +262,12 @@ impl Lock {
             path: path.to_path_buf(),
             detail: e.to_string(),
         })?;
+        if Platform::parse(&lock.build_platform).is_err() {
+            return Err(LockError::Parse {
+                path: path.to_path_buf(),
+                detail: format!("build-platform `{}` is not a platform", lock.build_platform),
+            });
+        }
         for (name, b) in &lock.builders {
             if !is_digest(&b.digest) {
                 return Err(LockError::Parse {
@@ -262,6 +277,12 @@ impl Lock {
             }
         }
         Ok(lock)
+    }
+
+    /// The platform the builders were resolved for (checked by
+    /// [`Lock::parse`]).
+    pub fn platform(&self) -> Option<Platform> {
+        Platform::parse(&self.build_platform).ok()
     }
 
     /// The file text: pretty JSON, keys sorted (BTreeMaps, fields in a fixed

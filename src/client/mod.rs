@@ -15,7 +15,6 @@ pub mod epoch;
 pub mod errors;
 pub mod exporter;
 pub mod gateway;
-pub mod inputs;
 pub mod lock;
 pub mod ocidiff;
 pub mod ocilayout;

@@ -126,7 +126,7 @@ where
             attrs: e.attrs.clone(),
         })
         .collect();
-    let gateway = Gateway::new(channel, &spec.build_ref)?.with_cache_imports(imports);
+    let gateway = Gateway::for_build(channel, &spec.build_ref)?.with_cache_imports(imports);
     let gw2 = gateway.clone();
     let body_fut = async move {
         match body(gw2.clone()).await {

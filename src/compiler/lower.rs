@@ -62,7 +62,14 @@ pub fn lower(
     let mut l = Lowerer::new(app, sources, options, lower);
     let result = l.target(platform);
     let files = source_files(sources);
-    target(app, platform, result, &mut Marshaler::new(&l.g), &files)
+    target(
+        app,
+        platform,
+        result,
+        &mut Marshaler::new(&l.g),
+        &files,
+        lower.epoch,
+    )
 }
 
 /// Lowers one app for each of `platforms`, in order: each target is what
@@ -84,7 +91,7 @@ pub fn lower_each(
     platforms
         .iter()
         .zip(results)
-        .map(|(p, result)| target(app, p, result, &mut marshaler, &files))
+        .map(|(p, result)| target(app, p, result, &mut marshaler, &files, lower.epoch))
         .collect()
 }
 
@@ -109,11 +116,12 @@ fn target(
     result: Result<Output, LlbError>,
     marshaler: &mut Marshaler<'_>,
     files: &[SourceFileInfo<'_>],
+    epoch: u64,
 ) -> Result<Target, Diag> {
     let definition = result
         .and_then(|out| marshaler.bytes(out, files))
         .map_err(internal)?;
-    let config = image_config(app, platform)?;
+    let config = image_config(app, platform, epoch)?;
     Ok(Target {
         app: app.name.node.clone(),
         platform: platform.clone(),
@@ -510,6 +518,7 @@ impl<'a> Lowerer<'a> {
             FileOp {
                 base: None,
                 actions,
+                timestamp: Some(epoch_nanos(self.lower.epoch)),
             },
             meta,
         )
@@ -517,6 +526,14 @@ impl<'a> Lowerer<'a> {
 }
 
 const ROOT: Owner = Owner { uid: 0, gid: 0 };
+
+/// SOURCE_DATE_EPOCH as the Unix nanoseconds of a file op's timestamp.
+fn epoch_nanos(seconds: u64) -> i64 {
+    i64::try_from(seconds)
+        .ok()
+        .and_then(|s| s.checked_mul(1_000_000_000))
+        .unwrap_or(i64::MAX)
+}
 
 /// Whether a build-env value differs per target platform.
 fn mentions_target(v: &str) -> bool {

@@ -7,8 +7,9 @@
 //! | lower  | `lower`   | `model::App` + one target platform | `Target` (LLB + image config) |
 //! | emit   | `crate::llb` | the LLB graph   | `pb.Definition` bytes, JSON dump |
 //!
-//! `compile` chains them. The CLI and the frontend both call it, which is
-//! why their definitions are byte-identical for the same inputs.
+//! `compile` chains them, for tests and tools; the drivers run the same
+//! stages through `crate::build` (check in `Plan::load`, `lower_each` in
+//! `Plan::targets`), with the builder configs they resolve in between.
 
 pub mod ast;
 pub mod check;
@@ -74,6 +75,9 @@ pub struct LowerOptions {
     /// `model::Deps::runs`). Empty when unknown (offline output, snapshots):
     /// every step is kept.
     pub absent_files: BTreeSet<String>,
+    /// SOURCE_DATE_EPOCH, in seconds: the mtime of every file of the image
+    /// and its config's `created`. 0 (1970-01-01) when nothing sets it.
+    pub epoch: u64,
 }
 
 /// The parts of a builder image's config that a builder step inherits, as a
@@ -102,7 +106,8 @@ pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec
     check::check(sources, options)
 }
 
-/// Checks, then lowers every selected app for every one of its platforms.
+/// Checks, then lowers every selected app for every one of its platforms
+/// (each app's platforms in one graph, as `crate::build` does).
 /// `app` selects one app by name; `None` means all apps of the file.
 pub fn compile(
     sources: &Sources,

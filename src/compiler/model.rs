@@ -19,7 +19,7 @@ use super::platform::Platform;
 use super::span::{Span, Spanned};
 
 /// Every app of a file, in file order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Default, Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Program {
     pub apps: Vec<App>,
 }

@@ -40,6 +40,79 @@ pub const KNOWN_ARCH: &[(&str, &[&str])] = &[
     ("loong64", &[]),
 ];
 
+/// Names other tools use for an architecture (`uname -m`, Debian, Rust),
+/// and the OCI name scratchc expects instead.
+const ARCH_ALIASES: &[(&str, &str)] = &[
+    ("aarch64", "arm64"),
+    ("arm64v8", "arm64"),
+    ("x86_64", "amd64"),
+    ("x86-64", "amd64"),
+    ("x64", "amd64"),
+    ("i386", "386"),
+    ("i686", "386"),
+    ("x86", "386"),
+    ("armhf", "arm/v7"),
+    ("armv7", "arm/v7"),
+    ("armv7l", "arm/v7"),
+    ("armel", "arm/v6"),
+    ("armv6", "arm/v6"),
+    ("ppc64el", "ppc64le"),
+    ("riscv", "riscv64"),
+];
+
+impl PlatformError {
+    /// What is wrong with `input`, in a sentence.
+    pub fn message(&self, input: &str) -> String {
+        match self {
+            PlatformError::Shape => format!("`{input}` is not a platform"),
+            PlatformError::UnknownOs(os) => format!("unknown OS `{os}` in `{input}`"),
+            PlatformError::UnknownArch(arch) => {
+                format!("unknown architecture `{arch}` in `{input}`")
+            }
+            PlatformError::UnknownVariant { arch, variant } => {
+                format!("unknown variant `{variant}` for {arch} in `{input}`")
+            }
+        }
+    }
+
+    /// How to write it: the canonical name when the input used another
+    /// tool's, else the accepted values.
+    pub fn help(&self) -> String {
+        match self {
+            PlatformError::Shape => {
+                "write OS/ARCH or OS/ARCH/VARIANT, e.g. `linux/arm64` or `linux/arm/v7`".to_string()
+            }
+            PlatformError::UnknownOs(os) if os == "darwin" || os == "windows" => format!(
+                "scratch images hold Linux binaries: write `linux/...` (the OSes are: {})",
+                KNOWN_OS.join(", ")
+            ),
+            PlatformError::UnknownOs(_) => format!("the OSes are: {}", KNOWN_OS.join(", ")),
+            PlatformError::UnknownArch(arch) => {
+                match ARCH_ALIASES.iter().find(|(alias, _)| alias == arch) {
+                    Some((_, oci)) => {
+                        format!("write `linux/{oci}`: OCI platforms call `{arch}` `{oci}`")
+                    }
+                    None => {
+                        let all: Vec<&str> = KNOWN_ARCH.iter().map(|(a, _)| *a).collect();
+                        format!("the architectures are: {}", all.join(", "))
+                    }
+                }
+            }
+            PlatformError::UnknownVariant { arch, .. } => {
+                let vs = KNOWN_ARCH
+                    .iter()
+                    .find(|(x, _)| x == arch)
+                    .map_or(String::new(), |(_, v)| v.join(", "));
+                if vs.is_empty() {
+                    format!("{arch} takes no variant")
+                } else {
+                    format!("the variants of {arch} are: {vs}")
+                }
+            }
+        }
+    }
+}
+
 impl Platform {
     pub fn new(os: &str, arch: &str, variant: Option<&str>) -> Self {
         Platform {

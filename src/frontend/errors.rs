@@ -14,6 +14,7 @@
 
 use prost::Message;
 
+use crate::client::errors::BuildError;
 use crate::compiler::{Diag, Sources, Span};
 use crate::proto::errdefs;
 use crate::proto::google::rpc::Status;
@@ -88,33 +89,18 @@ pub fn plain_status(code: i32, message: impl Into<String>) -> Status {
     }
 }
 
-/// The status to pass on when a call to the daemon failed: the daemon's own
-/// status with its typed details kept (so a failed build step still points
-/// at its vertex and line), the message prefixed with what we were doing.
-pub fn from_daemon(context: &str, status: &tonic::Status) -> Status {
-    let mut out = Status::decode(status.details()).unwrap_or_default();
-    out.code = status.code() as i32;
-    if out.code == 0 {
-        out.code = CODE_UNKNOWN;
-    }
-    out.message = format!("{context}: {}", status.message());
-    out
-}
-
-/// A failure found after compiling (the binary check), with the line of
-/// app.scratch it concerns as an `errdefs.Source` detail, so buildx shows
-/// that line under the message as it does for compile errors.
-pub fn spanned_status(message: impl Into<String>, span: Span, sources: &Sources) -> Status {
-    Status {
-        code: CODE_UNKNOWN,
-        message: message.into(),
-        details: source_detail(span, sources)
-            .map(|src| prost_types::Any {
-                type_url: "errdefs.Source".to_string(),
-                value: src.encode_to_vec(),
-            })
-            .into_iter()
-            .collect(),
+/// The status buildx shows for a failed build: diagnostics with their
+/// lines as `errdefs.Source` details, a failed step with BuildKit's own
+/// details passed on (its vertex, its line), anything else as its message.
+pub fn status_of(e: &BuildError) -> Status {
+    match e {
+        BuildError::Diagnostics { diags, sources } => diagnostics_status(diags, sources),
+        BuildError::Step(f) => Status {
+            code: CODE_UNKNOWN,
+            message: f.message.clone(),
+            details: f.details.clone(),
+        },
+        other => plain_status(CODE_UNKNOWN, other.to_string()),
     }
 }
 
@@ -181,26 +167,5 @@ mod tests {
         let st = diagnostics_status(&[Diag::new("scratch::E0300", "no app named `x`")], &sources);
         assert_eq!(st.message, "no app named `x` [scratch::E0300]");
         assert!(st.details.is_empty());
-    }
-
-    #[test]
-    fn daemon_errors_keep_their_details() {
-        let inner = Status {
-            code: 2,
-            message: "x".into(),
-            details: vec![prost_types::Any {
-                type_url: "errdefs.Vertex".into(),
-                value: vec![1],
-            }],
-        };
-        let t = tonic::Status::with_details(
-            tonic::Code::Unknown,
-            "process did not complete",
-            inner.encode_to_vec().into(),
-        );
-        let out = from_daemon("build", &t);
-        assert_eq!(out.code, 2);
-        assert_eq!(out.message, "build: process did not complete");
-        assert_eq!(out.details.len(), 1);
     }
 }

@@ -219,6 +219,12 @@ pub enum FileAction {
 pub struct FileOp {
     pub base: Option<Output>,
     pub actions: Vec<FileAction>,
+    /// When set (Unix nanoseconds), every file, directory and link of the
+    /// result has this mtime: each action writes with it, and a last copy
+    /// of the whole result onto scratch stamps again the directories that
+    /// later actions wrote into (writing into a directory moves its mtime
+    /// to "now"). The result is then the same bytes in every build.
+    pub timestamp: Option<i64>,
 }
 
 /// The body of a node.

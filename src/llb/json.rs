@@ -315,6 +315,17 @@ fn action_value(a: &pb::FileAction) -> Value {
         }
         None => {}
     }
+    let timestamp = match &a.action {
+        Some(pb::file_action::Action::Copy(c)) => c.timestamp,
+        Some(pb::file_action::Action::Mkdir(m)) => m.timestamp,
+        Some(pb::file_action::Action::Mkfile(m)) => m.timestamp,
+        Some(pb::file_action::Action::Symlink(s)) => s.timestamp,
+        _ => -1,
+    };
+    if timestamp != -1 {
+        // Seconds, as SOURCE_DATE_EPOCH is written (the op holds nanoseconds).
+        o.insert("mtime".into(), json!(timestamp / 1_000_000_000));
+    }
     o.insert("output".into(), json!(a.output));
     Value::Object(o)
 }

@@ -705,7 +705,14 @@ fn mode(m: u32) -> i32 {
 fn file_op(f: &FileOp, inputs: &[Output], caps: &mut Caps) -> pb::FileOp {
     caps.insert(Cap::FileBase);
     let n_inputs = i64::try_from(inputs.len()).unwrap_or(0);
-    let last = f.actions.len().saturating_sub(1);
+    let ts = f.timestamp.unwrap_or(-1);
+    // With a timestamp, a last action stamps the whole result (see
+    // `FileOp::timestamp`), so the actions here are not the last.
+    let last = if f.timestamp.is_some() {
+        usize::MAX
+    } else {
+        f.actions.len().saturating_sub(1)
+    };
     let mut actions = Vec::with_capacity(f.actions.len());
     for (k, a) in f.actions.iter().enumerate() {
         let ki = i64::try_from(k).unwrap_or(0);
@@ -738,7 +745,7 @@ fn file_op(f: &FileOp, inputs: &[Output], caps: &mut Caps) -> pb::FileOp {
                     create_dest_path: opts.create_dest_path,
                     allow_wildcard: opts.allow_wildcard,
                     allow_empty_wildcard: opts.allow_empty_wildcard,
-                    timestamp: -1,
+                    timestamp: ts,
                     include_patterns: opts.include_patterns.clone(),
                     exclude_patterns: opts.exclude_patterns.clone(),
                     ..Default::default()
@@ -754,7 +761,7 @@ fn file_op(f: &FileOp, inputs: &[Output], caps: &mut Caps) -> pb::FileOp {
                 mode: mode(*m),
                 make_parents: *make_parents,
                 owner: chown(*owner),
-                timestamp: -1,
+                timestamp: ts,
             }),
             FileAction::Mkfile {
                 path,
@@ -766,7 +773,7 @@ fn file_op(f: &FileOp, inputs: &[Output], caps: &mut Caps) -> pb::FileOp {
                 mode: mode(*m),
                 data: data.clone(),
                 owner: chown(*owner),
-                timestamp: -1,
+                timestamp: ts,
             }),
             FileAction::Rm {
                 path,
@@ -792,7 +799,7 @@ fn file_op(f: &FileOp, inputs: &[Output], caps: &mut Caps) -> pb::FileOp {
                     oldpath: target.clone(),
                     newpath: path.clone(),
                     owner: chown(*owner),
-                    timestamp: -1,
+                    timestamp: ts,
                 })
             }
         };
@@ -801,6 +808,24 @@ fn file_op(f: &FileOp, inputs: &[Output], caps: &mut Caps) -> pb::FileOp {
             secondary_input: secondary,
             output: if k == last { 0 } else { -1 },
             action: Some(action),
+        });
+    }
+    if f.timestamp.is_some() && !f.actions.is_empty() {
+        // The result so far, copied whole onto scratch: a directory copy
+        // sets each directory's time after its children are in place.
+        let so_far = n_inputs + i64::try_from(f.actions.len()).unwrap_or(1) - 1;
+        actions.push(pb::FileAction {
+            input: -1,
+            secondary_input: so_far,
+            output: 0,
+            action: Some(pb::file_action::Action::Copy(pb::FileActionCopy {
+                src: "/".to_string(),
+                dest: "/".to_string(),
+                mode: -1,
+                dir_copy_contents: true,
+                timestamp: ts,
+                ..Default::default()
+            })),
         });
     }
     pb::FileOp { actions }
@@ -832,6 +857,7 @@ mod tests {
         g.local("context", &opts, at(0, 1)).unwrap();
         let op = FileOp {
             base: None,
+            timestamp: None,
             actions: vec![FileAction::Copy {
                 from: Some(a),
                 src: "/a".into(),

@@ -493,41 +493,9 @@ fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
 }
 
 fn platform_error(a: &str, e: &crate::compiler::platform::PlatformError, span: Span) -> Diag {
-    use crate::compiler::platform::{KNOWN_ARCH, KNOWN_OS, PlatformError as P};
-    let (msg, help) = match e {
-        P::Shape => (
-            format!("`{a}` is not a platform"),
-            "write OS/ARCH or OS/ARCH/VARIANT, e.g. `linux/arm64` or `linux/arm/v7`".to_string(),
-        ),
-        P::UnknownOs(os) => (
-            format!("unknown OS `{os}`"),
-            format!("the OSes are: {}", KNOWN_OS.join(", ")),
-        ),
-        P::UnknownArch(arch) => {
-            let all: Vec<&str> = KNOWN_ARCH.iter().map(|(a, _)| *a).collect();
-            (
-                format!("unknown architecture `{arch}`"),
-                format!("the architectures are: {}", all.join(", ")),
-            )
-        }
-        P::UnknownVariant { arch, variant } => {
-            let vs = KNOWN_ARCH
-                .iter()
-                .find(|(x, _)| x == arch)
-                .map_or(String::new(), |(_, v)| v.join(", "));
-            (
-                format!("unknown variant `{variant}` for {arch}"),
-                if vs.is_empty() {
-                    format!("{arch} takes no variant")
-                } else {
-                    format!("the variants of {arch} are: {vs}")
-                },
-            )
-        }
-    };
-    Diag::new(E_PLATFORM, msg)
+    Diag::new(E_PLATFORM, e.message(a))
         .at(span, "malformed platform")
-        .help(help)
+        .help(e.help())
 }
 
 /// Builds the model from validated settings, applying defaults.

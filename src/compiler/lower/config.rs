@@ -1,7 +1,9 @@
 //! The OCI image config of a target (`containerimage.config`): platform,
 //! runtime config, an empty layer list (the exporter fills in `diff_ids`).
-//! No timestamps (`created`, `history`), so the same app gives the same
-//! bytes; keys in a fixed order, and only keys that have values.
+//! The one time it holds is the build's SOURCE_DATE_EPOCH (`created`, and
+//! the history entry's), so the same app and epoch give the same bytes on
+//! every path, whether or not the exporter is told the epoch; keys in a
+//! fixed order, and only keys that have values.
 
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
@@ -11,10 +13,12 @@ use super::super::{Diag, Platform};
 
 /// The image config JSON of `app` for `platform`.
 #[allow(clippy::result_large_err)] // Diag is the compiler's one error type
-pub fn image_config(app: &model::App, platform: &Platform) -> Result<Vec<u8>, Diag> {
+pub fn image_config(app: &model::App, platform: &Platform, epoch: u64) -> Result<Vec<u8>, Diag> {
+    let created = rfc3339(epoch);
     let img = &app.image;
     let ports: Vec<String> = img.ports.iter().map(|p| p.node.to_string()).collect();
     let config = ImageJson {
+        created: &created,
         architecture: &platform.arch,
         os: &platform.os,
         variant: platform.variant.as_deref(),
@@ -48,9 +52,11 @@ pub fn image_config(app: &model::App, platform: &Platform) -> Result<Vec<u8>, Di
         // writes its own, whose `created_by` names where the layer came from
         // (the step, or "imported sha256:..." when it was restored from a
         // registry cache): the same image would then get a different config
-        // digest depending on the state of the build cache. `created` is
-        // left out; the exporter sets it to SOURCE_DATE_EPOCH.
+        // digest depending on the state of the build cache. Its `created`
+        // is the epoch too: an exporter told no epoch (buildx without
+        // SOURCE_DATE_EPOCH) keeps the times it is given.
         history: [History {
+            created: &created,
             created_by: format!("scratchc: app {} for {platform}", app.name.node),
             comment: "scratchc",
         }],
@@ -67,13 +73,14 @@ pub fn image_config(app: &model::App, platform: &Platform) -> Result<Vec<u8>, Di
 /// The config document; fields in the order they are written.
 #[derive(Serialize)]
 struct ImageJson<'a> {
+    created: &'a str,
     architecture: &'a str,
     os: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     variant: Option<&'a str>,
     config: RunConfig<'a>,
     rootfs: RootFs,
-    history: [History; 1],
+    history: [History<'a>; 1],
 }
 
 #[derive(Serialize)]
@@ -102,9 +109,47 @@ struct RootFs {
 }
 
 #[derive(Serialize)]
-struct History {
+struct History<'a> {
+    created: &'a str,
     created_by: String,
     comment: &'static str,
+}
+
+/// Seconds since 1970 as RFC 3339 in UTC (`1970-01-01T00:00:00Z`), the
+/// form Go's `time.Time` marshals to.
+pub fn rfc3339(seconds: u64) -> String {
+    let days = seconds / 86_400;
+    let rest = seconds % 86_400;
+    let (y, m, d) = civil_date(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// The proleptic Gregorian date `days` after 1970-01-01: counted in
+/// 400-year eras of 146,097 days from 0000-03-01, so that leap days fall
+/// at the end of each shifted year.
+fn civil_date(days: u64) -> (u64, u64, u64) {
+    // 719,468 days from 0000-03-01 to 1970-01-01.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    // Months counted from March: 0 is March, 11 is February.
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = era * 400 + year_of_era + u64::from(month <= 2);
+    (year, month, day)
 }
 
 /// `{}`: the value of a port or a volume.
@@ -148,6 +193,15 @@ impl<V: Serialize> Serialize for Object<'_, V> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn epochs_as_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_780_429), "2026-11-27T11:53:49Z");
+        assert_eq!(rfc3339(4_107_542_399), "2100-02-28T23:59:59Z");
+        assert_eq!(rfc3339(4_107_542_400), "2100-03-01T00:00:00Z");
+    }
 
     /// Keys that come twice are written once, where they first came, with
     /// the last value; empty lists and maps are left out.

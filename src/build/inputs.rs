@@ -15,13 +15,28 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use crate::client::errors::UsageError;
 use crate::client::lock::{self, Lock, LockError};
 use crate::compiler::model::Program;
-use crate::compiler::{LowerOptions, Options, Platform, Sources};
+use crate::compiler::{LowerOptions, Platform, Sources};
+
+/// The build platform of an offline compile: linux on this machine's
+/// architecture (the daemon's own is only known when building).
+pub fn host_platform() -> Platform {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        "loongarch64" => "loong64",
+        other => other,
+    };
+    Platform::parse(&format!("linux/{arch}")).unwrap_or_else(|_| Platform::linux_amd64())
+}
 
 /// `--build-arg KEY=VALUE` values as a map (a later value wins). The error
 /// says which value is wrong and how to write it.
-pub fn build_args(values: &[String]) -> Result<BTreeMap<String, String>, String> {
+pub fn build_args(values: &[String]) -> Result<BTreeMap<String, String>, UsageError> {
     let mut out = BTreeMap::new();
     for kv in values {
         match kv.split_once('=') {
@@ -29,9 +44,10 @@ pub fn build_args(values: &[String]) -> Result<BTreeMap<String, String>, String>
                 out.insert(k.to_string(), v.to_string());
             }
             _ => {
-                return Err(format!(
-                    "--build-arg `{kv}` is not KEY=VALUE; write e.g. --build-arg VERSION=1.2.3"
-                ));
+                return Err(
+                    UsageError::new(format!("--build-arg `{kv}` is not KEY=VALUE"))
+                        .help("write e.g. --build-arg VERSION=1.2.3"),
+                );
             }
         }
     }
@@ -40,32 +56,16 @@ pub fn build_args(values: &[String]) -> Result<BTreeMap<String, String>, String>
 
 /// `--platform` values, normalised, repeats dropped (the first one
 /// stays first: it is the one `scratchc llb` prints).
-pub fn platforms(values: &[String]) -> Result<Vec<Platform>, String> {
+pub fn platforms(values: &[String]) -> Result<Vec<Platform>, UsageError> {
     let mut out: Vec<Platform> = Vec::new();
     for p in values {
-        let parsed = Platform::parse(p).map_err(|e| {
-            format!(
-                "--platform `{p}` is not a known platform ({e:?}); write os/arch[/variant], e.g. linux/arm64"
-            )
-        })?;
+        let parsed = Platform::parse(p)
+            .map_err(|e| UsageError::new(format!("--platform: {}", e.message(p))).help(e.help()))?;
         if !out.contains(&parsed) {
             out.push(parsed);
         }
     }
     Ok(out)
-}
-
-/// The compile options from the command line's values.
-pub fn options(
-    build_arg_values: &[String],
-    platform_values: &[String],
-    build_platform: Platform,
-) -> Result<Options, String> {
-    Ok(Options {
-        build_args: build_args(build_arg_values)?,
-        build_platform,
-        platforms: platforms(platform_values)?,
-    })
 }
 
 /// The lowering options, the same for every driver given the same inputs:
@@ -81,8 +81,10 @@ pub fn lower_options(
     local_unique: Option<String>,
     lock: Option<&Lock>,
     absent_files: BTreeSet<String>,
+    epoch: u64,
 ) -> LowerOptions {
     LowerOptions {
+        epoch,
         builder_configs: lock.map(Lock::builder_configs).unwrap_or_default(),
         context_excludes,
         no_cache,
@@ -156,6 +158,14 @@ mod tests {
             ])
         );
         assert!(platforms(&["plan9".into()]).is_err());
+        let e = platforms(&["linux/aarch64".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown architecture `aarch64` in `linux/aarch64`"),
+            "{e}"
+        );
+        assert!(e.contains("write `linux/arm64`"), "{e}");
     }
 
     #[test]

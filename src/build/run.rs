@@ -1,0 +1,226 @@
+//! One app on the daemon, for the CLI and the frontend alike: resolve the
+//! builder's config (unless the lock holds it), lower every platform in
+//! one graph, solve the platforms concurrently, check each binary before
+//! anything is exported, and shape the result the exporters read.
+//!
+//! Invariant: a failure names its place. A failing step keeps BuildKit's
+//! typed details and gets every app.scratch line our source map ties to
+//! its vertex (the app's line first, then the template's); a binary the
+//! checks refuse is a diagnostic at the line that makes it.
+
+use std::collections::BTreeMap;
+
+use prost::Message;
+
+use super::{Plan, ResolveMode};
+use crate::client::binary::{self, BinaryError};
+use crate::client::errors::{BuildError, locate_all};
+use crate::client::gateway::{self, Gateway, Ref};
+use crate::compiler::model::{App, Build};
+use crate::compiler::{Diag, ImageConfig, Span, Target};
+use crate::proto::moby::buildkit::v1::frontend as gw;
+use crate::proto::pb;
+
+/// Result metadata key of a definition's SHA-256 (`/<platform>` suffixed
+/// for a multi-platform result). BuildKit copies `frontend.*` keys into the
+/// exporter response, which is how tests compare the definition a build
+/// solved with `scratchc llb`.
+pub const DEFINITION_DIGEST_KEY: &str = "frontend.scratchc.definition.digest";
+
+/// Result metadata key of the `local.unique` the context sources carry
+/// (`scratchc llb --local-unique` reproduces the definition with it).
+pub const LOCAL_UNIQUE_KEY: &str = "frontend.scratchc.local.unique";
+
+/// An app solved on the daemon: the result to return, and the definitions
+/// that made it.
+#[derive(Clone, Debug)]
+pub struct Solved {
+    pub result: gw::Result,
+    pub definitions: Vec<pb::Definition>,
+}
+
+/// An app lowered for all its platforms, ready to solve.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    pub targets: Vec<Target>,
+    /// The definitions sent, one per target: where a failure is looked up.
+    pub definitions: Vec<pb::Definition>,
+    /// The `local.unique` the context sources carry.
+    pub local_unique: Option<String>,
+}
+
+/// Builds `app` of `plan` through `gateway` (see the module docs):
+/// [`prepare`], then [`solve`].
+pub async fn solve_app(gateway: &Gateway, plan: &Plan, app: &App) -> Result<Solved, BuildError> {
+    let prepared = prepare(gateway, plan, app).await?;
+    let result = solve(gateway, plan, app, &prepared).await?;
+    Ok(Solved {
+        result,
+        definitions: prepared.definitions,
+    })
+}
+
+/// Resolves the builder's config (unless the lock holds it) and lowers
+/// every platform of `app` in one graph.
+pub async fn prepare(gateway: &Gateway, plan: &Plan, app: &App) -> Result<Prepared, BuildError> {
+    let builders = builder_config(gateway, plan, app).await?;
+    let lower = plan.lower_options(app, builders);
+    let targets = plan.targets(app, &lower)?;
+    let mut definitions = Vec::with_capacity(targets.len());
+    for t in &targets {
+        let def = pb::Definition::decode(t.definition.as_slice()).map_err(|e| BuildError::Daemon {
+            call: "compile",
+            message: format!(
+                "the compiled definition does not decode ({e}); a bug in scratchc, please report it"
+            ),
+        })?;
+        definitions.push(def);
+    }
+    Ok(Prepared {
+        targets,
+        definitions,
+        local_unique: lower.local_unique,
+    })
+}
+
+/// Solves the platforms of a prepared app concurrently, checks each binary
+/// before anything is exported, and shapes the result.
+pub async fn solve(
+    gateway: &Gateway,
+    plan: &Plan,
+    app: &App,
+    prepared: &Prepared,
+) -> Result<gw::Result, BuildError> {
+    let binary_path = &app.image.binary.node;
+    let jobs = prepared
+        .targets
+        .iter()
+        .zip(&prepared.definitions)
+        .map(|(t, def)| async move {
+            let result = gateway
+                .solve(def.clone())
+                .await
+                .map_err(|e| locate(e, def))?;
+            // Reading the binary runs the lazy solve: a failing step shows
+            // up here, with its details. Before export: the binary must be
+            // a static executable for this platform.
+            binary::check_binary(&result, binary_path, &t.platform)
+                .await
+                .map_err(|e| binary_error(e, app, plan, def))?;
+            Ok::<Ref, BuildError>(result)
+        });
+    let refs = futures::future::try_join_all(jobs).await?;
+
+    let multi = plan.settings.multi_platform;
+    let several = prepared.targets.len() > 1 || multi;
+    let mut metadata = BTreeMap::new();
+    if let Some(u) = &prepared.local_unique {
+        metadata.insert(LOCAL_UNIQUE_KEY.to_string(), u.clone().into_bytes());
+    }
+    let mut parts = Vec::with_capacity(refs.len());
+    for (t, r) in prepared.targets.iter().zip(refs) {
+        let digest = crate::llb::digest(&t.definition).into_bytes();
+        let key = if several {
+            format!("{DEFINITION_DIGEST_KEY}/{}", t.platform.id())
+        } else {
+            DEFINITION_DIGEST_KEY.to_string()
+        };
+        metadata.insert(key, digest);
+        parts.push((t.platform.clone(), r.id, t.config.clone()));
+    }
+    let mut result = gateway::image_result(parts, multi);
+    result.metadata.extend(metadata);
+    Ok(result)
+}
+
+/// The config of the app's builder image when the lock does not hold it,
+/// keyed as `LowerOptions::builder_configs` wants.
+async fn builder_config(
+    gateway: &Gateway,
+    plan: &Plan,
+    app: &App,
+) -> Result<BTreeMap<String, ImageConfig>, BuildError> {
+    let Build::Compile(c) = &app.build else {
+        return Ok(BTreeMap::new());
+    };
+    let image = c.builder.node.to_string();
+    if plan
+        .lock
+        .as_ref()
+        .is_some_and(|l| l.builder_configs().contains_key(&image))
+    {
+        return Ok(BTreeMap::new());
+    }
+    let platform = &plan.settings.build_platform;
+    let resolved = match plan.settings.resolve {
+        ResolveMode::Pull => gateway.resolve_image_config(&image, platform, "pull").await,
+        ResolveMode::LocalFirst => match gateway
+            .resolve_image_config(&image, platform, "local")
+            .await
+        {
+            Ok(r) => Ok(r),
+            Err(_) => {
+                gateway
+                    .resolve_image_config(&image, platform, "default")
+                    .await
+            }
+        },
+    };
+    let resolved = resolved.map_err(|e| BuildError::Daemon {
+        call: "LLBBridge.ResolveImageConfig",
+        message: format!("cannot find the builder image {image}: {e}"),
+    })?;
+    Ok(BTreeMap::from([(image, resolved.config)]))
+}
+
+/// A step failure with every place our source map ties to its vertex: the
+/// daemon's own detail names only one.
+fn locate(e: BuildError, def: &pb::Definition) -> BuildError {
+    let BuildError::Step(mut f) = e else {
+        return e;
+    };
+    if let Some(v) = &f.vertex {
+        let mut all = locate_all(def, v);
+        if !all.is_empty() {
+            f.location = Some(all.remove(0));
+            f.also = all;
+        }
+    }
+    BuildError::Step(f)
+}
+
+/// A failed binary check: a failing step keeps its details; a binary that
+/// is missing or wrong is a diagnostic at the line that makes it.
+fn binary_error(e: BinaryError, app: &App, plan: &Plan, def: &pb::Definition) -> BuildError {
+    let (code, label) = match &e {
+        BinaryError::Solve(s) => {
+            return locate(BuildError::from_status("LLBBridge.ReadFile", s), def);
+        }
+        BinaryError::Read { .. } => ("scratch::E0501", "this build wrote no binary there"),
+        BinaryError::Check(_) => ("scratch::E0500", "this build made the binary"),
+    };
+    let mut message = e.to_string();
+    let help = message
+        .split_once("\n  help: ")
+        .map(|(m, h)| (m.to_string(), h.to_string()));
+    let mut d = Diag::new(code, message.clone());
+    if let Some((m, h)) = help {
+        message = m;
+        d = Diag::new(code, message).help(h);
+    }
+    let d = d.at(binary_span(app), label);
+    BuildError::diagnostics(vec![d], &plan.sources)
+}
+
+/// The line of app.scratch a binary problem is shown on: the build command
+/// (`build-run`) or the prebuilt binary (`binary-from`) when the user's
+/// file sets it, else the `app` line (the command then comes from a
+/// template, and a user-set `build-env` or `build-arg` in the app block is
+/// the usual cause).
+fn binary_span(app: &App) -> Span {
+    let own = match &app.build {
+        Build::Compile(c) => c.run.span,
+        Build::Prebuilt { src } => src.span,
+    };
+    if own.file == 0 { own } else { app.span }
+}
