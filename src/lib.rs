@@ -8,5 +8,6 @@ pub mod cli;
 pub mod client;
 pub mod compiler;
 pub mod frontend;
+pub mod gobin;
 pub mod llb;
 pub mod proto;
