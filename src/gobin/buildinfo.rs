@@ -159,9 +159,12 @@ fn write_module(out: &mut String, word: &str, m: &Module) {
         None => {
             let _ = writeln!(out, "\t{}", m.sum);
         }
+        // Go ends the module's line after its replacement's, which
+        // leaves an empty line in the text (and in `go version -m`).
         Some(r) => {
             out.push('\n');
             write_module(out, "=>", r);
+            out.push('\n');
         }
     }
 }
@@ -201,7 +204,9 @@ pub fn parse_modinfo(go_version: &str, text: &str) -> Result<BuildInfo, GoBinErr
         if let Some(v) = line.strip_prefix("path\t") {
             bi.path = v.to_string();
         } else if let Some(v) = line.strip_prefix("mod\t") {
-            bi.main = Some(module_line(v).map_err(bad)?);
+            // Go prints no `mod` line for an all-empty main module.
+            let m = module_line(v).map_err(bad)?;
+            bi.main = (m != Module::default()).then_some(m);
             last = Last::Main;
         } else if let Some(v) = line.strip_prefix("dep\t") {
             bi.deps.push(module_line(v).map_err(bad)?);

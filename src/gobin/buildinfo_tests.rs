@@ -60,8 +60,10 @@ mod\texample.com/app\tv1.0.0\th1:main=\n\
 dep\texample.org/a\tv0.1.0\th1:aaa=\n\
 dep\texample.org/b\tv0.2.0\n\
 =>\texample.org/b2\tv0.2.1\th1:bbb=\n\
+\n\
 dep\texample.org/c\tv0.3.0\n\
-=>\t../c\t\t\n\
+=>\t../c\t(devel)\t\n\
+\n\
 build\t-buildmode=exe\n\
 build\t-compiler=gc\n\
 build\t-ldflags=\"-s -w -X 'main.v=1 2'\"\n\
