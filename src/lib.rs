@@ -11,3 +11,4 @@ pub mod frontend;
 pub mod gobin;
 pub mod llb;
 pub mod proto;
+pub mod sbom;

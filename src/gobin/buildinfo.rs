@@ -204,9 +204,7 @@ pub fn parse_modinfo(go_version: &str, text: &str) -> Result<BuildInfo, GoBinErr
         if let Some(v) = line.strip_prefix("path\t") {
             bi.path = v.to_string();
         } else if let Some(v) = line.strip_prefix("mod\t") {
-            // Go prints no `mod` line for an all-empty main module.
-            let m = module_line(v).map_err(bad)?;
-            bi.main = (m != Module::default()).then_some(m);
+            bi.main = Some(module_line(v).map_err(bad)?);
             last = Last::Main;
         } else if let Some(v) = line.strip_prefix("dep\t") {
             bi.deps.push(module_line(v).map_err(bad)?);
@@ -236,6 +234,9 @@ pub fn parse_modinfo(go_version: &str, text: &str) -> Result<BuildInfo, GoBinErr
             bi.settings.push(setting_line(kv).map_err(bad)?);
         }
     }
+    // Go keeps an all-empty main module as "none" (and prints no `mod`
+    // line for it).
+    bi.main = bi.main.filter(|m| *m != Module::default());
     Ok(bi)
 }
 

@@ -97,6 +97,17 @@ fn parse_and_write_back_are_inverse() {
 }
 
 #[test]
+fn an_empty_main_module_is_none_unless_replaced() {
+    let bi = parse_modinfo("go1", "mod\t\t\n").expect("parses");
+    assert_eq!(bi.main, None);
+    let bi = parse_modinfo("go1", "mod\t\t\n=>\tx\tv1\t\n").expect("parses");
+    assert_eq!(
+        bi.main.and_then(|m| m.replace).map(|r| r.path),
+        Some("x".into())
+    );
+}
+
+#[test]
 fn unknown_lines_are_skipped_like_go() {
     let bi = parse_modinfo("go1.99", "go\tgo1.99\nfuture\tx\npath\tp\n").expect("parses");
     assert_eq!(bi.path, "p");

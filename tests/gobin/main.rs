@@ -10,3 +10,4 @@
 mod buildinfo;
 mod go;
 mod needs;
+mod sbom;
