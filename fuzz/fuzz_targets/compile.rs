@@ -6,9 +6,7 @@ use libfuzzer_sys::fuzz_target;
 use scratchc::compiler::{self, Options, Sources, fmt};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
+    let Ok(text) = std::str::from_utf8(data) else { return };
     let sources = Sources::new("app.scratch", text);
     let _ = compiler::check::pending_imports(&sources);
     let _ = compiler::compile(&sources, &Options::default(), &Default::default(), None);
