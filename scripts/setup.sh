@@ -15,6 +15,9 @@
 #   4. builds the toolchain image golang:1.24 locally with debootstrap +
 #      `docker import`, because this machine reaches no container registry:
 #      no image can ever be pulled, so every base image must be made here.
+#   5. copies that image's Go toolchain out to /var/cache/scratchc/go-1.24
+#      (for tests that build Go binaries offline) and installs spdx-tools
+#      from PyPI (tests validate SBOMs with `pyspdxtools`).
 #
 # Every step is skipped when already done; a re-run takes a few seconds.
 # Usage: scripts/setup.sh [--quiet]
@@ -24,7 +27,7 @@ QUIET=0
 for arg in "$@"; do
   case "$arg" in
     -q|--quiet) QUIET=1 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup: unknown argument: $arg (use --quiet or --help)" >&2; exit 2 ;;
   esac
 done
