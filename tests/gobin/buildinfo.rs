@@ -217,3 +217,79 @@ fn ranged_reads_of_a_stripped_server_are_few_and_small() {
         assert!(bi_stats.rounds <= 3, "{bi_stats:?}");
     }
 }
+
+/// Garbled real binaries: random bytes written over the places the
+/// readers look (headers, section table, build info, the function table's
+/// header), and cuts anywhere: errors or answers, never a panic, never
+/// more than the bounded reads, the same whole and ranged.
+#[test]
+fn garbled_real_binaries_fail_cleanly() {
+    let path = Build::new("needs", "./cmd/tz").stripped().path();
+    let good = std::fs::read(&path).unwrap();
+    let elf = |name: &str| -> (usize, usize) {
+        let out = std::process::Command::new("readelf")
+            .args(["-SW"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!(" {name} ")))
+            .unwrap();
+        let f: Vec<&str> = line.split(']').nth(1).unwrap().split_whitespace().collect();
+        (
+            usize::from_str_radix(f[3], 16).unwrap(),
+            usize::from_str_radix(f[4], 16).unwrap(),
+        )
+    };
+    let (bi, bi_len) = elf(".go.buildinfo");
+    let (pcln, _) = elf(".gopclntab");
+    let (shstr, shstr_len) = elf(".shstrtab");
+    let hot = [(0, 4096), (bi, bi_len), (pcln, 96), (shstr, shstr_len)];
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let start = std::time::Instant::now();
+    let (mut answered, mut failed) = (0, 0);
+    for round in 0..400 {
+        let mut bytes = good.clone();
+        if round % 10 == 9 {
+            bytes.truncate(next() as usize % bytes.len());
+        } else {
+            for _ in 0..1 + next() % 4 {
+                let (at, len) = hot[next() as usize % hot.len()];
+                let i = at + next() as usize % len.max(1);
+                bytes[i] = next() as u8;
+            }
+        }
+        let whole = gobin::inspect(&bytes);
+        let ranged = {
+            let read = |r: ByteRange| {
+                let data = bytes
+                    .get(r.offset as usize..(r.offset + r.len) as usize)
+                    .map(<[u8]>::to_vec)
+                    .unwrap_or_default();
+                async move { Ok::<_, Infallible>(data) }
+            };
+            futures::executor::block_on(gobin::inspect_with(bytes.len() as u64, read))
+                .unwrap_or_else(|e| match e {})
+        };
+        assert!(ranged.1.rounds <= 12, "round {round}: {:?}", ranged.1);
+        assert_eq!(ranged.0, whole, "round {round}");
+        match whole {
+            Ok(g) if g.build_info.is_ok() && g.functions.is_ok() => answered += 1,
+            _ => failed += 1,
+        }
+    }
+    println!(
+        "garbled: {answered} still read, {failed} refused, in {:?}",
+        start.elapsed()
+    );
+    assert!(failed > 0 && answered > 0);
+    assert!(start.elapsed() < std::time::Duration::from_secs(120));
+}

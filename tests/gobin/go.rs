@@ -131,7 +131,11 @@ impl Build {
     /// Builds (or reuses) the binary; returns its path.
     pub fn path(&self) -> PathBuf {
         let src = Path::new(FIXTURES).join(self.module);
+        // The toolchain's VERSION file is part of the key: a new toolchain
+        // rebuilds everything (and a missing one fails here, with the fix).
+        let version = std::fs::read(goroot().join("VERSION")).unwrap();
         let mut h = Sha256::new();
+        h.update(&version);
         h.update(format!("{self:?}\n"));
         for (rel, bytes) in files(&src) {
             h.update(format!("{rel} {}\n", bytes.len()));
