@@ -15,6 +15,9 @@
 #   4. builds the toolchain image golang:1.24 locally with debootstrap +
 #      `docker import`, because this machine reaches no container registry:
 #      no image can ever be pulled, so every base image must be made here.
+#   5. copies that image's Go toolchain out to /var/cache/scratchc/go-1.24
+#      (for tests that build Go binaries offline) and installs spdx-tools
+#      from PyPI (tests validate SBOMs with `pyspdxtools`).
 #
 # Every step is skipped when already done; a re-run takes a few seconds.
 # Usage: scripts/setup.sh [--quiet]
@@ -24,7 +27,7 @@ QUIET=0
 for arg in "$@"; do
   case "$arg" in
     -q|--quiet) QUIET=1 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup: unknown argument: $arg (use --quiet or --help)" >&2; exit 2 ;;
   esac
 done
@@ -361,11 +364,66 @@ step_image() {
   log "image: $GO_IMAGE ok: $out"
 }
 
+# ------------------------------------------------- 5. Go toolchain, spdx-tools
+# The Go toolchain of $GO_IMAGE, copied out once into $GO_TOOLCHAIN_DIR (the
+# image's /usr/lib/go-X and the /usr/share/go-X its symlinks point into), so
+# the tests that need real Go binaries (tests/gobin.rs) run `go build`
+# directly: offline, fast, without the daemon. Re-copied only when the image
+# changes (its id is kept in .image-id). GOROOT is $GO_TOOLCHAIN_DIR/goroot.
+GO_TOOLCHAIN_DIR=${CACHE_DIR}/go-${GO_VERSION}
+step_go_toolchain() {
+  local id tmp old
+  id=$(docker image inspect --format '{{.Id}}' "$GO_IMAGE") || die "cannot inspect $GO_IMAGE"
+  if [ -x "$GO_TOOLCHAIN_DIR/goroot/bin/go" ] && [ "$(cat "$GO_TOOLCHAIN_DIR/.image-id" 2>/dev/null)" = "$id" ]; then
+    log "go toolchain: $GO_TOOLCHAIN_DIR already extracted"
+    return
+  fi
+  mkdir -p "$CACHE_DIR"
+  tmp=$(mktemp -d "$CACHE_DIR/go-toolchain.XXXXXX")
+  log "go toolchain: extracting /usr/lib/go-${GO_VERSION} of $GO_IMAGE into $GO_TOOLCHAIN_DIR"
+  if ! docker run --rm --network=none "$GO_IMAGE" \
+      tar -C / -cf - "usr/lib/go-${GO_VERSION}" "usr/share/go-${GO_VERSION}" | tar -C "$tmp" -xf -; then
+    rm -rf --one-file-system "$tmp"
+    die "go toolchain: copying the toolchain out of $GO_IMAGE failed"
+  fi
+  ln -s "usr/lib/go-${GO_VERSION}" "$tmp/goroot"
+  if ! GOROOT="$tmp/goroot" GOTOOLCHAIN=local GOENV=off "$tmp/goroot/bin/go" version >/dev/null; then
+    rm -rf --one-file-system "$tmp"
+    die "go toolchain: the extracted go does not run"
+  fi
+  printf '%s\n' "$id" >"$tmp/.image-id"
+  chmod 0755 "$tmp"
+  # Swap in whole: a reader sees the old tree or the new one, never half.
+  old=""
+  if [ -e "$GO_TOOLCHAIN_DIR" ]; then
+    old=$(mktemp -d "$CACHE_DIR/go-old.XXXXXX")
+    mv "$GO_TOOLCHAIN_DIR" "$old/"
+  fi
+  mv "$tmp" "$GO_TOOLCHAIN_DIR"
+  if [ -n "$old" ]; then rm -rf --one-file-system "$old"; fi
+  log "go toolchain: $("$GO_TOOLCHAIN_DIR/goroot/bin/go" version)"
+}
+
+# spdx-tools (PyPI) validates the SPDX documents scratchc writes
+# (`pyspdxtools -i FILE`), in tests/gobin.rs.
+step_spdx_tools() {
+  if command -v pyspdxtools >/dev/null 2>&1; then
+    log "spdx-tools: already installed"
+    return
+  fi
+  log "spdx-tools: pip install spdx-tools"
+  run python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore spdx-tools \
+    || die "pip install spdx-tools failed"
+  command -v pyspdxtools >/dev/null 2>&1 || die "spdx-tools installed but pyspdxtools is not on PATH"
+}
+
 step_apt
 step_binfmt
 step_daemon_json
 step_daemons
 step_image
+step_go_toolchain
+step_spdx_tools
 # The BuildKit frontend image (`# syntax=scratchc/frontend:0.1`), built by
 # scratchc itself and loaded so examples and tests use it offline.
 "$(dirname "$0")/frontend-image.sh" $([ "$QUIET" = 1 ] && echo --quiet) \

@@ -17,4 +17,6 @@ cargo clippy --all-targets --locked -- -D warnings
 cargo test --benches --locked
 cargo test --lib --bins --locked
 cargo test --test compile --test llb --locked
+# Real Go binaries built by the toolchain setup.sh copied out (no daemon).
+cargo test --test gobin --locked
 cargo test --test daemon --locked -- --test-threads=1

@@ -9,5 +9,7 @@ pub mod cli;
 pub mod client;
 pub mod compiler;
 pub mod frontend;
+pub mod gobin;
 pub mod llb;
 pub mod proto;
+pub mod sbom;
