@@ -5,8 +5,9 @@
 # builder is BuildKit on the containerd image store. This script:
 #   1. adds a low-priority (100) trixie apt source, derived at run time from
 #      the machine's own debian.sources, and installs docker.io (Engine 26),
-#      containerd 1.7, docker-buildx and debootstrap from trixie, plus runc,
-#      hyperfine, qemu-user-static and docker-registry from the host suite.
+#      containerd 1.7, docker-buildx, docker-compose (v2, the `docker
+#      compose` plugin) and debootstrap from trixie, plus runc, hyperfine,
+#      qemu-user-static, docker-registry and python3-venv from the host suite.
 #      Only those named packages come from trixie ("pkg/trixie"): trixie's
 #      runc, iptables and tini need glibc >= 2.38, which would drag libc6,
 #      the gcc runtime libraries and base-files (the OS identity) to trixie;
@@ -17,7 +18,10 @@
 #      no image can ever be pulled, so every base image must be made here.
 #   5. copies that image's Go toolchain out to /var/cache/scratchc/go-1.24
 #      (for tests that build Go binaries offline) and installs spdx-tools
-#      from PyPI (tests validate SBOMs with `pyspdxtools`).
+#      from PyPI (tests validate SBOMs with `pyspdxtools`);
+#   6. installs kubernetes-validate (PyPI) in a venv of its own, for the
+#      tests that check `scratchc k8s` output against the Kubernetes
+#      OpenAPI schemas, and checks `docker compose` is there.
 #
 # Every step is skipped when already done; a re-run takes a few seconds.
 # Usage: scripts/setup.sh [--quiet]
@@ -27,7 +31,7 @@ QUIET=0
 for arg in "$@"; do
   case "$arg" in
     -q|--quiet) QUIET=1 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup: unknown argument: $arg (use --quiet or --help)" >&2; exit 2 ;;
   esac
 done
@@ -38,8 +42,8 @@ SUITE=trixie
 DEBIAN_SOURCES=/etc/apt/sources.list.d/debian.sources
 TRIXIE_SOURCES=/etc/apt/sources.list.d/scratchc-trixie.sources
 TRIXIE_PREFS=/etc/apt/preferences.d/scratchc-trixie
-TRIXIE_PKGS=(docker.io containerd docker-buildx debootstrap)
-OTHER_PKGS=(runc hyperfine qemu-user-static docker-registry)
+TRIXIE_PKGS=(docker.io containerd docker-buildx docker-compose debootstrap)
+OTHER_PKGS=(runc hyperfine qemu-user-static docker-registry python3-venv)
 CONTAINERD_SOCK=/run/containerd/containerd.sock
 CONTAINERD_LOG=/var/log/scratchc-containerd.log
 DOCKERD_LOG=/var/log/scratchc-dockerd.log
@@ -48,6 +52,10 @@ CACHE_DIR=/var/cache/scratchc
 ROOTFS_INCLUDE=golang-${GO_VERSION}-go,ca-certificates,media-types
 ROOTFS_TAR=${CACHE_DIR}/golang-${GO_VERSION}-${SUITE}-rootfs.tar
 GO_PATH_ENV=/usr/lib/go-${GO_VERSION}/bin:/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# Checking tools from PyPI, in a venv of their own (no system package is
+# touched), linked into /usr/local/bin. The tests look for them there.
+TOOLS_VENV=/opt/scratchc-tools
+KUBERNETES_VALIDATE_VERSION=1.37.0
 
 export DEBIAN_FRONTEND=noninteractive
 export PATH="${PATH}:/usr/local/sbin:/usr/sbin:/sbin"
@@ -139,7 +147,7 @@ step_apt() {
   fi
 
   local missing_t missing_o
-  missing_t=$(pkgs_missing "docker.io>=26" "containerd>=1.7" docker-buildx "debootstrap>=1.0.134")
+  missing_t=$(pkgs_missing "docker.io>=26" "containerd>=1.7" docker-buildx "docker-compose>=2" "debootstrap>=1.0.134")
   missing_o=$(pkgs_missing "${OTHER_PKGS[@]}")
   if [ -z "$missing_t" ] && [ -z "$missing_o" ] && [ "$changed" = 0 ]; then
     log "apt: packages already installed"
@@ -164,7 +172,7 @@ step_apt() {
   run "${APT[@]}" install "${TRIXIE_PKGS[@]/%//$SUITE}" "${OTHER_PKGS[@]}" || rc=$?
   if [ "$policy_tmp" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
   [ "$rc" = 0 ] || die "apt-get install failed (exit $rc)"
-  missing_t=$(pkgs_missing "docker.io>=26" "containerd>=1.7" docker-buildx "debootstrap>=1.0.134" "${OTHER_PKGS[@]}")
+  missing_t=$(pkgs_missing "docker.io>=26" "containerd>=1.7" docker-buildx "docker-compose>=2" "debootstrap>=1.0.134" "${OTHER_PKGS[@]}")
   [ -z "$missing_t" ] || die "apt: still missing: $missing_t"
 }
 
@@ -417,6 +425,27 @@ step_spdx_tools() {
   command -v pyspdxtools >/dev/null 2>&1 || die "spdx-tools installed but pyspdxtools is not on PATH"
 }
 
+# ------------------------------------------------------- 6. checking tools
+step_tools() {
+  local kv=$TOOLS_VENV/bin/kubernetes-validate
+  if [ -x "$kv" ] && [ "$("$kv" --version 2>/dev/null)" = "$KUBERNETES_VALIDATE_VERSION" ]; then
+    log "tools: kubernetes-validate $KUBERNETES_VALIDATE_VERSION already installed"
+  else
+    log "tools: installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION into $TOOLS_VENV"
+    # Debian's interpreter, not whatever `python3` is first on PATH: the
+    # venv must outlive a pyenv or a virtualenv of the session.
+    [ -x "$TOOLS_VENV/bin/python3" ] || run /usr/bin/python3 -m venv "$TOOLS_VENV" \
+      || die "cannot create the venv $TOOLS_VENV (is python3-venv installed?)"
+    run "$TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check \
+      "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" \
+      || die "pip could not install kubernetes-validate $KUBERNETES_VALIDATE_VERSION"
+    [ "$("$kv" --version 2>/dev/null)" = "$KUBERNETES_VALIDATE_VERSION" ] \
+      || die "kubernetes-validate does not run from $TOOLS_VENV"
+  fi
+  ln -sfn "$kv" /usr/local/bin/kubernetes-validate
+  docker compose version >/dev/null 2>&1 || die "'docker compose' is not available (docker-compose package)"
+}
+
 step_apt
 step_binfmt
 step_daemon_json
@@ -424,6 +453,7 @@ step_daemons
 step_image
 step_go_toolchain
 step_spdx_tools
+step_tools
 # The BuildKit frontend image (`# syntax=scratchc/frontend:0.1`), built by
 # scratchc itself and loaded so examples and tests use it offline.
 "$(dirname "$0")/frontend-image.sh" $([ "$QUIET" = 1 ] && echo --quiet) \
@@ -433,4 +463,5 @@ GO_VER=$(docker run --rm --network=none "$GO_IMAGE" go version 2>/dev/null | awk
   || die "'docker run --rm $GO_IMAGE go version' failed"
 ENGINE=$(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?')
 BUILDX=$(docker buildx version 2>/dev/null | awk '{print $2}')
-echo "setup: ready in $(( $(date +%s) - START_TS ))s: docker engine ${ENGINE} (containerd snapshotter), buildx ${BUILDX}, image ${GO_IMAGE} (${GO_VER})"
+COMPOSE=$(docker compose version --short 2>/dev/null || echo '?')
+echo "setup: ready in $(( $(date +%s) - START_TS ))s: docker engine ${ENGINE} (containerd snapshotter), buildx ${BUILDX}, compose ${COMPOSE}, image ${GO_IMAGE} (${GO_VER}), kubernetes-validate ${KUBERNETES_VALIDATE_VERSION}"

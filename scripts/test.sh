@@ -10,7 +10,8 @@ bash scripts/registry.sh --quiet
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 # The benchmarks once each, as smoke tests (criterion's test mode), then
-# the unit, snapshot and CLI tests, then the real-daemon tests. Those run
+# the unit, snapshot and CLI tests, the deploy outputs through their
+# validators (no daemon), then the real-daemon tests. Those run
 # one at a time: several of them wipe the daemon's build cache or check
 # what a build took from a cache, which a concurrent build on the same
 # daemon would disturb.
@@ -19,4 +20,5 @@ cargo test --lib --bins --locked
 cargo test --test compile --test llb --locked
 # Real Go binaries built by the toolchain setup.sh copied out (no daemon).
 cargo test --test gobin --locked
+cargo test --test deploy --locked
 cargo test --test daemon --locked -- --test-threads=1

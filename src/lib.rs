@@ -2,12 +2,15 @@
 //! compiled to BuildKit LLB.
 //!
 //! The compiler (`compiler`, `llb`) does no IO: it turns sources into a
-//! protobuf definition. The client, the frontend and the CLI sit outside it.
+//! protobuf definition; `deploy` turns a checked app into Kubernetes and
+//! Compose YAML, with no IO either. The client, the frontend and the CLI
+//! sit outside them.
 
 pub mod build;
 pub mod cli;
 pub mod client;
 pub mod compiler;
+pub mod deploy;
 pub mod frontend;
 pub mod gobin;
 pub mod llb;

@@ -94,6 +94,7 @@ fn hello() -> App {
             labels: vec![],
         },
         build_args: BTreeMap::new(),
+        kubernetes: Default::default(),
     }
 }
 
@@ -400,6 +401,29 @@ fn example_multi() {
 #[test]
 fn example_company() {
     insta::assert_snapshot!("example_company", example("company"));
+}
+
+#[test]
+fn example_cluster() {
+    insta::assert_snapshot!("example_cluster", example("cluster"));
+}
+
+/// The `kubernetes` section changes no image: the lowering never reads it.
+#[test]
+fn kubernetes_settings_change_no_definition() {
+    let path = std::path::Path::new("examples/cluster/app.scratch");
+    let sources = scratchc::cli::load::load(path).unwrap();
+    let options = Options::default();
+    let program = scratchc::compiler::check(&sources, &options).unwrap();
+    for app in &program.apps {
+        assert!(!app.kubernetes.is_empty(), "{}", app.name.node);
+        let mut bare = app.clone();
+        bare.kubernetes = Default::default();
+        let p = Platform::linux_amd64();
+        let with = lower::lower(app, &p, &sources, &options, &lower_opts()).unwrap();
+        let without = lower::lower(&bare, &p, &sources, &options, &lower_opts()).unwrap();
+        assert_eq!(with, without, "{}", app.name.node);
+    }
 }
 
 #[test]

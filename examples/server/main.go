@@ -1,7 +1,7 @@
 // Command server is the essay's fortio-style server, packaged FROM scratch:
 // HTTP on 8080 (with a /check endpoint proving the CA bundle and the MIME
-// table made it into the image), a UDP echo on 8079 and a redirector on
-// 8081.
+// table made it into the image, and /fs telling where it may write), a UDP
+// echo on 8079 and a redirector on 8081.
 package main
 
 import (
@@ -52,6 +52,23 @@ func main() {
 		fmt.Fprintf(w, "uid=%d gid=%d workdir=%s\n", os.Getuid(), os.Getgid(), wd)
 		if !ok {
 			w.WriteHeader(http.StatusInternalServerError)
+		}
+	})
+
+	// /fs says where the process may write. Run as `scratchc compose` or
+	// `scratchc k8s` deploy it, the root is read-only while /tmp, the
+	// configuration volume and the data volume (the working directory)
+	// are writable.
+	mux.HandleFunc("/fs", func(w http.ResponseWriter, r *http.Request) {
+		for _, dir := range []string{"/", os.TempDir(), *configDir, "."} {
+			f, err := os.CreateTemp(dir, ".write-test-*")
+			if err != nil {
+				fmt.Fprintf(w, "write %s: %v\n", dir, err)
+				continue
+			}
+			f.Close()
+			os.Remove(f.Name())
+			fmt.Fprintf(w, "write %s: ok\n", dir)
 		}
 	})
 

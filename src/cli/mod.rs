@@ -3,9 +3,12 @@
 
 mod build;
 mod check;
+mod compose;
+mod deploy;
 mod dockerfile;
 mod fmt;
 mod frontend;
+mod k8s;
 mod llb;
 pub mod load;
 mod lock;
@@ -62,6 +65,21 @@ pub enum Command {
     Dockerfile(DockerfileArgs),
     /// Build images on a BuildKit daemon.
     Build(Box<build::BuildArgs>),
+    /// Print Kubernetes manifests that run the app(s).
+    ///
+    /// A Deployment per app, and a Service when it has ports, with the
+    /// restricted Pod Security Standard's security context: the image's
+    /// non-root user, a read-only root, writable emptyDirs for its volumes
+    /// and /tmp, no capabilities, no privilege escalation. The
+    /// `kubernetes { }` section adds replicas, resources and probes.
+    K8s(deploy::DeployArgs),
+    /// Print a Compose file that runs the app(s).
+    ///
+    /// A service per app with the settings of `scratchc k8s`: its user, a
+    /// read-only root, a tmpfs at /tmp, named volumes, no capabilities, no
+    /// new privileges, its ports, environment and command. It runs the
+    /// image `scratchc build` loaded (pull_policy: never).
+    Compose(deploy::DeployArgs),
     /// Pin builder images and templates in `scratch.lock`.
     ///
     /// Resolves every builder image of the file on the daemon and writes
@@ -210,6 +228,8 @@ pub fn run() -> ExitCode {
         Command::Llb(a) => llb::run(&a),
         Command::Dockerfile(a) => dockerfile::run(&a),
         Command::Build(a) => build::run(&a),
+        Command::K8s(a) => k8s::run(&a),
+        Command::Compose(a) => compose::run(&a),
         Command::Lock(a) => lock::run(&a),
         Command::Verify(a) => verify::run(&a),
         Command::Frontend => return frontend::run(),

@@ -93,15 +93,33 @@ pub struct Block {
     pub close_comment: Option<Spanned<String>>,
 }
 
-/// `KEY VALUE*` on one (logical) line.
+/// `KEY VALUE*` on one (logical) line, or `KEY {` opening a section.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Stmt {
     pub leading: Vec<Trivia>,
     pub key: Spanned<String>,
+    /// Always empty when `section` is set (the grammar allows no value
+    /// before the `{`).
     pub values: Vec<Value>,
+    /// The comment at the end of the line (after the `{` of a section).
     pub comment: Option<Spanned<String>>,
-    /// From the key to the last value.
+    /// From the key to the last value (to the `{` of a section).
     pub span: Span,
+    /// `KEY { ... }`: the statements of a section (one level deep; which
+    /// keys open one is the checker's business). Left out of the JSON when
+    /// absent, so trees without sections serialize as before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub section: Option<Section>,
+}
+
+/// The inside of `KEY { ... }` in an app or a template.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Section {
+    pub stmts: Vec<Stmt>,
+    /// Comments and blank lines between the last statement and the `}`.
+    pub closing: Vec<Trivia>,
+    /// A comment after the `}`.
+    pub close_comment: Option<Spanned<String>>,
 }
 
 /// One value: a bare word or a quoted string, already unescaped, split into

@@ -1,6 +1,7 @@
 //! The canonical layout of a `.scratch` file, printed from the AST alone.
 //!
-//! - two-space indent inside blocks, one space between values;
+//! - two-space indent inside blocks (four inside a `kubernetes { }`
+//!   section), one space between values;
 //! - a value is quoted only when it must be (spaces, braces, a leading `#`
 //!   or `"`, a backslash, an empty value), and `$` is always written `$$`;
 //! - runs of blank lines are one blank line, none at the start or end of a
@@ -86,18 +87,35 @@ fn block(out: &mut String, b: &Block, comment: Option<&str>) {
     end_line(out, comment);
     for s in &b.stmts {
         trivia(out, &s.leading, "  ");
-        stmt(out, s);
+        stmt(out, s, "  ");
     }
     trivia(out, &b.closing, "  ");
     out.push('}');
     end_line(out, b.close_comment.as_ref().map(|c| c.node.as_str()));
 }
 
-fn stmt(out: &mut String, s: &Stmt) {
-    const INDENT: &str = "  ";
-    const CONT: &str = "      ";
+/// One statement at `indent`; a section's statements two spaces deeper.
+fn stmt(out: &mut String, s: &Stmt, indent: &str) {
+    if let Some(sec) = &s.section {
+        out.push_str(indent);
+        out.push_str(&s.key.node);
+        out.push_str(" {");
+        end_line(out, s.comment.as_ref().map(|c| c.node.as_str()));
+        let inner = format!("{indent}  ");
+        for x in &sec.stmts {
+            trivia(out, &x.leading, &inner);
+            stmt(out, x, &inner);
+        }
+        trivia(out, &sec.closing, &inner);
+        out.push_str(indent);
+        out.push('}');
+        end_line(out, sec.close_comment.as_ref().map(|c| c.node.as_str()));
+        return;
+    }
+    // Continuation lines sit four columns deeper than the statement.
+    let cont = format!("{indent}    ");
     let words: Vec<String> = s.values.iter().map(value).collect();
-    let mut line = format!("{INDENT}{}", s.key.node);
+    let mut line = format!("{indent}{}", s.key.node);
     for w in &words {
         // Wrap before a word that would pass the width, unless the line
         // holds nothing but the key or the indent so far.
@@ -105,7 +123,7 @@ fn stmt(out: &mut String, s: &Stmt) {
         if !bare_line && line.len() + 1 + w.len() > WIDTH {
             out.push_str(&line);
             out.push_str(" \\\n");
-            line = format!("{CONT}{w}");
+            line = format!("{cont}{w}");
         } else {
             line.push(' ');
             line.push_str(w);
@@ -169,6 +187,15 @@ mod tests {
     fn canonical_layout() {
         let src = "\n\n# top\napp  a   uses go {   # hi\n\n\n    port   8080 \"8081\"   # web\n  env \"A=b c\" X=$$y\n\n\n  # end\n\n}\n\n\n";
         let want = "# top\napp a uses go { # hi\n  port 8080 8081 # web\n  env \"A=b c\" X=$$y\n\n  # end\n}\n";
+        let got = format_source(src).unwrap();
+        assert_eq!(got, want);
+        assert_eq!(format_source(&got).unwrap(), got);
+    }
+
+    #[test]
+    fn sections_are_indented_and_keep_their_comments() {
+        let src = "app a {\n  port 8080\n kubernetes   {  # cluster\n\n replicas 2\n\n\n   # probes\n      probe readiness http 8080 /healthz\n\n }   # end\n}\n";
+        let want = "app a {\n  port 8080\n  kubernetes { # cluster\n    replicas 2\n\n    # probes\n    probe readiness http 8080 /healthz\n  } # end\n}\n";
         let got = format_source(src).unwrap();
         assert_eq!(got, want);
         assert_eq!(format_source(&got).unwrap(), got);

@@ -62,6 +62,73 @@ pub struct App {
     /// Build arguments declared by the app or its templates, with the value
     /// in force (the `--build-arg` one, else the default).
     pub build_args: BTreeMap<String, String>,
+    /// What only a cluster needs (`kubernetes { ... }`). Never read by the
+    /// lowering: it changes no image. Left out of the JSON when empty.
+    #[serde(skip_serializing_if = "Kubernetes::is_empty")]
+    pub kubernetes: Kubernetes,
+}
+
+/// The settings of the `kubernetes` sections along the app's chain, merged
+/// like any key (the nearest `replicas` wins, `requests`/`limits` merge by
+/// resource name, a probe replaces a farther one of the same kind).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Kubernetes {
+    pub replicas: Option<Spanned<u32>>,
+    /// Resource name (`cpu`, `memory`, `ephemeral-storage`) to quantity,
+    /// as written (`100m`, `64Mi`), checked to parse as a quantity.
+    pub requests: Vec<Spanned<(String, String)>>,
+    pub limits: Vec<Spanned<(String, String)>>,
+    /// At most one per kind, each on a declared TCP port of the app.
+    pub probes: Vec<Spanned<Probe>>,
+}
+
+impl Kubernetes {
+    pub fn is_empty(&self) -> bool {
+        self == &Kubernetes::default()
+    }
+}
+
+/// A container probe.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Probe {
+    pub kind: ProbeKind,
+    pub action: ProbeAction,
+    /// A TCP port the app declares with `port`.
+    pub port: u16,
+    /// `initialDelaySeconds`, `periodSeconds`, `timeoutSeconds`,
+    /// `failureThreshold`; `None`: the cluster's default.
+    pub delay: Option<u32>,
+    pub period: Option<u32>,
+    pub timeout: Option<u32>,
+    pub failures: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ProbeKind {
+    Liveness,
+    Readiness,
+    Startup,
+}
+
+impl ProbeKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ProbeKind::Liveness => "liveness",
+            ProbeKind::Readiness => "readiness",
+            ProbeKind::Startup => "startup",
+        }
+    }
+}
+
+/// How a probe asks the app whether it is well.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum ProbeAction {
+    /// An HTTP GET of `path` (absolute); any 2xx or 3xx is success.
+    Http { path: String },
+    /// A TCP connection that opens.
+    Tcp,
+    /// The gRPC health checking protocol, for `service` (empty: the server).
+    Grpc { service: Option<String> },
 }
 
 /// Where the app's binary comes from.

@@ -6,7 +6,9 @@ use pest::Parser as _;
 use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
 
-use super::ast::{Block, BlockKind, File, Import, Item, ItemKind, Part, Stmt, Trivia, Value, Var};
+use super::ast::{
+    Block, BlockKind, File, Import, Item, ItemKind, Part, Section, Stmt, Trivia, Value, Var,
+};
 use super::diagnostic::Diag;
 use super::span::{FileId, Span, Spanned};
 
@@ -252,10 +254,58 @@ impl Cx {
                     let s = self.stmt(c, pending.take());
                     stmts.push(s);
                 }
+                Rule::section => {
+                    let s = self.section(c, pending.take());
+                    stmts.push(s);
+                }
                 _ => {}
             }
         }
         (stmts, pending.finish())
+    }
+
+    /// `KEY {` ... `}` as a statement with a section: the span runs from
+    /// the key to the `{`, the comment is the one after the `{`.
+    fn section(&mut self, p: Pair<'_, Rule>, leading: Vec<Trivia>) -> Stmt {
+        let whole = self.span(&p);
+        let text = p.as_str();
+        let mut key = Spanned::new(String::new(), whole);
+        let mut comment = None;
+        let mut section = Section {
+            stmts: Vec::new(),
+            closing: Vec::new(),
+            close_comment: None,
+        };
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::key => key = Spanned::new(c.as_str().to_string(), self.span(&c)),
+                Rule::comment => comment = Some(self.comment(&c)),
+                Rule::section_body => {
+                    let (stmts, closing) = self.body(c);
+                    section.stmts = stmts;
+                    section.closing = closing;
+                }
+                Rule::close => {
+                    section.close_comment = c
+                        .into_inner()
+                        .find(|x| x.as_rule() == Rule::comment)
+                        .map(|x| self.comment(&x));
+                }
+                _ => {}
+            }
+        }
+        let end = text
+            .get(key.span.end.saturating_sub(whole.start)..)
+            .and_then(|t| t.find('{'))
+            .map_or(key.span.end, |i| key.span.end + i + 1);
+        Stmt {
+            leading,
+            span: Span::new(self.file, key.span.start, end),
+            key,
+            values: Vec::new(),
+            comment,
+            section: Some(section),
+        }
     }
 
     fn stmt(&mut self, p: Pair<'_, Rule>, leading: Vec<Trivia>) -> Stmt {
@@ -278,6 +328,7 @@ impl Cx {
             values,
             comment,
             span,
+            section: None,
         }
     }
 
@@ -385,7 +436,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::stmt | Rule::key => "a key (lowercase letters, digits and `-`)",
         Rule::close => "`}`",
         Rule::value | Rule::bare | Rule::quoted => "a value",
-        Rule::body => "a statement",
+        Rule::body | Rule::section | Rule::section_body => "a statement",
         _ => return None,
     })
 }

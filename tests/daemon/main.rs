@@ -3,6 +3,7 @@
 //! They fail, never skip, when either is down: CI starts both.
 
 mod build;
+mod deploy;
 mod frontend;
 mod repro;
 mod session;

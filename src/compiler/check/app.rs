@@ -32,6 +32,8 @@ pub const E_NO_BUILD: &str = "scratch::E0220";
 pub const E_TWO_BUILDS: &str = "scratch::E0221";
 pub const E_NO_SOURCE: &str = "scratch::E0222";
 pub const E_DEPS: &str = "scratch::E0223";
+pub const E_PROBE_PORT: &str = "scratch::E0140";
+pub const E_REQUEST_OVER_LIMIT: &str = "scratch::E0141";
 
 /// One arg after expansion, with the span of the value it came from.
 type Arg = (String, Span);
@@ -81,6 +83,28 @@ impl Acc {
 
     fn pairs(&self, key: &str) -> Vec<Spanned<(String, String)>> {
         self.map.get(key).cloned().unwrap_or_default()
+    }
+
+    /// Merges one statement's validated args as its key says.
+    fn add(&mut self, def: &'static KeyDef, set: Set) {
+        match def.merge {
+            Merge::Single => {
+                self.single.insert(def.name, set);
+            }
+            Merge::List => self.list.entry(def.name).or_default().push(set),
+            Merge::Map => {
+                let entries = self.map.entry(def.name).or_default();
+                for (a, sp) in &set.args {
+                    let Ok((k, v)) = values::key_value(a) else {
+                        continue;
+                    };
+                    match entries.iter_mut().find(|e| e.node.0 == k) {
+                        Some(e) => *e = Spanned::new((k, v), *sp),
+                        None => entries.push(Spanned::new((k, v), *sp)),
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -194,8 +218,10 @@ pub(super) fn eval(
         }
     }
 
-    // Every other statement, farthest ancestor first.
+    // Every other statement, farthest ancestor first; the statements of
+    // `kubernetes` sections into an accumulator of their own.
     let mut acc = Acc::default();
+    let mut kube = Acc::default();
     for (i, block) in chain.iter().enumerate().rev() {
         let mut env = with_args.clone();
         for (d, v) in &param_values {
@@ -212,40 +238,25 @@ pub(super) fn eval(
             if matches!(def.name, "param" | "build-arg") {
                 continue;
             }
-            env.platform = def.platform;
-            let n = diags.len();
-            let args = expand(s, &env, diags);
-            if diags.len() > n {
-                continue;
-            }
-            if args.len() < def.min || def.max.is_some_and(|m| args.len() > m) {
-                diags.push(arity(def, args.len(), s));
-                continue;
-            }
-            if !validate(def, &args, diags) {
-                if i > 0 {
-                    blame_setting(&mut diags[n..], s, block, &param_settings);
-                }
-                continue;
-            }
-            let set = Set { args, span: s.span };
-            match def.merge {
-                Merge::Single => {
-                    acc.single.insert(def.name, set);
-                }
-                Merge::List => acc.list.entry(def.name).or_default().push(set),
-                Merge::Map => {
-                    let entries = acc.map.entry(def.name).or_default();
-                    for (a, sp) in &set.args {
-                        let Ok((k, v)) = values::key_value(a) else {
-                            continue;
-                        };
-                        match entries.iter_mut().find(|e| e.node.0 == k) {
-                            Some(e) => *e = Spanned::new((k, v), *sp),
-                            None => entries.push(Spanned::new((k, v), *sp)),
-                        }
+            if let (Some(table), Some(section)) = (keys::section(def.name), &s.section) {
+                for inner in &section.stmts {
+                    let Some(def) = table.iter().find(|k| k.name == inner.key.node) else {
+                        continue;
+                    };
+                    if let Some(set) =
+                        setting(def, inner, block, &mut env, &param_settings, i, diags)
+                    {
+                        kube.add(def, set);
                     }
                 }
+                continue;
+            }
+            if s.section.is_some() {
+                // A section on a key that takes values (reported by check_keys).
+                continue;
+            }
+            if let Some(set) = setting(def, s, block, &mut env, &param_settings, i, diags) {
+                acc.add(def, set);
             }
         }
     }
@@ -253,7 +264,145 @@ pub(super) fn eval(
     if diags.len() > before {
         return None;
     }
-    assemble(app, &chain, &acc, build_args, options, out, diags)
+    let mut app = assemble(app, &chain, &acc, build_args, options, out, diags)?;
+    app.kubernetes = kubernetes(&kube, &app.image.ports, diags)?;
+    Some(app)
+}
+
+/// One statement's args, expanded, counted and validated (a bad value in
+/// a template blamed on the setting of the parameter it used); `None` when
+/// it is in error (reported).
+fn setting(
+    def: &'static KeyDef,
+    s: &Stmt,
+    block: &Block,
+    env: &mut Env,
+    param_settings: &BTreeMap<String, Span>,
+    depth: usize,
+    diags: &mut Vec<Diag>,
+) -> Option<Set> {
+    env.platform = def.platform;
+    let n = diags.len();
+    let args = expand(s, env, diags);
+    if diags.len() > n {
+        return None;
+    }
+    if args.len() < def.min || def.max.is_some_and(|m| args.len() > m) {
+        diags.push(arity(def, args.len(), s));
+        return None;
+    }
+    if !validate(def, &args, diags) {
+        if depth > 0 {
+            blame_setting(&mut diags[n..], s, block, param_settings);
+        }
+        return None;
+    }
+    Some(Set { args, span: s.span })
+}
+
+/// The `kubernetes` settings of an app: probes on declared TCP ports only
+/// (a nearer probe replaces a farther one of the same kind), no request
+/// above its limit. `None` when one is in error (reported).
+fn kubernetes(
+    kube: &Acc,
+    ports: &[Spanned<model::Port>],
+    diags: &mut Vec<Diag>,
+) -> Option<model::Kubernetes> {
+    let before = diags.len();
+    let replicas = kube.one("replicas").and_then(|r| {
+        values::replicas(&r.node)
+            .ok()
+            .map(|n| Spanned::new(n, r.span))
+    });
+    let requests = kube.pairs("requests");
+    let limits = kube.pairs("limits");
+    for r in &requests {
+        let Some(l) = limits.iter().find(|l| l.node.0 == r.node.0) else {
+            continue;
+        };
+        let (Ok(rv), Ok(lv)) = (values::quantity(&r.node.1), values::quantity(&l.node.1)) else {
+            continue;
+        };
+        if rv > lv {
+            let name = &r.node.0;
+            diags.push(
+                Diag::new(
+                    E_REQUEST_OVER_LIMIT,
+                    format!("the {name} request {} is above its limit {}", r.node.1, l.node.1),
+                )
+                .at(r.span, "requested here")
+                .related(l.span, "limited here")
+                .help(format!(
+                    "Kubernetes refuses a pod that requests more {name} than its limit; raise the limit or lower the request"
+                )),
+            );
+        }
+    }
+    let mut probes: Vec<Spanned<model::Probe>> = Vec::new();
+    for set in kube.lists("probe") {
+        let args: Vec<String> = set.args.iter().map(|(a, _)| a.clone()).collect();
+        let Ok(probe) = values::probe(&args) else {
+            continue;
+        };
+        let port_span = set.args.get(2).map_or(set.span, |(_, sp)| *sp);
+        let declared = ports.iter().find(|p| p.node.number == probe.port);
+        let tcp = ports
+            .iter()
+            .any(|p| p.node.number == probe.port && p.node.proto == model::Proto::Tcp);
+        if !tcp {
+            let tcp_ports: Vec<String> = ports
+                .iter()
+                .filter(|p| p.node.proto == model::Proto::Tcp)
+                .map(|p| p.node.number.to_string())
+                .collect();
+            let help = if tcp_ports.is_empty() {
+                format!("declare it with `port {}`, or drop the probe", probe.port)
+            } else {
+                format!(
+                    "probe one of the app's TCP ports ({}), or declare it with `port {}`",
+                    tcp_ports.join(", "),
+                    probe.port
+                )
+            };
+            let mut d = Diag::new(
+                E_PROBE_PORT,
+                match declared {
+                    Some(p) => format!(
+                        "the {} probe uses port {}, declared only as {}",
+                        probe.kind.name(),
+                        probe.port,
+                        p.node
+                    ),
+                    None => format!(
+                        "the {} probe uses port {}, which the app does not declare",
+                        probe.kind.name(),
+                        probe.port
+                    ),
+                },
+            )
+            .at(port_span, "not a declared TCP port")
+            .help(help);
+            if let Some(p) = declared {
+                d = d.related(p.span, "declared here");
+            }
+            diags.push(d);
+            continue;
+        }
+        let probe = Spanned::new(probe, set.span);
+        match probes.iter_mut().find(|p| p.node.kind == probe.node.kind) {
+            Some(p) => *p = probe,
+            None => probes.push(probe),
+        }
+    }
+    if diags.len() > before {
+        return None;
+    }
+    Some(model::Kubernetes {
+        replicas,
+        requests,
+        limits,
+        probes,
+    })
 }
 
 /// A bad value in a template statement that uses a parameter is the fault
@@ -474,6 +623,23 @@ fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
                     }),
                 };
                 check(E_BAD_VALUE, r, *sp);
+            }
+        }
+        "replicas" => {
+            for (a, sp) in args {
+                check(E_BAD_VALUE, values::replicas(a).map(|_| ()), *sp);
+            }
+        }
+        "requests" | "limits" => {
+            for (a, sp) in args {
+                check(E_BAD_VALUE, values::resource(a).map(|_| ()), *sp);
+            }
+        }
+        "probe" => {
+            let plain: Vec<String> = args.iter().map(|(a, _)| a.clone()).collect();
+            if let Err((i, b)) = values::probe(&plain) {
+                let span = args.get(i).map_or(Span::default(), |(_, sp)| *sp);
+                check(E_BAD_VALUE, Err(b), span);
             }
         }
         "file" => {
@@ -753,5 +919,6 @@ fn assemble(
             labels: acc.pairs("label"),
         },
         build_args,
+        kubernetes: model::Kubernetes::default(),
     })
 }

@@ -123,10 +123,49 @@ pub const KEYS: &[KeyDef] = &[
         None,
         "param NAME string|bool|int|list [DEFAULT]",
     ),
+    // A section: takes no values, holds `KUBERNETES` keys. Once per block;
+    // its keys merge along the chain like any other key.
+    key("kubernetes", Single, 0, Some(0), "kubernetes {"),
+];
+
+/// The keys of a `kubernetes { ... }` section: what only the cluster needs.
+/// They never change the image (the lowering does not read them).
+pub const KUBERNETES: &[KeyDef] = &[
+    key("replicas", Single, 1, Some(1), "replicas N"),
+    key(
+        "requests",
+        Map,
+        1,
+        None,
+        "requests cpu=QUANTITY memory=QUANTITY...",
+    ),
+    key(
+        "limits",
+        Map,
+        1,
+        None,
+        "limits cpu=QUANTITY memory=QUANTITY...",
+    ),
+    key(
+        "probe",
+        List,
+        3,
+        None,
+        "probe liveness|readiness|startup http|tcp|grpc PORT [/PATH] [delay=S] [period=S] [timeout=S] [failures=N] [service=NAME]",
+    ),
 ];
 
 pub fn find(name: &str) -> Option<&'static KeyDef> {
     KEYS.iter().find(|k| k.name == name)
+}
+
+/// The keys of the section a key opens (`kubernetes`); `None` for the keys
+/// that take values.
+pub fn section(name: &str) -> Option<&'static [KeyDef]> {
+    match name {
+        "kubernetes" => Some(KUBERNETES),
+        _ => None,
+    }
 }
 
 /// Names of every built-in key, for suggestions.

@@ -33,6 +33,7 @@ pub const E_UNKNOWN_KEY: &str = "scratch::E0100";
 pub const E_DUPLICATE_KEY: &str = "scratch::E0101";
 pub const E_ARITY: &str = "scratch::E0102";
 pub const E_NOT_HERE: &str = "scratch::E0103";
+pub const E_SECTION: &str = "scratch::E0104";
 pub const E_UNKNOWN_TEMPLATE: &str = "scratch::E0200";
 pub const E_TEMPLATE_CYCLE: &str = "scratch::E0201";
 pub const E_DUPLICATE_TEMPLATE: &str = "scratch::E0202";
@@ -377,11 +378,36 @@ fn is_key(s: &str) -> bool {
 }
 
 /// Checks the keys of one block against the built-ins and the parameters
-/// visible from it: unknown keys, and single-valued keys set twice.
+/// visible from it: unknown keys, single-valued keys set twice, sections
+/// opened by keys that take values (and the reverse), and the keys inside
+/// each section.
 pub(crate) fn check_keys(block: &Block, params: &[ParamDecl<'_>], diags: &mut Vec<Diag>) {
     let mut seen: BTreeMap<&str, &Stmt> = BTreeMap::new();
     for s in &block.stmts {
         let key = s.key.node.as_str();
+        if let Some(inner) = keys::section(key) {
+            match &s.section {
+                Some(sec) => check_section_keys(key, &sec.stmts, inner, diags),
+                None => diags.push(
+                    Diag::new(E_SECTION, format!("`{key}` opens a section"))
+                        .at(s.span, "needs `{` and statements")
+                        .help(format!(
+                            "write `{key} {{` on its own line, one statement per line, then `}}`; see docs/language.md"
+                        )),
+                ),
+            }
+        } else if s.section.is_some()
+            && (keys::find(key).is_some() || params.iter().any(|p| p.name == key))
+        {
+            diags.push(
+                Diag::new(E_SECTION, format!("`{key}` does not open a section"))
+                    .at(s.span, "not a section")
+                    .help(format!(
+                        "write `{key} VALUE...` on one line; the only section is `kubernetes {{ ... }}`"
+                    )),
+            );
+            continue;
+        }
         let single = match keys::find(key) {
             Some(k) => k.merge == keys::Merge::Single,
             None if params.iter().any(|p| p.name == key) => true,
@@ -411,7 +437,19 @@ pub(crate) fn check_keys(block: &Block, params: &[ParamDecl<'_>], diags: &mut Ve
             }
         };
         if single {
-            if let Some(first) = seen.get(key) {
+            if let (Some(first), Some(_)) = (seen.get(key), &s.section) {
+                diags.push(
+                    Diag::new(
+                        E_DUPLICATE_KEY,
+                        format!("a second `{key}` section in this block"),
+                    )
+                    .at(s.key.span, "opened again here")
+                    .related(first.key.span, "first opened here")
+                    .help(format!(
+                        "a block has one `{key}` section; move these statements into the first"
+                    )),
+                );
+            } else if let Some(first) = seen.get(key) {
                 diags.push(
                     Diag::new(
                         E_DUPLICATE_KEY,
@@ -424,6 +462,50 @@ pub(crate) fn check_keys(block: &Block, params: &[ParamDecl<'_>], diags: &mut Ve
             } else {
                 seen.insert(key, s);
             }
+        }
+    }
+}
+
+/// Checks the keys inside a `name { ... }` section against its table:
+/// unknown keys (with a suggestion from the table) and single-valued keys
+/// set twice.
+fn check_section_keys(name: &str, stmts: &[Stmt], table: &[keys::KeyDef], diags: &mut Vec<Diag>) {
+    let mut seen: BTreeMap<&str, &Stmt> = BTreeMap::new();
+    for s in stmts {
+        let key = s.key.node.as_str();
+        let Some(def) = table.iter().find(|k| k.name == key) else {
+            let names: Vec<&str> = table.iter().map(|k| k.name).collect();
+            let help = match nearest(key, &names) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => format!("the keys of a `{name}` section are: {}", names.join(", ")),
+            };
+            diags.push(
+                Diag::new(
+                    E_UNKNOWN_KEY,
+                    format!("unknown key `{key}` in a `{name}` section"),
+                )
+                .at(s.key.span, format!("not a `{name}` key"))
+                .help(help),
+            );
+            continue;
+        };
+        if def.merge != keys::Merge::Single {
+            continue;
+        }
+        if let Some(first) = seen.get(key) {
+            diags.push(
+                Diag::new(
+                    E_DUPLICATE_KEY,
+                    format!("`{key}` is set twice in this `{name}` section"),
+                )
+                .at(s.key.span, "set again here")
+                .related(first.key.span, "first set here")
+                .help(format!(
+                    "`{key}` takes one definition per section; keep one"
+                )),
+            );
+        } else {
+            seen.insert(key, s);
         }
     }
 }

@@ -2,7 +2,7 @@
 //! users, paths, modes, `KEY=VALUE` pairs. Each returns a plain error
 //! message; the caller attaches the code and the span.
 
-use crate::compiler::model::{ImageRef, Port, Proto, Sharing, User};
+use crate::compiler::model::{ImageRef, Port, Probe, ProbeAction, ProbeKind, Proto, Sharing, User};
 
 /// Why a value was refused: the label for the span and the help line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -333,10 +333,281 @@ pub fn sharing(s: &str) -> Result<Sharing, Bad> {
     }
 }
 
+/// A replica count: a whole number a Deployment takes (an int32).
+pub fn replicas(s: &str) -> Result<u32, Bad> {
+    match s.parse::<u32>() {
+        Ok(n) if s.chars().all(|c| c.is_ascii_digit()) && n <= i32::MAX as u32 => Ok(n),
+        _ => Err(bad(
+            format!("`{s}` is not a replica count"),
+            "write a whole number from 0 to 2147483647, e.g. `replicas 3`",
+        )),
+    }
+}
+
+/// The resources a `requests`/`limits` entry may name.
+pub const RESOURCES: &[&str] = &["cpu", "memory", "ephemeral-storage"];
+
+/// `NAME=QUANTITY` of `requests` or `limits`: the name one of
+/// [`RESOURCES`], the quantity one Kubernetes accepts. Returns the name
+/// and the quantity's value (for comparing a request with its limit).
+pub fn resource(s: &str) -> Result<(String, f64), Bad> {
+    let (name, q) = key_value(s)?;
+    if !RESOURCES.contains(&name.as_str()) {
+        return Err(bad(
+            format!("`{name}` is not a resource scratchc knows"),
+            format!("the resources are: {}", RESOURCES.join(", ")),
+        ));
+    }
+    Ok((name, quantity(&q)?))
+}
+
+/// A Kubernetes quantity without a sign: a decimal number (`1`, `0.5`,
+/// `.5`), then a binary suffix (`Ki` … `Ei`), a decimal one (`n`, `u`, `m`,
+/// `k`, `M` … `E`) or an exponent (`e3`, `E-2`). Its value, as a float:
+/// close enough to compare a request with its limit.
+pub fn quantity(s: &str) -> Result<f64, Bad> {
+    let wrong = || {
+        bad(
+            format!("`{s}` is not a quantity"),
+            "write a number and an optional suffix, e.g. `100m` or `0.5` (cpu), `64Mi` or `1G` (memory)",
+        )
+    };
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, suffix) = s.split_at(split);
+    let digits = num.chars().filter(char::is_ascii_digit).count();
+    if digits == 0 || num.matches('.').count() > 1 {
+        return Err(wrong());
+    }
+    let value: f64 = num.parse().map_err(|_| wrong())?;
+    let scale = match suffix {
+        "" => 1.0,
+        "Ki" => 1024f64,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        e => {
+            let exp = e.strip_prefix(['e', 'E']).ok_or_else(wrong)?;
+            let digits = exp.strip_prefix(['+', '-']).unwrap_or(exp);
+            if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+                return Err(wrong());
+            }
+            let n: i32 = exp.parse().map_err(|_| wrong())?;
+            10f64.powi(n)
+        }
+    };
+    Ok(value * scale)
+}
+
+/// A whole number of seconds or attempts for a probe option; `min` is the
+/// smallest the API accepts.
+fn probe_number(name: &str, v: &str, min: u32) -> Result<u32, Bad> {
+    match v.parse::<u32>() {
+        Ok(n) if v.chars().all(|c| c.is_ascii_digit()) && n >= min && n <= i32::MAX as u32 => Ok(n),
+        _ => Err(bad(
+            format!("`{name}={v}` is not a whole number from {min}"),
+            "probe options take whole numbers: seconds for delay, period and timeout, attempts for failures",
+        )),
+    }
+}
+
+/// The args of a `probe` statement (at least three, the arity is checked
+/// first). On error, the index of the arg at fault.
+pub fn probe(args: &[String]) -> Result<Probe, (usize, Bad)> {
+    let kind = match args.first().map(String::as_str) {
+        Some("liveness") => ProbeKind::Liveness,
+        Some("readiness") => ProbeKind::Readiness,
+        Some("startup") => ProbeKind::Startup,
+        other => {
+            return Err((
+                0,
+                bad(
+                    format!("`{}` is not a kind of probe", other.unwrap_or("")),
+                    "the kinds are liveness, readiness and startup",
+                ),
+            ));
+        }
+    };
+    let mut action = match args.get(1).map(String::as_str) {
+        Some("http") => ProbeAction::Http { path: "/".into() },
+        Some("tcp") => ProbeAction::Tcp,
+        Some("grpc") => ProbeAction::Grpc { service: None },
+        other => {
+            return Err((
+                1,
+                bad(
+                    format!("`{}` is not a way to probe", other.unwrap_or("")),
+                    "write http (a GET of a path), tcp (a connection) or grpc (the gRPC health service)",
+                ),
+            ));
+        }
+    };
+    let port = match args.get(2).map(|a| port(a)) {
+        Some(Ok(Port {
+            number,
+            proto: Proto::Tcp,
+        })) => number,
+        Some(Ok(p)) => {
+            return Err((
+                2,
+                bad(
+                    format!("a probe cannot use {p}"),
+                    "probes connect over TCP: name a TCP port of the app, e.g. `8080`",
+                ),
+            ));
+        }
+        Some(Err(b)) => return Err((2, b)),
+        None => {
+            return Err((
+                2,
+                bad("a probe needs a port", "write the port after the way"),
+            ));
+        }
+    };
+    let mut probe = Probe {
+        kind,
+        action: ProbeAction::Tcp,
+        port,
+        delay: None,
+        period: None,
+        timeout: None,
+        failures: None,
+    };
+    let mut path_seen = false;
+    for (i, a) in args.iter().enumerate().skip(3) {
+        let at = |b: Bad| (i, b);
+        if a.starts_with('/') {
+            match &mut action {
+                ProbeAction::Http { path } if !path_seen => {
+                    *path = a.clone();
+                    path_seen = true;
+                }
+                ProbeAction::Http { .. } => {
+                    return Err(at(bad("a probe has one path", "keep one path")));
+                }
+                _ => {
+                    return Err(at(bad(
+                        format!("`{a}`: only an http probe takes a path"),
+                        "drop the path, or write `http` to probe with a GET of it",
+                    )));
+                }
+            }
+            continue;
+        }
+        let Some((k, v)) = a.split_once('=') else {
+            return Err(at(bad(
+                format!("`{a}` is not a probe option"),
+                "an http path starts with `/`; the options are delay=S, period=S, timeout=S, failures=N and (grpc) service=NAME",
+            )));
+        };
+        match k {
+            "delay" => probe.delay = Some(probe_number(k, v, 0).map_err(at)?),
+            "period" => probe.period = Some(probe_number(k, v, 1).map_err(at)?),
+            "timeout" => probe.timeout = Some(probe_number(k, v, 1).map_err(at)?),
+            "failures" => probe.failures = Some(probe_number(k, v, 1).map_err(at)?),
+            "service" => match &mut action {
+                ProbeAction::Grpc { service } if !v.is_empty() => *service = Some(v.to_string()),
+                _ => {
+                    return Err(at(bad(
+                        format!("`{a}`: only a grpc probe names a service"),
+                        "drop it, or write `grpc` to use the gRPC health service",
+                    )));
+                }
+            },
+            _ => {
+                return Err(at(bad(
+                    format!("`{k}` is not a probe option"),
+                    "the options are delay=S, period=S, timeout=S, failures=N and (grpc) service=NAME",
+                )));
+            }
+        }
+    }
+    probe.action = action;
+    Ok(probe)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantities_as_kubernetes_reads_them() {
+        for (q, v) in [
+            ("1", 1.0),
+            ("100m", 0.1),
+            (".5", 0.5),
+            ("2.", 2.0),
+            ("64Mi", 64.0 * 1024.0 * 1024.0),
+            ("1G", 1e9),
+            ("1e3", 1e3),
+            ("5E-1", 0.5),
+            ("3E", 3e18),
+            ("128974848", 128974848.0),
+        ] {
+            assert_eq!(quantity(q).unwrap(), v, "{q}");
+        }
+        for q in [
+            "", "m", "1.2.3", "-1", "+1", "1mi", "1 Mi", "1e", "1e+", "0x10", "abc", "1Kb",
+        ] {
+            assert!(quantity(q).is_err(), "{q} accepted");
+        }
+        assert_eq!(resource("cpu=250m").unwrap(), ("cpu".into(), 0.25));
+        assert!(resource("gpu=1").is_err());
+        assert!(resource("memory").is_err());
+    }
+
+    #[test]
+    fn probes() {
+        let a = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        let p = probe(&a("readiness http 8080 /healthz period=5 failures=3")).unwrap();
+        assert_eq!(p.kind, ProbeKind::Readiness);
+        assert_eq!(
+            p.action,
+            ProbeAction::Http {
+                path: "/healthz".into()
+            }
+        );
+        assert_eq!(
+            (p.port, p.period, p.failures, p.delay),
+            (8080, Some(5), Some(3), None)
+        );
+        let p = probe(&a("liveness http 8080")).unwrap();
+        assert_eq!(p.action, ProbeAction::Http { path: "/".into() });
+        let p = probe(&a("startup grpc 9090 service=api delay=0")).unwrap();
+        assert_eq!(
+            p.action,
+            ProbeAction::Grpc {
+                service: Some("api".into())
+            }
+        );
+        assert_eq!(p.delay, Some(0));
+        assert_eq!(probe(&a("alive tcp 80")).unwrap_err().0, 0);
+        assert_eq!(probe(&a("liveness exec 80")).unwrap_err().0, 1);
+        assert_eq!(probe(&a("liveness tcp 8079/udp")).unwrap_err().0, 2);
+        assert_eq!(probe(&a("liveness tcp 0")).unwrap_err().0, 2);
+        assert_eq!(probe(&a("liveness tcp 80 /x")).unwrap_err().0, 3);
+        assert_eq!(probe(&a("liveness http 80 /x /y")).unwrap_err().0, 4);
+        assert_eq!(probe(&a("liveness http 80 period=0")).unwrap_err().0, 3);
+        assert_eq!(probe(&a("liveness http 80 service=x")).unwrap_err().0, 3);
+        assert_eq!(probe(&a("liveness http 80 every=3")).unwrap_err().0, 3);
+        assert!(replicas("3").is_ok());
+        assert!(replicas("-1").is_err());
+        assert!(replicas("+3").is_err());
+        assert!(replicas("2147483648").is_err());
+    }
 
     #[test]
     fn image_refs_normalise() {
