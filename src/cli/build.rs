@@ -148,8 +148,7 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         .map(|o| exporter::parse_output(o).map_err(UsageError::new))
         .collect::<Result<_, _>>()?;
     let secrets = parse_secrets(&args.secrets)?;
-    let caches = cache::parse_all(&args.cache_to, &args.cache_from, args.insecure_registry)
-        .map_err(UsageError::new)?;
+    let caches = cache::parse_all(&args.cache_to, &args.cache_from, args.insecure_registry)?;
     let endpoint = args.daemon.endpoint()?;
 
     // The file, checked offline: its errors need no daemon.
@@ -226,14 +225,12 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     // Local caches: export directories exist before anything runs; each
     // app imports its own index.json entry (tagged per app when the file
     // has several).
-    caches.create_export_dirs().map_err(UsageError::new)?;
+    caches.create_export_dirs()?;
     let several = plan.program.apps.len() > 1;
     let app_key = |app: &App| several.then(|| app.name.node.clone());
     let mut job_caches = Vec::new();
     for job in &jobs {
-        let c = caches
-            .for_app(app_key(job.app).as_deref())
-            .map_err(UsageError::new)?;
+        let c = caches.for_app(app_key(job.app).as_deref())?;
         for w in &c.warnings {
             eprintln!("warning: {w}");
         }
@@ -302,7 +299,7 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     }
     session.close().await?;
     for (job, resp) in results {
-        summarize(job, &resp, &caches, app_key(job.app).as_deref())?;
+        summarize(job, &resp, &caches, app_key(job.app).as_deref(), &epoch)?;
     }
     Ok(())
 }
@@ -367,6 +364,7 @@ fn summarize(
     resp: &BTreeMap<String, String>,
     caches: &Caches,
     app_key: Option<&str>,
+    epoch: &epoch::Epoch,
 ) -> Result<(), BuildError> {
     let digest = resp
         .get("containerimage.digest")
@@ -387,12 +385,7 @@ fn summarize(
     if what.is_empty() {
         what.push("no output (the result is in the build cache)".into());
     }
-    match caches
-        .record(app_key, resp)
-        .map_err(|message| BuildError::Daemon {
-            call: "cache export",
-            message,
-        })? {
+    match caches.record(app_key, resp)? {
         Some(Recorded::Written { dir, tag, .. }) => {
             what.push(format!("cache {} ({tag})", dir.display()));
         }
@@ -402,7 +395,11 @@ fn summarize(
         ),
         None => {}
     }
-    eprintln!("{}:{digest} -> {}", job.app.name.node, what.join(", "));
+    eprintln!(
+        "{}:{digest} -> {} (epoch {epoch})",
+        job.app.name.node,
+        what.join(", ")
+    );
     Ok(())
 }
 

@@ -55,6 +55,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+use super::errors::UsageError;
 use super::ocilayout::{self, Digest, Found, Layout};
 use super::session::ContentStore;
 use crate::proto::moby::buildkit::v1 as control;
@@ -265,7 +266,11 @@ pub struct Caches {
 }
 
 /// Parses the flags of a build.
-pub fn parse_all(to: &[String], from: &[String], insecure: bool) -> Result<Caches, String> {
+pub fn parse_all(to: &[String], from: &[String], insecure: bool) -> Result<Caches, UsageError> {
+    parse_each(to, from, insecure).map_err(UsageError::new)
+}
+
+fn parse_each(to: &[String], from: &[String], insecure: bool) -> Result<Caches, String> {
     let exports = to
         .iter()
         .map(|v| parse(v, Direction::To, insecure))
@@ -285,6 +290,18 @@ pub fn parse_all(to: &[String], from: &[String], insecure: bool) -> Result<Cache
     // BuildKit keeps the last exporter's manifest in the response.
     exports.extend(locals);
     Ok(Caches { exports, imports })
+}
+
+/// A local cache directory that cannot be used (missing blobs, a broken
+/// `index.json`, a directory that cannot be made): what and where.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CacheError(pub String);
+
+impl From<String> for CacheError {
+    fn from(s: String) -> Self {
+        CacheError(s)
+    }
 }
 
 /// What [`Caches::record`] did with a build's cache manifest.
@@ -346,7 +363,7 @@ impl Caches {
 
     /// Creates the export directories before the build (as buildctl
     /// does), so an unusable one fails before anything runs.
-    pub fn create_export_dirs(&self) -> Result<(), String> {
+    pub fn create_export_dirs(&self) -> Result<(), CacheError> {
         for l in self.exports.iter().filter_map(local_export) {
             std::fs::create_dir_all(&l.dir).map_err(|e| {
                 format!(
@@ -362,7 +379,7 @@ impl Caches {
     /// of their tagged `index.json` entry, or are left out with a warning
     /// when there is none. `app` is the app's name when the file defines
     /// several apps (see [`LocalCache::tag_for`]).
-    pub fn for_app(&self, app: Option<&str>) -> Result<AppCache, String> {
+    pub fn for_app(&self, app: Option<&str>) -> Result<AppCache, CacheError> {
         let mut warnings = Vec::new();
         let mut imports = Vec::new();
         for spec in &self.imports {
@@ -418,7 +435,7 @@ impl Caches {
         &self,
         app: Option<&str>,
         response: &BTreeMap<String, String>,
-    ) -> Result<Option<Recorded>, String> {
+    ) -> Result<Option<Recorded>, CacheError> {
         let Some(l) = self.exports.iter().find_map(local_export) else {
             return Ok(None);
         };
@@ -505,7 +522,8 @@ mod tests {
         from: &[String],
         insecure: bool,
     ) -> Result<Option<control::CacheOptions>, String> {
-        Ok(parse_all(to, from, insecure)?.for_app(None)?.options)
+        let caches = parse_all(to, from, insecure).map_err(|e| e.to_string())?;
+        Ok(caches.for_app(None).map_err(|e| e.0)?.options)
     }
 
     #[test]
@@ -642,7 +660,7 @@ mod tests {
             ),
         ] {
             let e = parse(bad, dir, false).unwrap_err();
-            assert!(e.contains(why), "{bad}: {e}");
+            assert!(e.to_string().contains(why), "{bad}: {e}");
         }
     }
 
@@ -672,7 +690,10 @@ mod tests {
             false,
         )
         .unwrap_err();
-        assert!(e.contains("only one --cache-to type=local"), "{e}");
+        assert!(
+            e.to_string().contains("only one --cache-to type=local"),
+            "{e}"
+        );
     }
 
     /// A cache layout as BuildKit leaves it: a layer, a config and an index
@@ -783,7 +804,7 @@ mod tests {
         let desc = fake_cache(&Layout::new(elsewhere.path()), b"layer");
         let resp = BTreeMap::from([(MANIFEST_KEY.to_string(), desc.clone())]);
         let e = c.record(None, &resp).unwrap_err();
-        assert!(e.contains("not usable here"), "{e}");
+        assert!(e.to_string().contains("not usable here"), "{e}");
         // The manifest is there but a blob it lists is not.
         let layout = Layout::new(dir.path());
         let desc = fake_cache(&layout, b"layer");
@@ -804,7 +825,7 @@ mod tests {
         std::fs::remove_file(layout.blob_path(&layer)).unwrap();
         let resp = BTreeMap::from([(MANIFEST_KEY.to_string(), desc)]);
         let e = c.record(None, &resp).unwrap_err();
-        assert!(e.contains("is missing"), "{e}");
+        assert!(e.to_string().contains("is missing"), "{e}");
         assert!(!dir.path().join("index.json").exists());
         let e = c
             .record(
@@ -812,7 +833,7 @@ mod tests {
                 &BTreeMap::from([(MANIFEST_KEY.to_string(), "nope".to_string())]),
             )
             .unwrap_err();
-        assert!(e.contains("is not JSON"), "{e}");
+        assert!(e.to_string().contains("is not JSON"), "{e}");
     }
 
     #[test]
@@ -861,7 +882,7 @@ mod tests {
         )
         .unwrap();
         let e = c.for_app(None).unwrap_err();
-        assert!(e.contains("not an OCI image index"), "{e}");
+        assert!(e.to_string().contains("not an OCI image index"), "{e}");
         // An explicit digest skips index.json.
         let d = Digest::of(b"x");
         let c = parse_all(

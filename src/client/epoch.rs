@@ -1,7 +1,7 @@
 //! SOURCE_DATE_EPOCH: the one timestamp a reproducible build may contain.
 //!
 //! Every time the image holds (the config's `created`, the history, the
-//! layer file mtimes once `rewrite-timestamp` is on) is clamped to this
+//! mtime of every file, which the image's file op sets) is this
 //! value, so two builds of the same sources give the same digests. Where it
 //! comes from, first match wins:
 //!

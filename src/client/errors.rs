@@ -52,6 +52,9 @@ pub enum BuildError {
     /// `scratch.lock` is malformed or stale.
     #[error(transparent)]
     Lock(#[from] LockError),
+    /// A local cache directory cannot be used.
+    #[error(transparent)]
+    Cache(#[from] super::cache::CacheError),
     /// A build step failed.
     #[error("{}", .0.message)]
     Step(Box<StepFailure>),
@@ -85,9 +88,10 @@ impl BuildError {
     pub fn exit_code(&self) -> u8 {
         match self {
             BuildError::Usage(_) => exit::USAGE,
-            BuildError::Input(_) | BuildError::Diagnostics { .. } | BuildError::Lock(_) => {
-                exit::FAILED
-            }
+            BuildError::Input(_)
+            | BuildError::Diagnostics { .. }
+            | BuildError::Lock(_)
+            | BuildError::Cache(_) => exit::FAILED,
             BuildError::Step(f) if f.daemon_fault().is_some() => exit::DAEMON,
             BuildError::Step(_) => exit::FAILED,
             BuildError::Client(ClientError::Io { .. } | ClientError::InvalidPattern { .. }) => {

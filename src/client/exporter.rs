@@ -239,10 +239,10 @@ pub fn plan(
             // exporter stores them as the Engine's own, given the full
             // names the Engine looks up (`hello:1` is stored as
             // `docker.io/library/hello:1`; `moby` normalises them itself).
-            // Not unpacked: BuildKit then accepts `rewrite-timestamp`
-            // (docs/reproducibility.md), so the loaded image is the very
-            // one `--push` and `-o type=oci` make; the Engine unpacks it
-            // when a container is created from it.
+            // The loaded image is the very one `--push` and `-o type=oci`
+            // make (docs/reproducibility.md). Not unpacked: the export
+            // stops at the image, and the Engine unpacks it when a
+            // container is created from it.
             DaemonKind::DockerContainerd => {
                 attrs.insert("name".into(), engine_names(&outputs.names)?);
                 attrs.insert("unpack".into(), "false".into());

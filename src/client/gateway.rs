@@ -360,13 +360,13 @@ impl Ref {
 }
 
 /// Whether a failed read means "no such file" (BuildKit answers with the
-/// OS error text, not always with the NotFound code). A status carrying
-/// typed details is a failed build step, never a missing file.
+/// OS error text, not always with the NotFound code). A status naming a
+/// failed vertex is a failed build step, never a missing file.
 fn is_not_found(s: &tonic::Status) -> bool {
-    s.details().is_empty()
-        && (s.code() == tonic::Code::NotFound
-            || s.message().contains("no such file or directory")
-            || s.message().contains("not found"))
+    (s.code() == tonic::Code::NotFound
+        || s.message().contains("no such file or directory")
+        || s.message().contains("not found"))
+        && super::errors::ErrorDetails::from_status(s).vertex.is_none()
 }
 
 /// The gateway `Result` for one image: a single `ref` with

@@ -357,7 +357,8 @@ fn unreachable_daemon_is_named() {
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello/app.scratch"))
             .args(["--addr", "tcp://127.0.0.1:1"]),
     );
-    assert_eq!(out.status.code(), Some(1));
+    // A daemon failure (docs/client.md, "Exit codes").
+    assert_eq!(out.status.code(), Some(3));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("127.0.0.1:1"), "{stderr}");
 }

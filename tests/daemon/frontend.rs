@@ -3,6 +3,8 @@
 //! against the real Docker Engine. A missing daemon or image fails these
 //! tests, never skips them.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -83,12 +85,11 @@ fn buildx_through_the_frontend_makes_the_image_scratchc_build_makes() {
         &[
             "-t",
             via_frontend,
-            // With the timestamps rewritten, as `scratchc build -t` loads
-            // its image. buildx's docker driver always unpacks `--load`ed
-            // images, which BuildKit refuses with a rewrite, so: an OCI
-            // tarball, then `docker load`.
+            // An OCI tarball, then `docker load`: the image as the
+            // exporter wrote it, nothing rewritten (the build stamped its
+            // files itself).
             "--output",
-            &format!("type=oci,dest={},rewrite-timestamp=true", oci.display()),
+            &format!("type=oci,dest={}", oci.display()),
             "--metadata-file",
             &meta_path,
         ],
@@ -139,20 +140,90 @@ fn buildx_through_the_frontend_makes_the_image_scratchc_build_makes() {
     };
     let solved = field("frontend.scratchc.definition.digest");
     let unique = field("frontend.scratchc.local.unique");
-    let pb = run(scratchc().current_dir(&dir).args([
-        "llb",
-        "--format",
-        "pb",
-        "--local-unique",
-        &unique,
-        "app.scratch",
-    ]))
+    let pb = run(scratchc()
+        .current_dir(&dir)
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .args([
+            "llb",
+            "--format",
+            "pb",
+            "--local-unique",
+            &unique,
+            "app.scratch",
+        ]))
     .stdout;
     let printed = format!("sha256:{}", hex::encode(Sha256::digest(&pb)));
     assert_eq!(
         solved, printed,
         "the frontend solved other LLB than `scratchc llb` prints"
     );
+}
+
+/// The manifest and config digests of the one image of an OCI layout
+/// tarball.
+fn oci_digests(tar: &Path) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    run(Command::new("tar")
+        .arg("-xf")
+        .arg(tar)
+        .arg("-C")
+        .arg(dir.path()));
+    let json = |p: PathBuf| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
+    };
+    let index = json(dir.path().join("index.json"));
+    let manifests = index["manifests"].as_array().unwrap();
+    assert_eq!(manifests.len(), 1, "one image, no attestation: {index}");
+    let manifest = manifests[0]["digest"].as_str().unwrap().to_string();
+    let blob = dir
+        .path()
+        .join("blobs/sha256")
+        .join(manifest.strip_prefix("sha256:").unwrap());
+    let config = json(blob)["config"]["digest"].as_str().unwrap().to_string();
+    (manifest, config)
+}
+
+/// Reproducible by default on both paths (issue 9): with no build
+/// argument and no SOURCE_DATE_EPOCH anywhere, from a directory outside
+/// git, `docker buildx build` through the frontend and `scratchc build`
+/// make the same manifest and config, and two `--no-cache` buildx builds
+/// agree with each other.
+#[test]
+fn buildx_and_scratchc_agree_by_default_and_buildx_repeats_itself() {
+    require_frontend_image();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for f in ["app.scratch", "go.mod", "main.go"] {
+        std::fs::copy(root().join("examples/hello").join(f), dir.join(f)).unwrap();
+    }
+    let outs = tempfile::tempdir().unwrap();
+    let via_buildx = |name: &str| {
+        let tar = outs.path().join(name);
+        let mut c = buildx(
+            &dir.join("app.scratch"),
+            dir,
+            &[
+                "--no-cache",
+                "--output",
+                &format!("type=oci,dest={}", tar.display()),
+            ],
+        );
+        run(c.env_remove("SOURCE_DATE_EPOCH"));
+        oci_digests(&tar)
+    };
+    let first = via_buildx("buildx-1.tar");
+    let second = via_buildx("buildx-2.tar");
+    assert_eq!(first, second, "two --no-cache buildx builds differ");
+
+    let tar = outs.path().join("cli.tar");
+    run(scratchc()
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("DOCKER_HOST")
+        .env_remove("BUILDKIT_HOST")
+        .args(["build", "--progress", "plain", "-o"])
+        .arg(format!("type=oci,dest={}", tar.display()))
+        .arg(dir.join("app.scratch")));
+    assert_eq!(oci_digests(&tar), first, "scratchc build and buildx differ");
 }
 
 #[test]
