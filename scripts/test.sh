@@ -17,7 +17,7 @@ cargo clippy --all-targets --locked -- -D warnings
 # daemon would disturb.
 cargo test --benches --locked
 cargo test --lib --bins --locked
-cargo test --test compile --test llb --locked
+cargo test --test compile --test llb --test cli --locked
 # Real Go binaries built by the toolchain setup.sh copied out (no daemon).
 cargo test --test gobin --locked
 cargo test --test deploy --locked
