@@ -21,6 +21,7 @@
 //! subrequests and returns the result to BuildKit.
 
 pub mod inputs;
+pub mod record;
 pub mod run;
 
 use std::collections::{BTreeMap, BTreeSet};

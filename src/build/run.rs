@@ -47,6 +47,9 @@ pub struct Prepared {
     pub definitions: Vec<pb::Definition>,
     /// The `local.unique` the context sources carry.
     pub local_unique: Option<String>,
+    /// The configs of the builder images resolved on the daemon (those the
+    /// lock does not hold), by reference.
+    pub builders: BTreeMap<String, ImageConfig>,
 }
 
 /// Builds `app` of `plan` through `gateway` (see the module docs):
@@ -64,7 +67,7 @@ pub async fn solve_app(gateway: &Gateway, plan: &Plan, app: &App) -> Result<Solv
 /// every platform of `app` in one graph.
 pub async fn prepare(gateway: &Gateway, plan: &Plan, app: &App) -> Result<Prepared, BuildError> {
     let builders = builder_config(gateway, plan, app).await?;
-    let lower = plan.lower_options(app, builders);
+    let lower = plan.lower_options(app, builders.clone());
     let targets = plan.targets(app, &lower)?;
     let mut definitions = Vec::with_capacity(targets.len());
     for t in &targets {
@@ -80,6 +83,7 @@ pub async fn prepare(gateway: &Gateway, plan: &Plan, app: &App) -> Result<Prepar
         targets,
         definitions,
         local_unique: lower.local_unique,
+        builders,
     })
 }
 

@@ -16,7 +16,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::build::{self, NoCache, Plan, Settings, inputs};
+use crate::build::run::Prepared;
+use crate::build::{self, NoCache, Plan, Settings, inputs, record};
 use crate::client::cache::{self, Caches, Recorded};
 use crate::client::destination::{self, ContextGuard, Shape};
 use crate::client::errors::{BuildError, UsageError};
@@ -28,9 +29,9 @@ use crate::client::solve::{self, SolveSpec};
 use crate::client::{Endpoint, epoch, repro};
 use crate::compiler::lower;
 use crate::compiler::model::App;
-use crate::proto::pb;
 
 use super::load::Disk;
+use super::unchanged;
 use super::{CompileArgs, DaemonArgs, Failure};
 
 /// Options of `scratchc build`.
@@ -138,6 +139,8 @@ struct Job<'a> {
     app: &'a App,
     outputs: Outputs,
     export: ExportPlan,
+    /// Where its record is kept, when it may have one.
+    slot: Option<unchanged::Slot>,
 }
 
 async fn build(args: &BuildArgs) -> Result<(), BuildError> {
@@ -177,16 +180,61 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         .map(str::to_string)
         .collect();
 
+    // What each app makes, and whether the last build to the same place
+    // already made it (then nothing is sent to the daemon).
+    let context = record::fingerprint_tree(&disk.context, &plan.excludes).ok();
+    let is_docker = matches!(
+        endpoint,
+        Endpoint::DockerUnix(_) | Endpoint::DockerTcp { .. }
+    );
+    let mut todo = Vec::new();
+    for app in &apps {
+        let app = plan.app(app)?;
+        let mut names = args.tags.clone();
+        // Without any output, load the image as `<app>:latest` (the Docker
+        // Engine only; buildkitd has no image list to look in).
+        if names.is_empty() && files.is_empty() && is_docker {
+            names.push(format!("{}:latest", app.name.node));
+        }
+        let outputs = Outputs {
+            names,
+            push: args.push,
+            files: files.clone(),
+        };
+        let slot = context.as_ref().and_then(|_| {
+            unchanged::slot(
+                &endpoint,
+                &disk.file,
+                &plan,
+                app,
+                &outputs,
+                !args.cache_to.is_empty(),
+                args.update_lock,
+            )
+        });
+        if let (Some(s), Some(fp)) = (&slot, &context)
+            && let Some(r) = unchanged::unchanged(s, &plan, app, fp).await
+        {
+            let digest = unchanged::digest(&r)
+                .map(|d| format!(" {d}"))
+                .unwrap_or_default();
+            eprintln!(
+                "{}:{digest} -> {}: unchanged since the last build (same sources, same image); nothing sent to the daemon",
+                app.name.node,
+                destinations(&outputs).join(", ")
+            );
+            continue;
+        }
+        todo.push((app.name.node.clone(), outputs, slot));
+    }
+    if todo.is_empty() {
+        return Ok(());
+    }
+
     let channel = crate::client::connect(&endpoint).await?;
     let mut caps = Caps::default();
     caps.add_workers(&solve::list_workers(channel.clone()).await?);
-    let daemon = DaemonKind::detect(
-        matches!(
-            endpoint,
-            Endpoint::DockerUnix(_) | Endpoint::DockerTcp { .. }
-        ),
-        &caps,
-    );
+    let daemon = DaemonKind::detect(is_docker, &caps);
     // Builder steps run on the daemon's platform.
     if let Some(p) = caps.build_platform() {
         plan.retarget(p)?;
@@ -196,19 +244,8 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     }
 
     let mut jobs = Vec::new();
-    for app in &apps {
-        let app = plan.app(app)?;
-        let mut names = args.tags.clone();
-        // Without any output, load the image as `<app>:latest` (the Docker
-        // Engine only; buildkitd has no image list to look in).
-        if names.is_empty() && files.is_empty() && daemon != DaemonKind::Buildkitd {
-            names.push(format!("{}:latest", app.name.node));
-        }
-        let outputs = Outputs {
-            names,
-            push: args.push,
-            files: files.clone(),
-        };
+    for (app, outputs, slot) in todo {
+        let app = plan.app(&app)?;
         let mut export = exporter::plan(
             &outputs,
             daemon,
@@ -220,6 +257,7 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
             app,
             outputs,
             export,
+            slot,
         });
     }
     // Local caches: export directories exist before anything runs; each
@@ -278,30 +316,54 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
             ]),
             cache,
         };
-        // The definitions sent, kept for the error report.
-        let sent = std::sync::Mutex::new(Vec::<pb::Definition>::new());
+        // What was sent, kept for the error report and the record.
+        let sent = std::sync::Mutex::new(None::<Prepared>);
         let (plan, slot) = (&plan, &sent);
         let body = |gw| async move {
             let prepared = build::run::prepare(&gw, plan, job.app).await?;
+            let result = build::run::solve(&gw, plan, job.app, &prepared).await;
             if let Ok(mut s) = slot.lock() {
-                s.clone_from(&prepared.definitions);
+                *s = Some(prepared);
             }
-            build::run::solve(&gw, plan, job.app, &prepared).await
+            result
         };
-        match solve::solve(channel.clone(), spec, &mut reporter, body).await {
-            Ok(resp) => results.push((job, resp)),
+        let solved = solve::solve(channel.clone(), spec, &mut reporter, body).await;
+        let prepared = sent.lock().ok().and_then(|mut s| s.take());
+        match solved {
+            Ok(resp) => results.push((job, resp, prepared)),
             Err(e) => {
                 session.abort().await;
-                let defs = sent.lock().map(|d| d.clone()).unwrap_or_default();
+                if let Some(s) = &job.slot {
+                    unchanged::forget(s);
+                }
+                let defs = prepared.map(|p| p.definitions).unwrap_or_default();
                 return Err(solve::enrich(e, &reporter, &defs));
             }
         }
     }
     session.close().await?;
-    for (job, resp) in results {
+    for (job, resp, prepared) in results {
         summarize(job, &resp, &caches, app_key(job.app).as_deref(), &epoch)?;
+        if let (Some(slot), Some(p), Some(fp)) = (&job.slot, &prepared, &context) {
+            unchanged::remember(slot, p, &job.outputs, fp).await;
+        }
     }
     Ok(())
+}
+
+/// Where an app's result goes, for the summary line.
+fn destinations(outputs: &Outputs) -> Vec<String> {
+    let mut what: Vec<String> = outputs.names.iter().map(|n| format!("image {n}")).collect();
+    what.extend(
+        outputs
+            .files
+            .iter()
+            .map(|f| format!("{} {}", f.kind, f.dest.display())),
+    );
+    if what.is_empty() {
+        what.push("no output (the result is in the build cache)".into());
+    }
+    what
 }
 
 /// The apps to build: `--app`, else every app of the file; `-t` and
@@ -370,21 +432,7 @@ fn summarize(
         .get("containerimage.digest")
         .map(|d| format!(" {d}"))
         .unwrap_or_default();
-    let mut what: Vec<String> = job
-        .outputs
-        .names
-        .iter()
-        .map(|n| format!("image {n}"))
-        .collect();
-    what.extend(
-        job.outputs
-            .files
-            .iter()
-            .map(|f| format!("{} {}", f.kind, f.dest.display())),
-    );
-    if what.is_empty() {
-        what.push("no output (the result is in the build cache)".into());
-    }
+    let mut what = destinations(&job.outputs);
     match caches.record(app_key, resp)? {
         Some(Recorded::Written { dir, tag, .. }) => {
             what.push(format!("cache {} ({tag})", dir.display()));

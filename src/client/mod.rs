@@ -11,6 +11,7 @@ pub mod cache;
 pub mod connect;
 pub mod destination;
 pub mod elf;
+pub mod engine;
 pub mod epoch;
 pub mod errors;
 pub mod exporter;

@@ -7,6 +7,7 @@ mod deploy;
 mod frontend;
 mod repro;
 mod session;
+mod unchanged;
 
 use std::process::{Command, Output};
 

@@ -41,7 +41,7 @@ use crate::proto::moby::filesync::v1::auth_server::AuthServer;
 use crate::proto::moby::filesync::v1::file_sync_server::FileSyncServer;
 
 pub use content::STORE_ID_HEADER;
-pub use filesync::{WalkEntry, walk};
+pub use filesync::{Filter, WalkEntry, walk, walk_with};
 
 /// What the session offers the daemon.
 #[derive(Debug, Clone, Default)]

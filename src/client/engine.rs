@@ -1,0 +1,106 @@
+//! The Docker Engine's own HTTP API, for the one question a no-change
+//! build asks it: which image a name points to now. Plain HTTP/1.1 over the
+//! Engine's unix socket (`GET /images/{name}/json`), a few milliseconds,
+//! no BuildKit session.
+
+use std::path::Path;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use tokio::net::UnixStream;
+
+use super::ClientError;
+
+/// How long the Engine may take to answer; a slower one means "do not
+/// know", and the caller builds.
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The id (`Id`: the image's digest in the Engine's store) of the image
+/// `name` on the Engine listening at `socket`; `None` when there is no such
+/// image.
+pub async fn image_id(socket: &Path, name: &str) -> Result<Option<String>, ClientError> {
+    let what = format!("unix://{}", socket.display());
+    let fail = |detail: String| ClientError::Connect {
+        endpoint: what.clone(),
+        detail,
+    };
+    let ask = async {
+        let stream = UnixStream::connect(socket)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let driver = tokio::spawn(conn);
+        let req = hyper::Request::get(format!("/images/{}/json", path_escape(name)))
+            .header("Host", "docker")
+            .header("User-Agent", "scratchc")
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| fail(e.to_string()))?;
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let status = resp.status();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| fail(e.to_string()))?
+            .to_bytes();
+        driver.abort();
+        match status.as_u16() {
+            404 => Ok(None),
+            200 => {
+                #[derive(serde::Deserialize)]
+                struct Inspect {
+                    #[serde(rename = "Id")]
+                    id: String,
+                }
+                let i: Inspect = serde_json::from_slice(&body)
+                    .map_err(|e| fail(format!("GET /images/{name}/json: {e}")))?;
+                Ok(Some(i.id))
+            }
+            other => Err(fail(format!(
+                "GET /images/{name}/json answered {other}: {}",
+                String::from_utf8_lossy(&body).trim()
+            ))),
+        }
+    };
+    tokio::time::timeout(TIMEOUT, ask).await.map_err(|_| {
+        fail(format!(
+            "no answer to GET /images/{name}/json in {TIMEOUT:?}"
+        ))
+    })?
+}
+
+/// An image name in a URL path: its `/` and `:` are fine (the Engine's
+/// route takes the rest of the path), anything outside the characters an
+/// image reference holds is percent-encoded.
+fn path_escape(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"/:._-@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_stay_readable_in_the_path() {
+        assert_eq!(
+            path_escape("docker.io/library/hello:latest"),
+            "docker.io/library/hello:latest"
+        );
+        assert_eq!(path_escape("a b?"), "a%20b%3F");
+    }
+}
