@@ -43,16 +43,5 @@ pub fn run(args: &super::CheckArgs) -> ExitCode {
 
 /// Diagnostics for stderr: coloured on a terminal, plain otherwise.
 pub fn render(diags: &[Diag], sources: &Sources) -> String {
-    if !std::io::stderr().is_terminal() {
-        return compiler::render_plain(diags, sources);
-    }
-    let handler = miette::GraphicalReportHandler::new().with_width(100);
-    let mut out = String::new();
-    for d in diags {
-        if handler.render_report(&mut out, &d.render(sources)).is_err() {
-            out.push_str(&format!("error[{}]: {}\n", d.code, d.message));
-        }
-        out.push('\n');
-    }
-    out
+    compiler::diagnostic::render(diags, sources, std::io::stderr().is_terminal())
 }

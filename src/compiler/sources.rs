@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::excerpt::line_starts;
 use super::span::FileId;
 
 /// One source file: the name it is shown under (a path relative to the
@@ -90,6 +91,11 @@ impl Sources {
         self.files.is_empty()
     }
 
+    /// The byte offsets where the lines of a file start (`[0, ...]`).
+    pub fn line_starts(&self, id: FileId) -> Option<&[usize]> {
+        self.line_starts.get(id).map(Vec::as_slice)
+    }
+
     /// 1-based line and column (in chars) of a byte offset in a file. An
     /// offset past the end means the end; one inside a UTF-8 sequence (no
     /// span is) gives `(1, 1)`.
@@ -107,18 +113,6 @@ impl Sources {
         let col = f.text.get(start..offset).map_or(0, |l| l.chars().count()) + 1;
         (line, col)
     }
-}
-
-/// Byte offsets of the starts of the lines of `text` (see `line_starts`).
-fn line_starts(text: &str) -> Vec<usize> {
-    let mut starts = vec![0];
-    starts.extend(
-        text.bytes()
-            .enumerate()
-            .filter(|&(_, b)| b == b'\n')
-            .map(|(i, _)| i + 1),
-    );
-    starts
 }
 
 #[cfg(test)]
