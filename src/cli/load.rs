@@ -1,68 +1,68 @@
 //! Reading an app.scratch and its imports from disk, and a context's
 //! `.dockerignore`. The compiler decides what to load
-//! ([`check::pending_imports`]); this file only reads.
+//! ([`check::pending_imports_since`]); this file only reads, through
+//! [`userfile`] (regular files only, inside the root file's directory,
+//! within the compiler's size limits).
 
-use std::fmt;
-use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::client::userfile::{self, FileError};
 use crate::compiler::Sources;
 use crate::compiler::check;
+use crate::compiler::sources::MAX_FILE_BYTES;
 
-/// A file that could not be read.
-#[derive(Debug)]
-pub struct LoadError {
-    pub path: PathBuf,
-    pub error: io::Error,
-}
+/// A file that could not be read (its Display names the path, what went
+/// wrong and, for a refusal, the diagnostic code).
+pub type LoadError = FileError;
 
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let hint = match self.error.kind() {
-            io::ErrorKind::NotFound => " (check the path)",
-            io::ErrorKind::PermissionDenied => " (check its permissions)",
-            io::ErrorKind::InvalidData => " (scratch files are UTF-8 text)",
-            _ => "",
-        };
-        write!(
-            f,
-            "cannot read {}: {}{hint}",
-            self.path.display(),
-            self.error
-        )
+/// The directory imports are read from: the root file's own.
+fn root_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
     }
 }
 
-impl std::error::Error for LoadError {}
-
-fn read(path: &Path) -> Result<String, LoadError> {
-    std::fs::read_to_string(path).map_err(|error| LoadError {
-        path: path.to_path_buf(),
-        error,
-    })
-}
-
 /// Reads the root file at `path` and, transitively, every file it imports
-/// (relative to the root file's directory). Imports that do not exist are
-/// marked missing, for the checker to report with their span; other read
-/// errors stop the load.
+/// (relative to the root file's directory, and never outside it after
+/// following symlinks: the root file included). Imports that cannot be added (not found, outside
+/// the directory, not a regular file, over a size limit) are marked for
+/// the checker to report with their span; an IO error stops the load.
+/// Each file is read once and parsed once here, so the load is linear in
+/// the number of files however they import each other.
 pub fn load(path: &Path) -> Result<Sources, LoadError> {
-    let text = read(path)?;
+    let dir = root_dir(path);
+    // The root too must resolve inside its directory: a repository's
+    // app.scratch that is a symlink to a host file is refused, as the
+    // frontend (which sees only that directory) refuses it.
+    let bytes = match path.file_name() {
+        Some(name) => userfile::read_inside(&dir, Path::new(name), MAX_FILE_BYTES),
+        None => userfile::read_regular(path, MAX_FILE_BYTES),
+    }
+    .map_err(|e| LoadError {
+        path: path.to_path_buf(),
+        error: e.error,
+    })?;
+    let text = userfile::utf8(path.to_path_buf(), bytes)?;
     let mut sources = Sources::new(path.display().to_string(), text);
-    let dir = path.parent().unwrap_or(Path::new(""));
+    let mut scanned = 0;
     loop {
-        let pending = check::pending_imports(&sources);
+        let pending = check::pending_imports_since(&sources, scanned);
+        scanned = sources.len();
         if pending.is_empty() {
             return Ok(sources);
         }
         for name in pending {
-            let file = dir.join(&name);
-            match read(&file) {
-                Ok(text) => {
-                    sources.add(name, text);
+            match userfile::read_inside(&dir, Path::new(&name), MAX_FILE_BYTES) {
+                Ok(bytes) => {
+                    let text = userfile::utf8(dir.join(&name), bytes)?;
+                    // Over the limits, it is marked (and reported) instead.
+                    let _ = sources.add_read(name, text);
                 }
-                Err(e) if e.error.kind() == io::ErrorKind::NotFound => sources.mark_missing(name),
-                Err(e) => return Err(e),
+                Err(e) => match e.unreadable() {
+                    Some(why) => sources.mark_unreadable(name, why),
+                    None => return Err(e),
+                },
             }
         }
     }
@@ -71,10 +71,9 @@ pub fn load(path: &Path) -> Result<Sources, LoadError> {
 /// The patterns of `<context>/.dockerignore`, in file order (comments and
 /// blank lines dropped); none when the file does not exist.
 pub fn dockerignore(context: &Path) -> Result<Vec<String>, LoadError> {
-    let path = context.join(".dockerignore");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(crate::client::inputs::dockerignore_patterns(&text)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(error) => Err(LoadError { path, error }),
-    }
+    Ok(
+        userfile::read_text_inside(context, Path::new(".dockerignore"), MAX_FILE_BYTES)?
+            .map(|text| crate::client::inputs::dockerignore_patterns(&text))
+            .unwrap_or_default(),
+    )
 }

@@ -23,6 +23,7 @@ pub mod progress;
 pub mod repro;
 pub mod session;
 pub mod solve;
+pub mod userfile;
 
 use std::path::PathBuf;
 
