@@ -32,19 +32,7 @@ fn root_dir(path: &Path) -> PathBuf {
 /// the number of files however they import each other.
 pub fn load(path: &Path) -> Result<Sources, LoadError> {
     let dir = root_dir(path);
-    // The root too must resolve inside its directory: a repository's
-    // app.scratch that is a symlink to a host file is refused, as the
-    // frontend (which sees only that directory) refuses it.
-    let bytes = match path.file_name() {
-        Some(name) => userfile::read_inside(&dir, Path::new(name), MAX_FILE_BYTES),
-        None => userfile::read_regular(path, MAX_FILE_BYTES),
-    }
-    .map_err(|e| LoadError {
-        path: path.to_path_buf(),
-        error: e.error,
-    })?;
-    let text = userfile::utf8(path.to_path_buf(), bytes)?;
-    let mut sources = Sources::new(path.display().to_string(), text);
+    let mut sources = Sources::new(path.display().to_string(), read_root(path)?);
     let mut scanned = 0;
     loop {
         let pending = check::pending_imports_since(&sources, scanned);
@@ -66,6 +54,22 @@ pub fn load(path: &Path) -> Result<Sources, LoadError> {
             }
         }
     }
+}
+
+/// The text of a root file named by the user. It too must resolve inside
+/// its directory: a repository's app.scratch that is a symlink to a host
+/// file is refused, as the frontend (which sees only that directory)
+/// refuses it.
+pub fn read_root(path: &Path) -> Result<String, LoadError> {
+    let bytes = match path.file_name() {
+        Some(name) => userfile::read_inside(&root_dir(path), Path::new(name), MAX_FILE_BYTES),
+        None => userfile::read_regular(path, MAX_FILE_BYTES),
+    }
+    .map_err(|e| LoadError {
+        path: path.to_path_buf(),
+        error: e.error,
+    })?;
+    userfile::utf8(path.to_path_buf(), bytes)
 }
 
 /// The patterns of `<context>/.dockerignore`, in file order (comments and

@@ -206,7 +206,7 @@ fn read_opened(path: &Path, cap: usize, no_follow: bool) -> Result<Vec<u8>, File
             bytes: Some(meta.len()),
         })));
     }
-    bounded(file, cap).map_err(|e| err(e))
+    bounded(file, cap).map_err(err)
 }
 
 /// At most `cap` bytes of `file`; a file that grew past it while read is
