@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use crate::compiler::excerpt::escape_text;
 use crate::compiler::{self, Diag, Options, Sources};
 
 pub fn run(args: &super::CheckArgs) -> ExitCode {
@@ -20,13 +21,13 @@ pub fn run(args: &super::CheckArgs) -> ExitCode {
         match compiler::check(&sources, &Options::default()) {
             Ok(program) => {
                 let names: Vec<&str> = program.apps.iter().map(|a| a.name.node.as_str()).collect();
-                println!("{}: ok ({})", path.display(), names.join(", "));
+                println!("{}: ok ({})", shown(path), escape_text(&names.join(", ")));
             }
             Err(diags) => {
                 eprint!("{}", render(&diags, &sources));
                 eprintln!(
                     "{}: {} error{}",
-                    path.display(),
+                    shown(path),
                     diags.len(),
                     if diags.len() == 1 { "" } else { "s" }
                 );
@@ -39,6 +40,11 @@ pub fn run(args: &super::CheckArgs) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// A path as the CLI prints it: control characters escaped.
+pub fn shown(path: &std::path::Path) -> String {
+    escape_text(&path.display().to_string())
 }
 
 /// Diagnostics for stderr: coloured on a terminal, plain otherwise.
