@@ -15,7 +15,9 @@
 use std::fmt;
 
 use base64::Engine as _;
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan};
+
+use crate::compiler::excerpt::{self, Excerpt, escape_text};
 use prost::Message as _;
 use serde::Deserialize;
 
@@ -334,7 +336,7 @@ struct StepReport<'a> {
     failure: &'a StepFailure,
     /// A secondary place: rendered as a note, not as the error.
     note: bool,
-    src: Option<NamedSource<String>>,
+    src: Option<Excerpt>,
     labels: Vec<LabeledSpan>,
 }
 
@@ -343,9 +345,10 @@ impl fmt::Display for StepReport<'_> {
         if self.note {
             return f.write_str("the step is defined by this template line");
         }
+        let message = escape_text(&self.failure.message);
         match &self.failure.name {
-            Some(n) => write!(f, "step `{n}` failed: {}", self.failure.message),
-            None => write!(f, "build step failed: {}", self.failure.message),
+            Some(n) => write!(f, "step `{}` failed: {message}", escape_text(n)),
+            None => write!(f, "build step failed: {message}"),
         }
     }
 }
@@ -396,8 +399,11 @@ impl StepFailure {
                 self.logs.len()
             ));
             for l in &self.logs {
+                // The step's own output: its control characters (a
+                // compiler's colours, or bytes a source file put there)
+                // are shown escaped, as in every diagnostic.
                 out.push_str("  │ ");
-                out.push_str(l);
+                out.push_str(&escape_text(l));
                 out.push('\n');
             }
             out.push('\n');
@@ -413,6 +419,7 @@ impl StepFailure {
         for (loc, note) in places {
             let mut labels = Vec::new();
             let src = loc.map(|loc| {
+                let mut want = Vec::new();
                 for (i, r) in loc.ranges.iter().enumerate() {
                     let (s, e) = r.byte_span(&loc.text);
                     let text = (i == 0).then(|| {
@@ -423,13 +430,23 @@ impl StepFailure {
                         }
                         .to_string()
                     });
-                    labels.push(if i == 0 {
-                        LabeledSpan::new_primary_with_span(text, (s, e - s))
-                    } else {
-                        LabeledSpan::new_with_span(text, (s, e - s))
+                    want.push(excerpt::Label {
+                        start: s,
+                        end: e,
+                        text,
+                        primary: i == 0,
                     });
                 }
-                NamedSource::new(loc.filename.clone(), loc.text.clone())
+                // The daemon sent the text back: shown as a compile
+                // diagnostic is (windowed, escaped), never whole.
+                let (ex, spans) = excerpt::excerpt(
+                    &loc.filename,
+                    &loc.text,
+                    &excerpt::line_starts(&loc.text),
+                    &want,
+                );
+                labels = spans;
+                ex
             });
             let report = StepReport {
                 failure: self,

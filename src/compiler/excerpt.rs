@@ -218,6 +218,21 @@ pub fn excerpt(
     )
 }
 
+/// Line `line` (0-based) of `text` as a diagnostic shows it: windowed
+/// around byte `anchor` when long, control characters escaped. For
+/// renderers other than miette (the frontend's `errdefs.Source`, which
+/// buildx prints line by line).
+pub fn shown_line(text: &str, line_starts: &[usize], line: usize, anchor: usize) -> String {
+    let start = line_starts.get(line).copied().unwrap_or(text.len());
+    let next = line_starts.get(line + 1).copied().unwrap_or(text.len());
+    let mut end = next.max(start);
+    let bytes = text.as_bytes();
+    while end > start && matches!(bytes.get(end - 1), Some(b'\n' | b'\r')) {
+        end -= 1;
+    }
+    show_line(text, start, end, anchor.clamp(start, end)).text
+}
+
 /// The window of the line `[start, end)` around `anchor`, escaped.
 fn show_line(text: &str, start: usize, end: usize, anchor: usize) -> Shown {
     let (from, to) = if end - start <= WINDOW_BYTES {

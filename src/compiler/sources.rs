@@ -21,8 +21,11 @@ use super::span::FileId;
 /// same limit). An app.scratch is a few kilobytes.
 pub const MAX_FILE_BYTES: usize = 1 << 20;
 /// Bytes of all the user's source files of one compile at most (the
-/// standard library does not count).
-pub const MAX_SOURCES_BYTES: usize = 8 << 20;
+/// standard library does not count). A definition's source map embeds the
+/// text of the files its steps point into, and a definition must fit in
+/// one 4 MiB gRPC message (`lower::MAX_DEFINITION_BYTES`): 2 MiB of
+/// sources leaves the other half for the steps.
+pub const MAX_SOURCES_BYTES: usize = 2 << 20;
 
 pub const E_FILE_TOO_LARGE: &str = "scratch::E0406";
 pub const E_SOURCES_TOO_LARGE: &str = "scratch::E0407";
@@ -169,10 +172,10 @@ impl Sources {
         text: String,
     ) -> Result<FileId, Unreadable> {
         let name = name.into();
+        // (A driver reads at most one byte past the limit: the length
+        // here is not the file's size.)
         let why = if text.len() > MAX_FILE_BYTES {
-            Some(Unreadable::TooLarge {
-                bytes: Some(text.len() as u64),
-            })
+            Some(Unreadable::TooLarge { bytes: None })
         } else if self.user_bytes + text.len() > MAX_SOURCES_BYTES {
             Some(Unreadable::SourcesTooLarge)
         } else {

@@ -78,11 +78,17 @@ impl Bridge {
     }
 
     /// Reads a file from a solved ref; `Ok(None)` when it does not exist.
+    /// At most `MAX_FILE_BYTES + 1` bytes are transferred (every file the
+    /// frontend reads is a user file held to that limit): more than the
+    /// limit means too large, whatever the rest.
     pub async fn read_file(&mut self, r: &str, path: &str) -> Result<Option<Vec<u8>>, Status> {
         let req = gw::ReadFileRequest {
             r#ref: r.to_string(),
             file_path: path.to_string(),
-            range: None,
+            range: Some(gw::FileRange {
+                offset: 0,
+                length: crate::compiler::sources::MAX_FILE_BYTES as i64 + 1,
+            }),
         };
         match self.client.read_file(req).await {
             Ok(resp) => Ok(Some(resp.into_inner().data)),

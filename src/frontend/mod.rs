@@ -41,6 +41,7 @@ use crate::client::gateway::{self, Caps, SolvedRef};
 use crate::client::inputs;
 use crate::client::lock::{self, Lock};
 use crate::compiler::model::{App, Build, Program};
+use crate::compiler::sources::{self, MAX_FILE_BYTES, Unreadable};
 use crate::compiler::{self, ImageConfig, Options, Platform, Sources, Span, check, lower};
 use crate::proto::google::rpc::Status;
 use crate::proto::moby::buildkit::v1::frontend as gw;
@@ -465,6 +466,9 @@ async fn load_sources(
     let mut lock_text = None;
     let lock_name = lock_name(&o.filename);
     let mut wanted = vec![o.filename.clone(), lock_name.clone()];
+    // Files already scanned for imports (each parsed once: see
+    // `check::pending_imports_since`).
+    let mut scanned = 0;
     loop {
         let def = local::definition(&local::LocalRead {
             name: &o.dockerfile_local,
@@ -488,17 +492,27 @@ async fn load_sources(
                         ),
                     ));
                 };
-                sources = Some(Sources::new(o.filename.clone(), utf8(&o.filename, data)?));
+                sources = Some(Sources::new(
+                    o.filename.clone(),
+                    utf8(&o.filename, capped(&o.filename, data)?)?,
+                ));
                 if let Some(data) = bridge.read_file(&r, &lock_name).await? {
-                    lock_text = Some(utf8(&lock_name, data)?);
+                    lock_text = Some(utf8(&lock_name, capped(&lock_name, data)?)?);
                 }
             }
             Some(s) => {
-                for name in check::pending_imports(s) {
+                let pending = check::pending_imports_since(s, scanned);
+                scanned = s.len();
+                for name in pending {
                     match bridge.read_file(&r, &name).await? {
+                        Some(data) if data.len() > MAX_FILE_BYTES => {
+                            s.mark_unreadable(name, Unreadable::TooLarge { bytes: None })
+                        }
                         Some(data) => {
                             let text = utf8(&name, data)?;
-                            s.add(name, text);
+                            // Past the limits it is marked, and reported
+                            // at the import.
+                            let _ = s.add_read(name, text);
                         }
                         None => s.mark_missing(name),
                     }
@@ -511,7 +525,7 @@ async fn load_sources(
                 "no sources were read",
             ));
         };
-        let next = check::pending_imports(s);
+        let next = check::pending_imports_since(s, scanned);
         if next.is_empty() {
             return Ok((sources.unwrap_or_default(), lock_text));
         }
@@ -526,6 +540,23 @@ fn lock_name(filename: &str) -> String {
         Some((dir, _)) => format!("{dir}/{}", lock::FILE_NAME),
         None => lock::FILE_NAME.to_string(),
     }
+}
+
+/// `data` when within `MAX_FILE_BYTES`; else the error, with its code.
+fn capped(name: &str, data: Vec<u8>) -> Result<Vec<u8>, Status> {
+    if data.len() <= MAX_FILE_BYTES {
+        return Ok(data);
+    }
+    let d = sources::file_too_large(name, None);
+    Err(errors::plain_status(
+        errors::CODE_UNKNOWN,
+        format!(
+            "{} [{}] (help: {})",
+            d.message,
+            d.code,
+            d.help.unwrap_or_default()
+        ),
+    ))
 }
 
 fn utf8(name: &str, data: Vec<u8>) -> Result<String, Status> {
@@ -553,6 +584,7 @@ async fn read_dockerignore(bridge: &mut Bridge, env: &Environment) -> Result<Vec
     let Some(data) = bridge.read_file(&r, ".dockerignore").await? else {
         return Ok(Vec::new());
     };
+    let data = capped(".dockerignore", data)?;
     Ok(inputs::dockerignore_patterns(&String::from_utf8_lossy(
         &data,
     )))
