@@ -24,13 +24,18 @@ pub const E_UNKNOWN_VAR: &str = "scratch::E0130";
 pub const E_PLATFORM_VAR: &str = "scratch::E0131";
 pub const E_TOO_MUCH: &str = "scratch::E0132";
 
-/// Bytes that expanding variables may produce in one check, all apps
-/// together (each arg also counts one byte, each variable copied into a
-/// block's scope its size). A list parameter used many times, or a
+/// The work evaluating apps may do in one check, in bytes: what expanding
+/// variables produces (each arg counts one byte more), each variable
+/// copied into a block's scope its size, and each statement or parameter
+/// evaluated [`STATEMENT_COST`]. A list parameter used many times, or a
 /// template with many statements used by many apps, multiplies the text
 /// of the file; this bounds the product, so a check stays linear in the
-/// size of its sources. Real files use well under 1 MiB.
-pub const MAX_EXPANSION_BYTES: usize = 32 << 20;
+/// size of its sources (about 0.1 s at the limit). Real files use a few
+/// percent of it: 1,000 apps on the `go` template use about 2 MiB.
+pub const MAX_EXPANSION_BYTES: usize = 8 << 20;
+/// What evaluating one statement of a chain for one app costs of the
+/// budget, whatever it expands to.
+pub const STATEMENT_COST: usize = 64;
 
 /// What is left of [`MAX_EXPANSION_BYTES`] in one check: shared by every
 /// scope (`Env`) made during it.
@@ -69,7 +74,7 @@ pub fn too_much(span: super::span::Span) -> Diag {
     Diag::new(
         E_TOO_MUCH,
         format!(
-            "variables expand to more than {} MiB of text",
+            "evaluating the apps passes the limit of {} MiB of expanded text",
             MAX_EXPANSION_BYTES >> 20
         ),
     )

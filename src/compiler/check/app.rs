@@ -95,6 +95,9 @@ pub(super) fn eval(
     budget: &Budget,
     diags: &mut Vec<Diag>,
 ) -> Option<model::App> {
+    if budget.exhausted() {
+        return None; // reported once, where it ran out
+    }
     let before = diags.len();
     let chain = match chain(app, templates, Some(stdlib::DEFAULT_TEMPLATE)) {
         Ok(c) => c,
@@ -174,6 +177,10 @@ pub(super) fn eval(
         }
     }
     for d in &decls {
+        if !budget.charge(interp::STATEMENT_COST) {
+            over_budget(d.span, diags);
+            return None;
+        }
         let setting = nearest_stmt
             .get(d.name.as_str())
             .filter(|(i, _)| *i <= d.owner)
@@ -221,7 +228,7 @@ pub(super) fn eval(
         for (d, v) in &param_values {
             if d.owner >= i {
                 if !budget.charge(v.size()) {
-                    diags.push(interp::too_much(block.header));
+                    over_budget(block.header, diags);
                     return None;
                 }
                 env.vars.insert(d.name.clone(), v.clone());
@@ -231,6 +238,10 @@ pub(super) fn eval(
             Some("a template sees its own parameters and its parents', not its children's");
         for s in &block.stmts {
             if diags.len() >= MAX_DIAGS {
+                return None;
+            }
+            if !budget.charge(interp::STATEMENT_COST) {
+                over_budget(s.span, diags);
                 return None;
             }
             let Some(def) = keys::find(&s.key.node) else {
@@ -327,6 +338,13 @@ fn blame_setting(new: &mut [Diag], s: &Stmt, block: &Block, settings: &BTreeMap<
     }
 }
 
+/// Reports the budget's end once per check (the first app to run out).
+fn over_budget(span: Span, diags: &mut Vec<Diag>) {
+    if !diags.iter().any(|d| d.code == interp::E_TOO_MUCH) {
+        diags.push(interp::too_much(span));
+    }
+}
+
 /// The statements of a block with a given key.
 fn stmts<'a>(block: &'a Block, key: &'a str) -> impl Iterator<Item = &'a Stmt> + 'a {
     block.stmts.iter().filter(move |s| s.key.node == key)
@@ -341,7 +359,15 @@ fn expand(s: &Stmt, env: &Env, diags: &mut Vec<Diag>) -> Vec<Arg> {
         }
         match interp::expand(v, env) {
             Ok(args) => out.extend(args.into_iter().map(|a| (a, v.span))),
-            Err(e) => diags.extend(e),
+            Err(e) => {
+                for d in e {
+                    if d.code == interp::E_TOO_MUCH {
+                        over_budget(v.span, diags);
+                    } else {
+                        diags.push(d);
+                    }
+                }
+            }
         }
     }
     out

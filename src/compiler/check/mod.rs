@@ -313,9 +313,9 @@ pub(crate) fn chain<'a>(
     fallback: Option<&str>,
 ) -> Result<Vec<&'a Block>, Diag> {
     let mut out = vec![block];
-    let mut next: Option<(String, Span)> = match &block.parent {
-        Some(p) => Some((p.node.clone(), p.span)),
-        None => fallback.map(|f| (f.to_string(), block.header)),
+    let mut next: Option<(&str, Span)> = match &block.parent {
+        Some(p) => Some((p.node.as_str(), p.span)),
+        None => fallback.map(|f| (f, block.header)),
     };
     let first_link = next.as_ref().map_or(block.header, |(_, s)| *s);
     while let Some((name, span)) = next {
@@ -333,24 +333,9 @@ pub(crate) fn chain<'a>(
                 "a block and the templates it extends are at most {MAX_CHAIN_DEPTH}; fold some templates into their parents"
             )));
         }
-        if out
-            .iter()
-            .any(|b| b.kind == BlockKind::Template && b.name.node == name)
-        {
-            let names: Vec<&str> = out.iter().map(|b| b.name.node.as_str()).collect();
-            return Err(Diag::new(
-                E_TEMPLATE_CYCLE,
-                format!("template `{name}` extends itself"),
-            )
-            .at(span, "closes the cycle")
-            .help(format!(
-                "{} -> {name}; one template must not extend the other",
-                names.join(" -> ")
-            )));
-        }
-        let Some(t) = templates.get(name.as_str()) else {
+        let Some(&t) = templates.get(name) else {
             let names: Vec<&str> = templates.keys().copied().collect();
-            let help = match nearest(&name, &names) {
+            let help = match nearest(name, &names) {
                 Some(n) => format!("did you mean `{n}`?"),
                 None => format!(
                     "the templates are: {}; import the file that defines it",
@@ -363,8 +348,22 @@ pub(crate) fn chain<'a>(
                     .help(help),
             );
         };
+        // Templates are unique by name: the same block twice is a cycle
+        // (a pointer test, at most `MAX_CHAIN_DEPTH` per step).
+        if out.iter().any(|b| std::ptr::eq(*b, t)) {
+            let names: Vec<&str> = out.iter().map(|b| b.name.node.as_str()).collect();
+            return Err(Diag::new(
+                E_TEMPLATE_CYCLE,
+                format!("template `{name}` extends itself"),
+            )
+            .at(span, "closes the cycle")
+            .help(format!(
+                "{} -> {name}; one template must not extend the other",
+                names.join(" -> ")
+            )));
+        }
         out.push(t);
-        next = t.parent.as_ref().map(|p| (p.node.clone(), p.span));
+        next = t.parent.as_ref().map(|p| (p.node.as_str(), p.span));
     }
     Ok(out)
 }
