@@ -391,7 +391,7 @@ fn thousands_of_errors_render_the_first_hundred() {
 // ---- checks: linear in the size of the file ----
 
 #[test]
-fn a_chain_of_10000_templates_is_refused_once_past_64() {
+fn a_chain_of_10000_templates_is_refused_once_past_16() {
     let w = world(&shapes::template_chain(330_000));
     assert!(w.app.join("app.scratch").metadata().unwrap().len() > 300_000);
     let out = scratchc(&["check", "app.scratch"])

@@ -52,7 +52,7 @@ pub const E_UNDECLARED_ARG: &str = "scratch::E0301";
 /// Blocks in one chain at most: the app or template itself and the
 /// templates it extends. Real chains are a handful deep; the limit keeps
 /// the work of checking a block bounded (every block walks its chain).
-pub const MAX_CHAIN_DEPTH: usize = 64;
+pub const MAX_CHAIN_DEPTH: usize = 16;
 
 /// Errors after which the checker stops looking for more: what one run
 /// shows is bounded (and the renderer shows the first 100 of them), and
