@@ -1,5 +1,8 @@
-//! Parse, check, lower and format arbitrary input: nothing may panic, and
-//! the formatter must be idempotent on whatever parses.
+//! Parse, check, lower and format arbitrary input, and render whatever
+//! errors come out: nothing may panic, and the formatter must be
+//! idempotent on whatever parses. Seeds: `fuzz/seeds/compile/` (the
+//! hostile shapes of `tests/shapes`), e.g.
+//! `cargo +nightly fuzz run compile fuzz/corpus/compile fuzz/seeds/compile`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -9,7 +12,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let sources = Sources::new("app.scratch", text);
     let _ = compiler::check::pending_imports(&sources);
-    let _ = compiler::compile(&sources, &Options::default(), &Default::default(), None);
+    if let Err(diags) = compiler::compile(&sources, &Options::default(), &Default::default(), None) {
+        let _ = compiler::render_plain(&diags, &sources);
+    }
     if let Ok(once) = fmt::format_source(text) {
         match fmt::format_source(&once) {
             Ok(twice) => assert_eq!(once, twice, "fmt is not idempotent"),

@@ -30,6 +30,7 @@ use std::path::PathBuf;
 use crate::client::errors::{BuildError, InputError, UsageError};
 use crate::client::lock::{self, Lock};
 use crate::compiler::model::{App, Program};
+use crate::compiler::sources::{self, MAX_FILE_BYTES, Unreadable};
 use crate::compiler::{self, LowerOptions, Options, Platform, Sources, Target, check};
 
 pub use run::{Solved, solve_app};
@@ -37,15 +38,22 @@ pub use run::{Solved, solve_app};
 /// The app file's name when none is given.
 pub const APP_FILE: &str = "app.scratch";
 
+/// An imported file as a reader found it: its bytes (at most the limit
+/// and one byte more), or why not (nothing there, outside the directory,
+/// not a regular file); the checker reports the why at the import's line.
+pub type Found = Result<Vec<u8>, Unreadable>;
+
 /// Where a build's files come from: the disk for the CLI, the client's
-/// locals for the frontend. Absent files are `None`, never an error.
+/// locals for the frontend. A reader reads no more than
+/// `compiler::sources::MAX_FILE_BYTES` and one byte of any file.
 #[allow(async_fn_in_trait)] // driven in place by one task, never spawned
 pub trait Reader {
-    /// The app file and the `scratch.lock` beside it.
-    async fn read_app(&self) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), BuildError>;
+    /// The app file (an error when it cannot be read: there is nothing to
+    /// build) and the `scratch.lock` beside it (`None` when absent).
+    async fn read_app(&self) -> Result<(Vec<u8>, Option<Vec<u8>>), BuildError>;
     /// Imported files, named relative to the app file's directory, all in
     /// one go (the frontend makes one transfer per call).
-    async fn read_imports(&self, names: &[String]) -> Result<Vec<Option<Vec<u8>>>, BuildError>;
+    async fn read_imports(&self, names: &[String]) -> Result<Vec<Found>, BuildError>;
     /// The context's `.dockerignore`.
     async fn read_dockerignore(&self) -> Result<Option<Vec<u8>>, BuildError>;
     /// Which of `paths` (relative to the context) the context holds:
@@ -158,6 +166,10 @@ impl Plan {
         let (sources, lock_text) = loaded?;
         let lock_name = lock::name_beside(&settings.file);
         let excludes = match ignore? {
+            Some(data) if data.len() > MAX_FILE_BYTES => {
+                let d = sources::file_too_large(".dockerignore", Some(data.len() as u64));
+                return Err(BuildError::diagnostics(vec![d], &Sources::default()));
+            }
             Some(data) => inputs::dockerignore_patterns(&String::from_utf8_lossy(&data)),
             None => Vec::new(),
         };
@@ -306,23 +318,34 @@ pub async fn load_sources<R: Reader>(
     file: &str,
 ) -> Result<(Sources, Option<Vec<u8>>), BuildError> {
     let (root, lock) = reader.read_app().await?;
-    let Some(root) = root else {
-        return Err(InputError::missing("read", file).into());
-    };
+    if root.len() > MAX_FILE_BYTES {
+        let d = sources::file_too_large(file, None);
+        return Err(BuildError::diagnostics(vec![d], &Sources::default()));
+    }
+    if let Some(l) = lock.as_ref().filter(|l| l.len() > MAX_FILE_BYTES) {
+        let d = sources::file_too_large(&lock::name_beside(file), Some(l.len() as u64));
+        return Err(BuildError::diagnostics(vec![d], &Sources::default()));
+    }
     let mut sources = Sources::new(file, utf8(file, root)?);
+    // Each file is scanned for its imports once (`pending_imports_since`),
+    // so a load is linear in the number of files.
+    let mut scanned = 0;
     loop {
-        let pending = check::pending_imports(&sources);
+        let pending = check::pending_imports_since(&sources, scanned);
+        scanned = sources.len();
         if pending.is_empty() {
             return Ok((sources, lock));
         }
-        let data = reader.read_imports(&pending).await?;
-        for (name, data) in pending.into_iter().zip(data) {
-            match data {
-                Some(d) => {
-                    let text = utf8(&name, d)?;
-                    sources.add(name, text);
+        let found = reader.read_imports(&pending).await?;
+        for (name, f) in pending.into_iter().zip(found) {
+            match f {
+                Ok(data) => {
+                    let text = utf8(&name, data)?;
+                    // Past the limits it is marked, and reported at the
+                    // import.
+                    let _ = sources.add_read(name, text);
                 }
-                None => sources.mark_missing(name),
+                Err(why) => sources.mark_unreadable(name, why),
             }
         }
     }

@@ -1,7 +1,10 @@
 //! `scratchc check FILE...`: load, parse and check each file; print every
 //! diagnostic; exit 1 if any file has one (or cannot be read).
 
+use std::io::IsTerminal;
+
 use crate::client::errors::{BuildError, exit};
+use crate::compiler::excerpt::escape_text;
 use crate::compiler::{self, Diag, Options, Sources};
 
 use super::{Failure, load};
@@ -16,7 +19,7 @@ pub fn run(args: &super::CheckArgs) -> Result<(), Failure> {
         match checked {
             Ok(program) => {
                 let names: Vec<&str> = program.apps.iter().map(|a| a.name.node.as_str()).collect();
-                println!("{}: ok ({})", path.display(), names.join(", "));
+                println!("{}: ok ({})", shown(path), escape_text(&names.join(", ")));
             }
             Err(e) => {
                 eprint!("{}", super::render(&e, std::io::stderr().is_terminal()));
@@ -24,7 +27,7 @@ pub fn run(args: &super::CheckArgs) -> Result<(), Failure> {
                     let n = diags.len();
                     eprintln!(
                         "{}: {n} error{}",
-                        path.display(),
+                        shown(path),
                         if n == 1 { "" } else { "s" }
                     );
                 }
@@ -38,20 +41,13 @@ pub fn run(args: &super::CheckArgs) -> Result<(), Failure> {
     }
 }
 
-use std::io::IsTerminal;
+/// A path as the CLI prints it: control characters escaped.
+pub fn shown(path: &std::path::Path) -> String {
+    escape_text(&path.display().to_string())
+}
 
-/// Diagnostics as text: coloured for a terminal, plain otherwise.
+/// Diagnostics as text: coloured for a terminal, plain otherwise (the one
+/// renderer, `compiler::diagnostic::render`).
 pub fn render(diags: &[Diag], sources: &Sources, color: bool) -> String {
-    if !color {
-        return compiler::render_plain(diags, sources);
-    }
-    let handler = miette::GraphicalReportHandler::new().with_width(100);
-    let mut out = String::new();
-    for d in diags {
-        if handler.render_report(&mut out, &d.render(sources)).is_err() {
-            out.push_str(&format!("error[{}]: {}\n", d.code, d.message));
-        }
-        out.push('\n');
-    }
-    out
+    compiler::diagnostic::render(diags, sources, color)
 }

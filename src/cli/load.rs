@@ -1,19 +1,22 @@
 //! The CLI's side of a build's files: the disk. [`Disk`] is the
 //! [`Reader`] every verb hands to [`crate::build`]; the compiler decides
-//! what to load ([`crate::compiler::check::pending_imports`]), this file
-//! only reads.
+//! what to load ([`crate::compiler::check::pending_imports_since`]), this
+//! file only reads, through [`userfile`]: regular files only, inside the
+//! app file's directory after following symlinks (the app file included),
+//! within the compiler's size limits.
 //!
 //! The app file's directory is the build context: its `.dockerignore`
 //! filters what is sent, its files answer the dependency lookups.
 
 use std::collections::BTreeSet;
-use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::build::{self, Plan, Reader, Settings};
-use crate::client::errors::{BuildError, InputError};
+use crate::build::{self, Found, Plan, Reader, Settings};
+use crate::client::errors::BuildError;
 use crate::client::lock;
+use crate::client::userfile::{self, FileError};
 use crate::compiler::Sources;
+use crate::compiler::sources::MAX_FILE_BYTES;
 
 /// The files of one app file on disk.
 #[derive(Clone, Debug)]
@@ -61,38 +64,41 @@ impl Disk {
         };
         futures::executor::block_on(Plan::load(self, settings))
     }
-}
 
-/// Reads a file; `None` when nothing is there.
-fn read(action: &'static str, path: &Path) -> Result<Option<Vec<u8>>, BuildError> {
-    match std::fs::read(path) {
-        Ok(data) => Ok(Some(data)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(InputError {
-            action,
-            path: path.to_path_buf(),
-            source,
+    /// A file of the app file's directory; `None` when nothing is there.
+    fn optional(&self, dir: &Path, name: &str) -> Result<Option<Vec<u8>>, BuildError> {
+        match userfile::read_inside(dir, Path::new(name), MAX_FILE_BYTES) {
+            Ok(data) => Ok(Some(data)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e.into()),
         }
-        .into()),
     }
 }
 
 impl Reader for Disk {
-    async fn read_app(&self) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), BuildError> {
-        let app = read("read", &self.file)?;
-        let lock = read("read", &lock::path_for(&self.file))?;
+    async fn read_app(&self) -> Result<(Vec<u8>, Option<Vec<u8>>), BuildError> {
+        let app = read_root_bytes(&self.file)?;
+        let lock = self.optional(&self.dir, lock::FILE_NAME)?;
         Ok((app, lock))
     }
 
-    async fn read_imports(&self, names: &[String]) -> Result<Vec<Option<Vec<u8>>>, BuildError> {
+    async fn read_imports(&self, names: &[String]) -> Result<Vec<Found>, BuildError> {
         names
             .iter()
-            .map(|n| read("read", &self.dir.join(n)))
+            .map(
+                |n| match userfile::read_inside(&self.dir, Path::new(n), MAX_FILE_BYTES) {
+                    Ok(data) => Ok(Ok(data)),
+                    Err(e) => match e.unreadable() {
+                        Some(why) => Ok(Err(why)),
+                        None => Err(e.into()),
+                    },
+                },
+            )
             .collect()
     }
 
     async fn read_dockerignore(&self) -> Result<Option<Vec<u8>>, BuildError> {
-        read("read", &self.context.join(".dockerignore"))
+        self.optional(&self.context, ".dockerignore")
     }
 
     async fn present(&self, paths: &BTreeSet<String>) -> Result<BTreeSet<String>, BuildError> {
@@ -104,9 +110,36 @@ impl Reader for Disk {
     }
 }
 
+/// The bytes of an app file named by the user. It too must resolve inside
+/// its directory: a repository's app.scratch that is a symlink to a host
+/// file is refused, as the frontend (which sees only that directory)
+/// refuses it.
+fn read_root_bytes(path: &Path) -> Result<Vec<u8>, FileError> {
+    match path.file_name() {
+        Some(name) => {
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            userfile::read_inside(dir, Path::new(name), MAX_FILE_BYTES)
+        }
+        None => userfile::read_regular(path, MAX_FILE_BYTES),
+    }
+    .map_err(|e| FileError {
+        path: path.to_path_buf(),
+        error: e.error,
+    })
+}
+
+/// The text of an app file named by the user (see [`read_root_bytes`]).
+pub fn read_root(path: &Path) -> Result<String, FileError> {
+    userfile::utf8(path.to_path_buf(), read_root_bytes(path)?)
+}
+
 /// Reads the app file at `path` and, transitively, every file it imports.
-/// Imports that do not exist are marked missing, for the checker to report
-/// with their span; other read errors stop the load.
+/// Imports that cannot be added (not found, outside the directory, not a
+/// regular file, over a size limit) are marked for the checker to report
+/// with their span; an IO error stops the load.
 pub fn load(path: &Path) -> Result<Sources, BuildError> {
     let disk = Disk::new(path);
     futures::executor::block_on(build::load_sources(&disk, &disk.name())).map(|(s, _)| s)
@@ -115,7 +148,9 @@ pub fn load(path: &Path) -> Result<Sources, BuildError> {
 /// The patterns of `<context>/.dockerignore`, in file order (comments and
 /// blank lines dropped); none when the file does not exist.
 pub fn dockerignore(context: &Path) -> Result<Vec<String>, BuildError> {
-    Ok(read("read", &context.join(".dockerignore"))?
-        .map(|d| build::inputs::dockerignore_patterns(&String::from_utf8_lossy(&d)))
-        .unwrap_or_default())
+    Ok(
+        userfile::read_text_inside(context, Path::new(".dockerignore"), MAX_FILE_BYTES)?
+            .map(|text| build::inputs::dockerignore_patterns(&text))
+            .unwrap_or_default(),
+    )
 }

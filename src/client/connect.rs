@@ -11,6 +11,12 @@
 //! dialing, TLS and upgrade the endpoint needs, once per connection, so the
 //! rest of the client sees plain gRPC. Addresses are documented in
 //! docs/client.md.
+//!
+//! No wait is unbounded: dialing (socket, TLS, the Docker upgrade) and the
+//! daemon's first answer each have [`Timeouts::connect`] (20 s, or
+//! `SCRATCHC_CONNECT_TIMEOUT` seconds), and while calls are open the
+//! connection is pinged ([`KEEPALIVE_INTERVAL`]) so a daemon that stops
+//! answering mid-build ends the build with an error instead of a hang.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -32,6 +38,59 @@ use crate::proto::moby::buildkit::v1::control_client::ControlClient;
 pub const BUILDKITD_SOCKET: &str = "/run/buildkit/buildkitd.sock";
 /// The Docker Engine's default socket.
 pub const DOCKER_SOCKET: &str = "/var/run/docker.sock";
+
+/// The environment variable that overrides [`Timeouts::connect`]
+/// (whole seconds, at least 1).
+pub const CONNECT_TIMEOUT_ENV: &str = "SCRATCHC_CONNECT_TIMEOUT";
+/// Default for [`Timeouts::connect`].
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// HTTP/2 pings while a call is open. grpc-go servers (buildkitd, the
+/// Docker Engine) by default allow a client ping at most every 5 minutes
+/// when they have sent nothing since, and close the connection with
+/// `too_many_pings` after the third faster one; so the interval stays
+/// just over 5 minutes, and pings are sent only while calls are open.
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(310);
+/// How long a ping may go unanswered before the connection is closed.
+pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long connecting may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Bounds dialing (socket, TLS handshake, the Docker Engine's upgrade)
+    /// and, separately, the daemon's answer to the first call.
+    pub connect: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: DEFAULT_CONNECT_TIMEOUT,
+        }
+    }
+}
+
+impl Timeouts {
+    /// The defaults with `SCRATCHC_CONNECT_TIMEOUT` applied; an error names
+    /// the variable when its value is not a whole number of seconds > 0.
+    pub fn from_env() -> Result<Timeouts, ClientError> {
+        Timeouts::from_value(std::env::var(CONNECT_TIMEOUT_ENV).ok().as_deref())
+    }
+
+    fn from_value(v: Option<&str>) -> Result<Timeouts, ClientError> {
+        let Some(v) = v.filter(|v| !v.is_empty()) else {
+            return Ok(Timeouts::default());
+        };
+        match v.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Timeouts {
+                connect: Duration::from_secs(n),
+            }),
+            _ => Err(ClientError::InvalidAddress {
+                addr: format!("{CONNECT_TIMEOUT_ENV}={v}"),
+                reason: "the connect timeout is a whole number of seconds, at least 1".into(),
+            }),
+        }
+    }
+}
 
 /// TLS files for a TCP endpoint. With none set the endpoint is plain TCP.
 /// Server certificates are always verified: against `ca` when given, else
@@ -76,17 +135,26 @@ pub enum Endpoint {
 
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let host_of = |h: &str| {
+            if h.contains(':') {
+                format!("[{h}]")
+            } else {
+                h.to_string()
+            }
+        };
         match self {
             Endpoint::BuildkitUnix(p) => write!(f, "buildkitd at unix://{}", p.display()),
             Endpoint::BuildkitTcp { host, port, tls } => write!(
                 f,
-                "buildkitd at tcp://{host}:{port}{}",
+                "buildkitd at tcp://{}:{port}{}",
+                host_of(host),
                 if tls.is_some() { " (TLS)" } else { "" }
             ),
             Endpoint::DockerUnix(p) => write!(f, "the Docker Engine at unix://{}", p.display()),
             Endpoint::DockerTcp { host, port, tls } => write!(
                 f,
-                "the Docker Engine at tcp://{host}:{port}{}",
+                "the Docker Engine at tcp://{}:{port}{}",
+                host_of(host),
                 if tls.is_some() { " (TLS)" } else { "" }
             ),
         }
@@ -115,7 +183,13 @@ pub fn resolve_with(
     env: &dyn Fn(&str) -> Option<String>,
     exists: &dyn Fn(&Path) -> bool,
 ) -> Result<Endpoint, ClientError> {
-    if let Some(a) = addr.filter(|a| !a.is_empty()) {
+    if let Some(a) = addr {
+        if a.trim().is_empty() {
+            return Err(ClientError::InvalidAddress {
+                addr: a.to_string(),
+                reason: "the address is empty; leave --addr out for the default, or give unix:///PATH, tcp://HOST:PORT, docker, docker+unix:///PATH or docker+tcp://HOST:PORT".into(),
+            });
+        }
         return parse_buildkit_addr(a, tls, env);
     }
     if let Some(a) = env("BUILDKIT_HOST") {
@@ -229,20 +303,78 @@ fn unix_path(path: &str) -> Option<PathBuf> {
     path.starts_with('/').then(|| PathBuf::from(path))
 }
 
-/// `host:port`, `[v6]:port`; a trailing `/` is tolerated.
+/// `host:port` or `[v6]:port`, the port 1 to 65535; a trailing `/` is
+/// tolerated. A bare IPv6 address (no brackets), an unclosed `[`, a path
+/// or an empty host is refused.
 fn host_port(rest: &str) -> Option<(String, u16)> {
-    let rest = rest.trim_end_matches('/');
-    let (host, port) = rest.rsplit_once(':')?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() || host.contains('/') {
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let (host, port) = match rest.strip_prefix('[') {
+        Some(v6) => {
+            let (host, after) = v6.split_once(']')?;
+            if host.is_empty() || !host.contains(':') || host.contains(['[', ']']) {
+                return None;
+            }
+            (host, after.strip_prefix(':')?)
+        }
+        None => {
+            let (host, port) = rest.split_once(':')?;
+            if host.is_empty() || host.contains(['[', ']']) {
+                return None;
+            }
+            (host, port)
+        }
+    };
+    if host.contains(['/', '@', '?', '#', ' '])
+        || port.is_empty()
+        || !port.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
-    Some((host.to_string(), port.parse().ok()?))
+    let port: u16 = port.parse().ok()?;
+    (port != 0).then(|| (host.to_string(), port))
+}
+
+/// Connects to the daemon and returns a gRPC channel, with the default
+/// timeouts and `SCRATCHC_CONNECT_TIMEOUT` (see [`connect_with`]).
+pub async fn connect(ep: &Endpoint) -> Result<Channel, ClientError> {
+    connect_with(ep, Timeouts::from_env()?).await
 }
 
 /// Connects to the daemon and returns a gRPC channel. The first connection
-/// is made at once, so an unreachable daemon fails here, naming `ep`.
-pub async fn connect(ep: &Endpoint) -> Result<Channel, ClientError> {
+/// is made at once and the daemon must answer a first call (`Info`; any
+/// answer, an error included, will do) within `t.connect`, so an
+/// unreachable daemon, or a listener that accepts and never speaks, fails
+/// here naming `ep`.
+pub async fn connect_with(ep: &Endpoint, t: Timeouts) -> Result<Channel, ClientError> {
+    let channel = dial_channel(ep, t).await?;
+    let mut probe = control_client(channel.clone());
+    let request = crate::proto::moby::buildkit::v1::InfoRequest {};
+    match tokio::time::timeout(t.connect, probe.info(request)).await {
+        Ok(Ok(_)) => Ok(channel),
+        // An answer, even "unimplemented", is a live gRPC server; a broken
+        // connection is not.
+        Ok(Err(status)) if status.code() != tonic::Code::Unavailable => Ok(channel),
+        Ok(Err(status)) => Err(ClientError::Connect {
+            endpoint: ep.to_string(),
+            detail: format!(
+                "the connection failed before the daemon answered: {}",
+                status.message()
+            ),
+        }),
+        Err(_) => Err(ClientError::Connect {
+            endpoint: ep.to_string(),
+            detail: format!(
+                "no answer within {}s (is a BuildKit daemon or Docker Engine listening there?); \
+                 set {CONNECT_TIMEOUT_ENV}=SECONDS to wait longer",
+                t.connect.as_secs()
+            ),
+        }),
+    }
+}
+
+/// The channel, its first connection made (dial, TLS, upgrade) within
+/// `t.connect`.
+async fn dial_channel(ep: &Endpoint, t: Timeouts) -> Result<Channel, ClientError> {
     let tls = match ep {
         Endpoint::BuildkitTcp {
             tls: Some(t), host, ..
@@ -262,14 +394,37 @@ pub async fn connect(ep: &Endpoint) -> Result<Channel, ClientError> {
     });
     // The URI only feeds the HTTP/2 :authority header; the connector decides
     // where bytes go.
-    tonic::transport::Endpoint::from_static("http://buildkitd")
-        .connect_timeout(Duration::from_secs(20))
-        .connect_with_connector(connector)
-        .await
-        .map_err(|e| ClientError::Connect {
+    let endpoint = tonic::transport::Endpoint::from_static("http://buildkitd")
+        .connect_timeout(t.connect)
+        .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
+        .keep_alive_timeout(KEEPALIVE_TIMEOUT)
+        .keep_alive_while_idle(false);
+    let dial = endpoint.connect_with_connector(connector);
+    // The connector's own timeout covers the dial; this one also covers
+    // the HTTP/2 handshake that follows it.
+    match tokio::time::timeout(t.connect + Duration::from_secs(1), dial).await {
+        Ok(r) => r.map_err(|e| ClientError::Connect {
             endpoint: ep.to_string(),
-            detail: error_chain(&e),
-        })
+            detail: timeout_hint(error_chain(&e), t),
+        }),
+        Err(_) => Err(ClientError::Connect {
+            endpoint: ep.to_string(),
+            detail: timeout_hint("timed out".into(), t),
+        }),
+    }
+}
+
+/// A connect failure's detail, with the way to wait longer when it was
+/// the timeout.
+fn timeout_hint(detail: String, t: Timeouts) -> String {
+    if detail.contains("timed out") || detail.contains("elapsed") {
+        format!(
+            "{detail} (no connection within {}s; set {CONNECT_TIMEOUT_ENV}=SECONDS to wait longer)",
+            t.connect.as_secs()
+        )
+    } else {
+        detail
+    }
 }
 
 /// A Control client with message limits raised to [`MAX_MESSAGE_SIZE`].
@@ -586,6 +741,57 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("absolute"), "{e}");
+    }
+
+    #[test]
+    fn empty_and_malformed_addresses_are_refused() {
+        let e = res(Some(""), &[], true).unwrap_err().to_string();
+        assert!(e.contains("empty"), "{e}");
+        assert!(res(Some("  "), &[], true).is_err());
+        for bad in [
+            "tcp://[::1",
+            "tcp://[::1]",
+            "tcp://::1:1234",
+            "tcp://[]:1",
+            "tcp://h:0",
+            "tcp://h:99999",
+            "tcp://h:",
+            "tcp://:1",
+            "tcp://h:1/x",
+            "tcp://h:+1",
+            "tcp://[h]:1",
+            "docker+tcp://[::1:2376",
+        ] {
+            assert!(res(Some(bad), &[], true).is_err(), "{bad} accepted");
+        }
+        assert_eq!(
+            res(Some("tcp://[::1]:1234"), &[], true).unwrap(),
+            Endpoint::BuildkitTcp {
+                host: "::1".into(),
+                port: 1234,
+                tls: None
+            }
+        );
+        assert_eq!(
+            res(Some("tcp://[::1]:1234/"), &[], true)
+                .unwrap()
+                .to_string(),
+            "buildkitd at tcp://[::1]:1234"
+        );
+    }
+
+    #[test]
+    fn the_connect_timeout_comes_from_the_environment() {
+        assert_eq!(Timeouts::from_value(None).unwrap(), Timeouts::default());
+        assert_eq!(Timeouts::from_value(Some("")).unwrap(), Timeouts::default());
+        assert_eq!(
+            Timeouts::from_value(Some("3")).unwrap().connect,
+            Duration::from_secs(3)
+        );
+        for bad in ["0", "-1", "1.5", "x"] {
+            let e = Timeouts::from_value(Some(bad)).unwrap_err().to_string();
+            assert!(e.contains(CONNECT_TIMEOUT_ENV), "{e}");
+        }
     }
 
     #[test]

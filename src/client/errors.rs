@@ -15,7 +15,9 @@
 use std::fmt;
 
 use base64::Engine as _;
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan};
+
+use crate::compiler::excerpt::{self, Excerpt, escape_text};
 use prost::Message as _;
 use serde::Deserialize;
 
@@ -42,6 +44,10 @@ pub enum BuildError {
     /// An input file could not be read.
     #[error(transparent)]
     Input(#[from] InputError),
+    /// A file of the user's was refused or could not be read
+    /// (`client::userfile`: not regular, outside its directory, too large).
+    #[error(transparent)]
+    File(#[from] super::userfile::FileError),
     /// The app file (or a template, or the binary it made) has errors:
     /// diagnostics with their sources, to render or to point buildx at.
     #[error("{}", .diags.first().map(|d| d.message.as_str()).unwrap_or("the app file has errors"))]
@@ -89,6 +95,7 @@ impl BuildError {
         match self {
             BuildError::Usage(_) => exit::USAGE,
             BuildError::Input(_)
+            | BuildError::File(_)
             | BuildError::Diagnostics { .. }
             | BuildError::Lock(_)
             | BuildError::Cache(_) => exit::FAILED,
@@ -489,7 +496,7 @@ struct StepReport<'a> {
     failure: &'a StepFailure,
     /// A secondary place: rendered as a note, not as the error.
     note: bool,
-    src: Option<NamedSource<String>>,
+    src: Option<Excerpt>,
     labels: Vec<LabeledSpan>,
 }
 
@@ -498,9 +505,10 @@ impl fmt::Display for StepReport<'_> {
         if self.note {
             return f.write_str("the step is defined by this template line");
         }
+        let message = escape_text(&self.failure.message);
         match &self.failure.name {
-            Some(n) => write!(f, "step `{n}` failed: {}", self.failure.message),
-            None => write!(f, "build step failed: {}", self.failure.message),
+            Some(n) => write!(f, "step `{}` failed: {message}", escape_text(n)),
+            None => write!(f, "build step failed: {message}"),
         }
     }
 }
@@ -571,8 +579,11 @@ impl StepFailure {
                 self.logs.len()
             ));
             for l in &self.logs {
+                // The step's own output: its control characters (a
+                // compiler's colours, or bytes a source file put there)
+                // are shown escaped, as in every diagnostic.
                 out.push_str("  │ ");
-                out.push_str(l);
+                out.push_str(&escape_text(l));
                 out.push('\n');
             }
             out.push('\n');
@@ -588,6 +599,7 @@ impl StepFailure {
         for (loc, note) in places {
             let mut labels = Vec::new();
             let src = loc.map(|loc| {
+                let mut want = Vec::new();
                 for (i, r) in loc.ranges.iter().enumerate() {
                     let (s, e) = r.byte_span(&loc.text);
                     let text = (i == 0).then(|| {
@@ -598,13 +610,23 @@ impl StepFailure {
                         }
                         .to_string()
                     });
-                    labels.push(if i == 0 {
-                        LabeledSpan::new_primary_with_span(text, (s, e - s))
-                    } else {
-                        LabeledSpan::new_with_span(text, (s, e - s))
+                    want.push(excerpt::Label {
+                        start: s,
+                        end: e,
+                        text,
+                        primary: i == 0,
                     });
                 }
-                NamedSource::new(loc.filename.clone(), loc.text.clone())
+                // The daemon sent the text back: shown as a compile
+                // diagnostic is (windowed, escaped), never whole.
+                let (ex, spans) = excerpt::excerpt(
+                    &loc.filename,
+                    &loc.text,
+                    &excerpt::line_starts(&loc.text),
+                    &want,
+                );
+                labels = spans;
+                ex
             });
             let report = StepReport {
                 failure: self,

@@ -289,6 +289,20 @@ impl Ref {
         }
     }
 
+    /// Reads at most `cap` bytes from the start of a file; `None` when it
+    /// does not exist.
+    pub async fn read_file_capped(
+        &self,
+        path: &str,
+        cap: u64,
+    ) -> Result<Option<Vec<u8>>, BuildError> {
+        match self.read_range(path, 0, cap).await {
+            Ok(data) => Ok(Some(data)),
+            Err(s) if is_not_found(&s) => Ok(None),
+            Err(s) => Err(BuildError::from_status("LLBBridge.ReadFile", &s)),
+        }
+    }
+
     /// Reads `len` bytes at `offset` of a file (less at its end). The raw
     /// status on failure: a lazy solve's step failure shows up here.
     pub async fn read_range(

@@ -142,6 +142,8 @@ pub enum LockError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{0}")]
+    File(#[from] super::userfile::FileError),
     #[error(
         "{} is not a valid lock file: {detail}\n  help: run `scratchc lock` to write it again",
         path.display()
@@ -294,16 +296,22 @@ impl Lock {
         s
     }
 
-    /// Reads a lock; `Ok(None)` when there is no such file.
+    /// Reads a lock; `Ok(None)` when there is no such file. Read as the
+    /// sources are (`userfile`): a regular file inside its directory, at
+    /// most `MAX_FILE_BYTES`.
     pub fn read(path: &Path) -> Result<Option<Lock>, LockError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Lock::parse(&text, path).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(LockError::Io {
-                what: "read",
-                path: path.to_path_buf(),
-                source,
-            }),
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let name = path.file_name().map_or(Path::new(FILE_NAME), Path::new);
+        match super::userfile::read_text_inside(
+            dir,
+            name,
+            crate::compiler::sources::MAX_FILE_BYTES,
+        )? {
+            Some(text) => Lock::parse(&text, path).map(Some),
+            None => Ok(None),
         }
     }
 

@@ -24,13 +24,17 @@ pub mod progress;
 pub mod repro;
 pub mod session;
 pub mod solve;
+pub mod userfile;
 
 use std::path::PathBuf;
 
 pub use connect::{Endpoint, TlsFiles, connect, control_client, resolve};
 
-/// Largest gRPC message we send or accept. BuildKit's own default is 4 MiB,
-/// which a large LLB definition or a big status batch can exceed.
+/// Largest gRPC message our clients encode or accept (a big status batch
+/// can pass grpc's 4 MiB default). What the daemon accepts from us is
+/// smaller: 4 MiB for the Docker Engine and buildkitd before v0.14, which
+/// is why definitions are capped when they are made
+/// (`compiler::lower::MAX_DEFINITION_BYTES`, docs/security.md).
 pub const MAX_MESSAGE_SIZE: usize = 64 << 20;
 
 /// The async runtime the CLI verbs and frontend mode run on: two worker

@@ -182,10 +182,17 @@ pub fn parse_dockerignore(text: &str) -> Vec<String> {
 /// Reads `dir/.dockerignore` (none is no pattern) and checks its patterns.
 pub fn read_dockerignore(dir: &Path) -> Result<Vec<String>, ClientError> {
     let path = dir.join(".dockerignore");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(ClientError::io("reading", path, e)),
+    let cap = crate::compiler::sources::MAX_FILE_BYTES;
+    let text = match super::userfile::read_text_inside(dir, Path::new(".dockerignore"), cap) {
+        Ok(Some(t)) => t,
+        Ok(None) => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(ClientError::io(
+                "reading",
+                path,
+                std::io::Error::other(e.to_string()),
+            ));
+        }
     };
     let lines = parse_dockerignore(&text);
     PatternSet::new(&lines).map_err(|e| ClientError::InvalidPattern {

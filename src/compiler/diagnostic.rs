@@ -4,7 +4,9 @@
 
 use std::fmt;
 
-use miette::{LabeledSpan, NamedSource};
+use miette::LabeledSpan;
+
+use super::excerpt::{self, Excerpt};
 
 use super::sources::Sources;
 use super::span::Span;
@@ -61,17 +63,20 @@ impl fmt::Display for Diag {
     }
 }
 
-/// A diagnostic bound to the text it points into, ready for miette.
+/// A diagnostic bound to an excerpt of the text it points into, ready
+/// for miette (see [`super::excerpt`]: miette never sees the file itself).
 #[derive(Debug)]
 pub struct Rendered {
-    diag: Diag,
-    src: Option<NamedSource<String>>,
+    code: &'static str,
+    message: String,
+    help: Option<String>,
+    src: Option<Excerpt>,
     labels: Vec<LabeledSpan>,
 }
 
 impl fmt::Display for Rendered {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.diag.message)
+        f.write_str(&self.message)
     }
 }
 
@@ -79,12 +84,11 @@ impl std::error::Error for Rendered {}
 
 impl miette::Diagnostic for Rendered {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.diag.code))
+        Some(Box::new(self.code))
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.diag
-            .help
+        self.help
             .as_ref()
             .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
@@ -103,44 +107,82 @@ impl miette::Diagnostic for Rendered {
 }
 
 impl Diag {
-    /// Binds the diagnostic to its source file for rendering. Related spans
-    /// in other files than the primary one are left out of the labels.
+    /// Binds the diagnostic to an excerpt of its source file for rendering.
+    /// Related spans in other files than the primary one are left out of
+    /// the labels. Every text is escaped (see [`excerpt::escape_text`]).
     pub fn render(&self, sources: &Sources) -> Rendered {
-        let file = self.span.and_then(|s| sources.get(s.file).map(|f| (s, f)));
+        let file = self
+            .span
+            .and_then(|s| Some((s, sources.get(s.file)?, sources.line_starts(s.file)?)));
+        let mut src = None;
         let mut labels = Vec::new();
-        let src = file.map(|(span, f)| {
-            labels.push(LabeledSpan::new_primary_with_span(
-                Some(self.label.clone()).filter(|l| !l.is_empty()),
-                span,
-            ));
+        if let Some((span, f, starts)) = file {
+            let mut want = vec![excerpt::Label {
+                start: span.start,
+                end: span.end,
+                text: Some(self.label.clone()).filter(|l| !l.is_empty()),
+                primary: true,
+            }];
             for (r, text) in &self.related {
                 if r.file == span.file {
-                    labels.push(LabeledSpan::new_with_span(Some(text.clone()), *r));
+                    want.push(excerpt::Label {
+                        start: r.start,
+                        end: r.end,
+                        text: Some(text.clone()),
+                        primary: false,
+                    });
                 }
             }
-            NamedSource::new(f.name.clone(), f.text.clone())
-        });
+            let (e, spans) = excerpt::excerpt(&f.name, &f.text, starts, &want);
+            src = Some(e);
+            labels = spans;
+        }
         Rendered {
-            diag: self.clone(),
+            code: self.code,
+            message: excerpt::escape_text(&self.message),
+            help: self.help.as_deref().map(excerpt::escape_text),
             src,
             labels,
         }
     }
 }
 
+/// Diagnostics shown at most by one render; the rest are counted.
+pub const MAX_RENDERED: usize = 100;
+
 /// Renders diagnostics as plain text (no colour, no unicode box drawing),
 /// the form used in snapshots and when stderr is not a terminal.
 pub fn render_plain(diags: &[Diag], sources: &Sources) -> String {
-    let handler =
-        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-            .with_width(100);
+    render(diags, sources, false)
+}
+
+/// Renders diagnostics, coloured or plain, the first [`MAX_RENDERED`] of
+/// them (a line counts the others). A rendering miette refuses falls back
+/// to a one-line form, so this never fails.
+pub fn render(diags: &[Diag], sources: &Sources, color: bool) -> String {
+    let theme = if color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_context_lines(1);
     let mut out = String::new();
-    for d in diags {
+    for d in diags.iter().take(MAX_RENDERED) {
         let r = d.render(sources);
-        if handler.render_report(&mut out, &r).is_err() {
-            out.push_str(&format!("error[{}]: {}\n", d.code, d.message));
+        let mut one = String::new();
+        if handler.render_report(&mut one, &r).is_err() {
+            one = format!("error[{}]: {}\n", d.code, r.message);
         }
+        out.push_str(&one);
         out.push('\n');
+    }
+    if diags.len() > MAX_RENDERED {
+        out.push_str(&format!(
+            "... and {} more errors (the first {MAX_RENDERED} are shown)\n",
+            diags.len() - MAX_RENDERED
+        ));
     }
     out
 }

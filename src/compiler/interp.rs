@@ -12,7 +12,9 @@
 //! so a `$` that came from a build argument is never expanded twice.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use super::ast::{Part, Value};
 use super::diagnostic::Diag;
@@ -20,6 +22,65 @@ use super::platform::Platform;
 
 pub const E_UNKNOWN_VAR: &str = "scratch::E0130";
 pub const E_PLATFORM_VAR: &str = "scratch::E0131";
+pub const E_TOO_MUCH: &str = "scratch::E0132";
+
+/// The work evaluating apps may do in one check, in bytes: what expanding
+/// variables produces (each arg counts one byte more), each variable
+/// copied into a block's scope its size, and each statement or parameter
+/// evaluated [`STATEMENT_COST`]. A list parameter used many times, or a
+/// template with many statements used by many apps, multiplies the text
+/// of the file; this bounds the product, so a check stays linear in the
+/// size of its sources (about 0.1 s at the limit). Real files use a few
+/// percent of it: 1,000 apps on the `go` template use about 2 MiB.
+pub const MAX_EXPANSION_BYTES: usize = 8 << 20;
+/// What evaluating one statement of a chain for one app costs of the
+/// budget, whatever it expands to.
+pub const STATEMENT_COST: usize = 64;
+
+/// What is left of [`MAX_EXPANSION_BYTES`] in one check: shared by every
+/// scope (`Env`) made during it.
+#[derive(Clone, Debug)]
+pub struct Budget(Rc<Cell<usize>>);
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget(Rc::new(Cell::new(MAX_EXPANSION_BYTES)))
+    }
+}
+
+impl Budget {
+    /// Takes `n` bytes; false (and nothing left) when fewer remain.
+    pub fn charge(&self, n: usize) -> bool {
+        let left = self.0.get();
+        match left.checked_sub(n) {
+            Some(rest) => {
+                self.0.set(rest);
+                true
+            }
+            None => {
+                self.0.set(0);
+                false
+            }
+        }
+    }
+
+    pub fn exhausted(&self) -> bool {
+        self.0.get() == 0
+    }
+}
+
+/// The error of a value whose expansion went past the budget.
+pub fn too_much(span: super::span::Span) -> Diag {
+    Diag::new(
+        E_TOO_MUCH,
+        format!(
+            "evaluating the apps passes the limit of {} MiB of expanded text",
+            MAX_EXPANSION_BYTES >> 20
+        ),
+    )
+    .at(span, "the limit was reached here")
+    .help("a list parameter used in many places, or a template with many statements used by many apps, multiplies the file; use fewer copies")
+}
 
 /// The variables that differ per target platform and stay in the model.
 pub const PLATFORM_VARS: &[&str] = &[
@@ -49,11 +110,40 @@ pub struct Env {
     /// Added to the help of an unknown-variable error (why a name that
     /// exists elsewhere is not visible here).
     pub scope_note: Option<&'static str>,
+    /// The check's expansion budget (shared by the clones of a scope).
+    pub budget: Budget,
+}
+
+impl VarValue {
+    /// The bytes it holds (each item counts one more).
+    pub fn size(&self) -> usize {
+        match self {
+            VarValue::Str(s) => s.len() + 1,
+            VarValue::List(items) => items.iter().map(|i| i.len() + 1).sum::<usize>() + 1,
+        }
+    }
 }
 
 /// Expands one value into its args: one, except a value that is exactly a
-/// list variable, which gives one arg per element (none when empty).
+/// list variable, which gives one arg per element (none when empty). The
+/// bytes made are charged to the budget; past it, the error is
+/// [`too_much`] (the text made so far is dropped).
 pub fn expand(value: &Value, env: &Env) -> Result<Vec<String>, Vec<Diag>> {
+    if env.budget.exhausted() {
+        return Err(vec![too_much(value.span)]);
+    }
+    let args = expand_unbounded(value, env)?;
+    let made = args.iter().map(|a| a.len() + 1).sum::<usize>();
+    if env.budget.charge(made) {
+        Ok(args)
+    } else {
+        Err(vec![too_much(value.span)])
+    }
+}
+
+/// [`expand`] without the budget, each part checked against what is left
+/// so one value cannot build more than the budget before it is charged.
+fn expand_unbounded(value: &Value, env: &Env) -> Result<Vec<String>, Vec<Diag>> {
     let mut errors = Vec::new();
     if let [Part::Var(v)] = value.parts.as_slice()
         && let Some(VarValue::List(items)) = env.vars.get(&v.name)
@@ -69,6 +159,9 @@ pub fn expand(value: &Value, env: &Env) -> Result<Vec<String>, Vec<Diag>> {
     }
     let mut out = String::new();
     for part in &value.parts {
+        if out.len() > MAX_EXPANSION_BYTES {
+            return Err(vec![too_much(value.span)]);
+        }
         match part {
             Part::Text(t) => push_escaped(&mut out, env, t),
             Part::Var(v) => match env.vars.get(&v.name) {
@@ -102,13 +195,18 @@ pub fn expand(value: &Value, env: &Env) -> Result<Vec<String>, Vec<Diag>> {
                     }
                 }
                 None => {
-                    let mut names: Vec<&str> = env.vars.keys().map(String::as_str).collect();
+                    let mut names: Vec<&str> = env
+                        .vars
+                        .keys()
+                        .take(MAX_SUGGEST_CANDIDATES)
+                        .map(String::as_str)
+                        .collect();
                     if env.platform {
                         names.extend(PLATFORM_VARS);
                     }
                     let mut help = match nearest(&v.name, &names) {
                         Some(n) => format!("did you mean `${{{n}}}`?"),
-                        None => format!("the variables here are: {}", names.join(", ")),
+                        None => format!("the variables here are: {}", some_names(&names)),
                     };
                     if let Some(note) = env.scope_note {
                         help.push_str("; ");
@@ -240,16 +338,48 @@ pub fn expand_platform_args(args: &[String], target: &Platform, build: &Platform
         .collect()
 }
 
+/// Words longer than this get no suggestion (and candidates longer than
+/// this are not suggested): the edit distance costs the product of the
+/// two lengths.
+const MAX_SUGGEST_CHARS: usize = 48;
+/// Candidates looked at, at most, for one suggestion.
+const MAX_SUGGEST_CANDIDATES: usize = 2000;
+
 /// The candidate closest to `word` by edit distance, if close enough to be
 /// a likely typo (at most a third of the word's length, at least 1).
+/// Bounded work: long words and candidates are skipped, as are candidates
+/// whose length alone puts them past the limit, and only the first
+/// [`MAX_SUGGEST_CANDIDATES`] are looked at.
 pub fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
+    let n = word.chars().count();
+    if n > MAX_SUGGEST_CHARS {
+        return None;
+    }
+    let limit = (n / 3).max(1);
     candidates
         .iter()
+        .take(MAX_SUGGEST_CANDIDATES)
+        .filter(|c| c.len() <= MAX_SUGGEST_CHARS * 4 && c.chars().count().abs_diff(n) <= limit)
         .map(|c| (levenshtein(word, c), *c))
         .filter(|(d, _)| *d <= limit)
         .min()
         .map(|(_, c)| c)
+}
+
+/// Names for a help line: the first 20, then how many more, so a help
+/// line stays short however many names a file defines.
+pub fn some_names(names: &[&str]) -> String {
+    const SHOWN: usize = 20;
+    let mut out = names
+        .iter()
+        .take(SHOWN)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        out.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    out
 }
 
 /// Edit distance counting insertions, deletions, substitutions and

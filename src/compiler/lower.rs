@@ -121,6 +121,9 @@ fn target(
     let definition = result
         .and_then(|out| marshaler.bytes(out, files))
         .map_err(internal)?;
+    if definition.len() > MAX_DEFINITION_BYTES {
+        return Err(definition_too_large(app, platform, definition.len()));
+    }
     let config = image_config(app, platform, epoch)?;
     Ok(Target {
         app: app.name.node.clone(),
@@ -128,6 +131,37 @@ fn target(
         definition,
         config,
     })
+}
+
+/// What a BuildKit daemon accepts in one gRPC message: grpc-go's default
+/// receive limit, 4 MiB, which the Docker Engine's `/grpc` server (moby's
+/// `api/server/router/grpc`, through 26.1 at least) and buildkitd before
+/// v0.14 (the control API and the frontend gateway) keep. (BuildKit v0.14
+/// raised its own servers to 16 MiB; scratchc holds to the smaller.)
+pub const DAEMON_MAX_MESSAGE: usize = 4 << 20;
+/// The largest definition sent: [`DAEMON_MAX_MESSAGE`] less room for the
+/// rest of the request (the frontend attributes, exporter options).
+/// Sources are capped at `sources::MAX_SOURCES_BYTES` (2 MiB) so their
+/// text, which the source map embeds, leaves room for the ops.
+pub const MAX_DEFINITION_BYTES: usize = DAEMON_MAX_MESSAGE - (64 << 10);
+pub const E_DEFINITION_TOO_LARGE: &str = "scratch::E0409";
+
+/// The error for a definition past [`MAX_DEFINITION_BYTES`]: said here,
+/// with its size and the limit, rather than by the daemon's raw
+/// "received message larger than max".
+fn definition_too_large(app: &model::App, platform: &Platform, bytes: usize) -> Diag {
+    use super::sources::human_bytes;
+    Diag::new(
+        E_DEFINITION_TOO_LARGE,
+        format!(
+            "the LLB definition of app `{}` for {platform} is {}, more than the {} a BuildKit daemon accepts in one request",
+            app.name.node,
+            human_bytes(bytes as u64),
+            human_bytes(MAX_DEFINITION_BYTES as u64)
+        ),
+    )
+    .at(app.name.span, "this app")
+    .help("the definition holds every step and the text of the scratch files it points into; use fewer or smaller values (a list parameter used many times multiplies), or split the app")
 }
 
 fn internal(e: LlbError) -> Diag {

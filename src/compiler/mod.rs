@@ -15,6 +15,7 @@ pub mod ast;
 pub mod check;
 pub mod diagnostic;
 pub mod dockerfile;
+pub mod excerpt;
 pub mod fmt;
 pub mod interp;
 pub mod lower;

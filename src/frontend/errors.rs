@@ -15,6 +15,8 @@
 use prost::Message;
 
 use crate::client::errors::BuildError;
+use crate::compiler::diagnostic::MAX_RENDERED;
+use crate::compiler::excerpt::{MAX_LABEL_LINES, escape_text, shown_line};
 use crate::compiler::{Diag, Sources, Span};
 use crate::proto::errdefs;
 use crate::proto::google::rpc::Status;
@@ -36,27 +38,51 @@ pub const LANGUAGE: &str = "scratch";
 /// The status for compile diagnostics: one line per diagnostic in the
 /// message (`file:line: message [code]`, then the help) and one
 /// `errdefs.Source` per diagnostic that points into a file.
+///
+/// Bounded whatever the input: at most [`MAX_RENDERED`] diagnostics (a
+/// line counts the rest), every text escaped ([`escape_text`]), each
+/// source detail carrying only the lines buildx prints (windowed and
+/// escaped like the CLI's), and no detail added past
+/// [`MAX_DETAIL_BYTES`], so the status always fits in a gRPC message and
+/// its headers.
 pub fn diagnostics_status(diags: &[Diag], sources: &Sources) -> Status {
     let mut lines = Vec::new();
     let mut details = Vec::new();
-    for d in diags {
+    let mut detail_bytes = 0;
+    for d in diags.iter().take(MAX_RENDERED) {
         let mut line = match d.span.and_then(|s| sources.get(s.file).map(|f| (s, f))) {
             Some((span, file)) => {
                 let (l, c) = sources.line_col(span.file, span.start);
-                format!("{}:{l}:{c}: {} [{}]", file.name, d.message, d.code)
+                format!(
+                    "{}:{l}:{c}: {} [{}]",
+                    escape_text(&file.name),
+                    escape_text(&d.message),
+                    d.code
+                )
             }
-            None => format!("{} [{}]", d.message, d.code),
+            None => format!("{} [{}]", escape_text(&d.message), d.code),
         };
         if let Some(h) = &d.help {
-            line.push_str(&format!(" (help: {h})"));
+            line.push_str(&format!(" (help: {})", escape_text(h)));
         }
         lines.push(line);
+        if detail_bytes > MAX_DETAIL_BYTES {
+            continue;
+        }
         if let Some(src) = d.span.and_then(|span| source_detail(span, sources)) {
+            let value = src.encode_to_vec();
+            detail_bytes += value.len();
             details.push(prost_types::Any {
                 type_url: "errdefs.Source".to_string(),
-                value: src.encode_to_vec(),
+                value,
             });
         }
+    }
+    if diags.len() > MAX_RENDERED {
+        lines.push(format!(
+            "... and {} more errors (the first {MAX_RENDERED} are shown)",
+            diags.len() - MAX_RENDERED
+        ));
     }
     Status {
         code: CODE_UNKNOWN,
@@ -64,6 +90,10 @@ pub fn diagnostics_status(diags: &[Diag], sources: &Sources) -> Status {
         details,
     }
 }
+
+/// Bytes of source details in one status, at most (more details are left
+/// out; their lines are in the message).
+pub const MAX_DETAIL_BYTES: usize = 256 << 10;
 
 /// The status for a subrequest this frontend does not answer, with the
 /// typed detail (`errdefs.Subrequest`) buildx looks for before falling
@@ -105,19 +135,40 @@ pub fn status_of(e: &BuildError) -> Status {
 }
 
 /// The `errdefs.Source` of a span, or `None` when it points into no file.
-/// Lines are 1-based, characters 0-based counts of chars.
+/// Lines are 1-based, characters 0-based counts of chars. The data is not
+/// the file: buildx prints the range's lines and two around them, by line
+/// number, so the data keeps every line number and holds only those
+/// lines, each as the CLI shows it (windowed, escaped); the others are
+/// empty. A range over more than `MAX_LABEL_LINES` lines is cut to its
+/// first.
 fn source_detail(span: Span, sources: &Sources) -> Option<errdefs::Source> {
     let file = sources.get(span.file)?;
+    let starts = sources.line_starts(span.file)?;
     let (sl, sc) = sources.line_col(span.file, span.start);
-    let (el, ec) = sources.line_col(span.file, span.end.max(span.start));
+    let (mut el, mut ec) = sources.line_col(span.file, span.end.max(span.start));
+    if el.saturating_sub(sl) >= MAX_LABEL_LINES {
+        (el, ec) = (sl, sc + 1);
+    }
+    let shown = sl.saturating_sub(2).max(1)..=el + 2;
+    let last = (el + 2).min(starts.len());
+    let mut data = String::new();
+    for line in 1..=last {
+        if line > 1 {
+            data.push('\n');
+        }
+        if shown.contains(&line) {
+            let anchor = if line == sl { span.start } else { 0 };
+            data.push_str(&shown_line(&file.text, starts, line - 1, anchor));
+        }
+    }
     let pos = |l: usize, c: usize| pb::Position {
         line: i32::try_from(l).unwrap_or(i32::MAX),
         character: i32::try_from(c.saturating_sub(1)).unwrap_or(i32::MAX),
     };
     Some(errdefs::Source {
         info: Some(pb::SourceInfo {
-            filename: file.name.clone(),
-            data: file.text.clone().into_bytes(),
+            filename: escape_text(&file.name),
+            data: data.into_bytes(),
             definition: None,
             language: LANGUAGE.to_string(),
         }),
@@ -159,6 +210,49 @@ mod tests {
             Some((2, 7))
         );
         assert_eq!(r.end.as_ref().map(|p| (p.line, p.character)), Some((2, 12)));
+    }
+
+    /// A 1 MiB line, a control character and 5,000 diagnostics: the
+    /// status stays small, escaped, and keeps the line numbers.
+    #[test]
+    fn a_hostile_file_gives_a_small_escaped_status() {
+        let mut text = String::from("app a {\n");
+        for _ in 0..5000 {
+            text.push_str("  prot\u{1b}[31m 80\n");
+        }
+        text.push_str(&format!("  label a={}\n}}\n", "x".repeat(1 << 20)));
+        let sources = Sources::new("app.scratch", text.clone());
+        let mut diags = Vec::new();
+        for (i, _) in text.match_indices("prot") {
+            diags.push(
+                Diag::new("scratch::E0100", "unknown key `prot\u{1b}[31m`")
+                    .at(Span::new(0, i, i + 4), "x"),
+            );
+        }
+        let long = text.find("label").unwrap();
+        diags.insert(
+            0,
+            Diag::new("scratch::E0003", "stray").at(Span::new(0, long + 1000, long + 1001), "x"),
+        );
+        let st = diagnostics_status(&diags, &sources);
+        assert!(!st.message.contains('\u{1b}'));
+        assert!(
+            st.message.contains("and 4901 more errors"),
+            "{}",
+            &st.message[st.message.len() - 200..]
+        );
+        let total: usize = st.details.iter().map(|d| d.value.len()).sum();
+        assert!(total < MAX_DETAIL_BYTES + (64 << 10), "{total}");
+        let src = errdefs::Source::decode(st.details[0].value.as_slice()).unwrap();
+        let data = String::from_utf8(src.info.unwrap().data).unwrap();
+        assert_eq!(data.lines().count(), 5003, "the line numbers are kept");
+        assert!(data.len() < 8000, "{}", data.len());
+        let src = errdefs::Source::decode(st.details[1].value.as_slice()).unwrap();
+        let data = String::from_utf8(src.info.unwrap().data).unwrap();
+        assert!(
+            data.contains("prot\\x1b[31m") && !data.contains('\u{1b}'),
+            "{data}"
+        );
     }
 
     #[test]

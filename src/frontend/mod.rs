@@ -29,11 +29,12 @@ pub mod subrequest;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::build::{self, NoCache, Plan, Reader, ResolveMode, Settings};
+use crate::build::{self, Found, NoCache, Plan, Reader, ResolveMode, Settings};
 use crate::client::errors::{BuildError, UsageError};
 use crate::client::gateway::{Caps, Gateway};
 use crate::client::{epoch, lock};
 use crate::compiler::Platform;
+use crate::compiler::sources::{MAX_FILE_BYTES, Unreadable};
 use crate::proto::google::rpc::Status;
 use crate::proto::moby::buildkit::v1::frontend as gw;
 
@@ -267,28 +268,46 @@ impl Locals<'_> {
             .await?;
         let mut out = Vec::with_capacity(paths.len());
         for p in paths {
-            out.push(r.read_file(p).await?);
+            // At most the limit and one byte: more means too large.
+            out.push(r.read_file_capped(p, MAX_FILE_BYTES as u64 + 1).await?);
         }
         Ok(out)
     }
 }
 
 impl Reader for Locals<'_> {
-    async fn read_app(&self) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), BuildError> {
+    async fn read_app(&self) -> Result<(Vec<u8>, Option<Vec<u8>>), BuildError> {
         let o = &self.env.opts;
         let names = [o.filename.clone(), lock::name_beside(&o.filename)];
         let mut files = self.read(&names).await?.into_iter();
-        Ok((files.next().flatten(), files.next().flatten()))
+        let app = files.next().flatten().ok_or_else(|| {
+            UsageError::new(format!(
+                "{} not found in the build's `{}` directory",
+                o.filename, o.dockerfile_local
+            ))
+            .help("name the file with -f")
+        })?;
+        Ok((app, files.next().flatten()))
     }
 
-    async fn read_imports(&self, names: &[String]) -> Result<Vec<Option<Vec<u8>>>, BuildError> {
-        // Named relative to the app file's directory in the local.
+    async fn read_imports(&self, names: &[String]) -> Result<Vec<Found>, BuildError> {
+        // Named relative to the app file's directory in the local. What is
+        // not there is not found; what is over the limit is too large.
         let dir = match self.env.opts.filename.rsplit_once('/') {
             Some((dir, _)) => format!("{dir}/"),
             None => String::new(),
         };
         let paths: Vec<String> = names.iter().map(|n| format!("{dir}{n}")).collect();
-        self.read(&paths).await
+        Ok(self
+            .read(&paths)
+            .await?
+            .into_iter()
+            .map(|f| match f {
+                None => Err(Unreadable::NotFound),
+                Some(d) if d.len() > MAX_FILE_BYTES => Err(Unreadable::TooLarge { bytes: None }),
+                Some(d) => Ok(d),
+            })
+            .collect())
     }
 
     async fn read_dockerignore(&self) -> Result<Option<Vec<u8>>, BuildError> {
@@ -301,7 +320,7 @@ impl Reader for Locals<'_> {
                 "load .dockerignore",
             )
             .await?;
-        r.read_file(&name).await
+        r.read_file_capped(&name, MAX_FILE_BYTES as u64 + 1).await
     }
 
     async fn present(&self, paths: &BTreeSet<String>) -> Result<BTreeSet<String>, BuildError> {

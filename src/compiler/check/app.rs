@@ -4,16 +4,16 @@
 // buy nothing (lower.rs returns it too).
 #![allow(clippy::result_large_err)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::keys::{self, KeyDef, Merge, ParamType};
 use super::values::{self, Bad};
 use super::{
-    E_ARITY, E_PARAM_MISSING, E_PARAM_TYPE, ParamDecl, Templates, chain, check_keys, params,
-    spanned,
+    E_ARITY, E_CHAIN_DEPTH, E_PARAM_MISSING, E_PARAM_TYPE, MAX_DIAGS, ParamDecl, Templates, chain,
+    check_keys, params, parent_too_deep, spanned,
 };
 use crate::compiler::ast::{Block, Stmt};
-use crate::compiler::interp::{self, Env, VarValue};
+use crate::compiler::interp::{self, Budget, Env, VarValue};
 use crate::compiler::model::{
     self, BuilderFile, CacheMount, Compile, Deps, ExtraFile, Image, Sharing, User,
 };
@@ -51,6 +51,8 @@ struct Acc {
     single: BTreeMap<&'static str, Set>,
     list: BTreeMap<&'static str, Vec<Set>>,
     map: BTreeMap<&'static str, Vec<Spanned<(String, String)>>>,
+    /// Per map key, the index of each entry's key in `map`.
+    map_index: BTreeMap<&'static str, BTreeMap<String, usize>>,
 }
 
 impl Acc {
@@ -94,13 +96,17 @@ impl Acc {
             Merge::List => self.list.entry(def.name).or_default().push(set),
             Merge::Map => {
                 let entries = self.map.entry(def.name).or_default();
+                let index = self.map_index.entry(def.name).or_default();
                 for (a, sp) in &set.args {
                     let Ok((k, v)) = values::key_value(a) else {
                         continue;
                     };
-                    match entries.iter_mut().find(|e| e.node.0 == k) {
+                    match index.get(&k).and_then(|&i| entries.get_mut(i)) {
                         Some(e) => *e = Spanned::new((k, v), *sp),
-                        None => entries.push(Spanned::new((k, v), *sp)),
+                        None => {
+                            index.insert(k.clone(), entries.len());
+                            entries.push(Spanned::new((k, v), *sp));
+                        }
                     }
                 }
             }
@@ -112,14 +118,22 @@ impl Acc {
 pub(super) fn eval(
     app: &Block,
     templates: &Templates<'_>,
+    depths: &BTreeMap<&str, usize>,
     options: &Options,
+    budget: &Budget,
     diags: &mut Vec<Diag>,
 ) -> Option<model::App> {
+    if budget.exhausted() {
+        return None; // reported once, where it ran out
+    }
     let before = diags.len();
     let chain = match chain(app, templates, Some(stdlib::DEFAULT_TEMPLATE)) {
         Ok(c) => c,
         Err(d) => {
-            diags.push(d);
+            // A template's own chain too deep is reported at the template.
+            if !(d.code == E_CHAIN_DEPTH && parent_too_deep(app, depths)) {
+                diags.push(d);
+            }
             return None;
         }
     };
@@ -128,7 +142,10 @@ pub(super) fn eval(
 
     let name = app.name.node.clone();
     let out = format!("/out/{name}");
-    let mut base = Env::default();
+    let mut base = Env {
+        budget: budget.clone(),
+        ..Env::default()
+    };
     base.vars.insert("NAME".into(), VarValue::Str(name.clone()));
     base.vars.insert("OUT".into(), VarValue::Str(out.clone()));
     base.scope_note = Some("`build-arg` defaults may only use NAME and OUT");
@@ -178,10 +195,24 @@ pub(super) fn eval(
     // Where the app (or a template) set each parameter, to point errors in
     // a template's statement at the setting that caused them.
     let mut param_settings: BTreeMap<String, Span> = BTreeMap::new();
+    // The nearest statement of each key along the chain, with the index of
+    // its block: a parameter's setting is the nearest one at or below its
+    // declaring block.
+    let mut nearest_stmt: BTreeMap<&str, (usize, &Stmt)> = BTreeMap::new();
+    for (i, b) in chain.iter().enumerate() {
+        for s in &b.stmts {
+            nearest_stmt.entry(s.key.node.as_str()).or_insert((i, s));
+        }
+    }
     for d in &decls {
-        let setting = chain[..=d.owner]
-            .iter()
-            .find_map(|b| b.stmts.iter().find(|s| s.key.node == d.name));
+        if !budget.charge(interp::STATEMENT_COST) {
+            over_budget(d.span, diags);
+            return None;
+        }
+        let setting = nearest_stmt
+            .get(d.name.as_str())
+            .filter(|(i, _)| *i <= d.owner)
+            .map(|(_, s)| *s);
         let (args, span) = match (setting, d.default) {
             (Some(s), _) => (expand(s, &with_args, diags), s.span),
             (None, Some(vals)) => {
@@ -226,12 +257,23 @@ pub(super) fn eval(
         let mut env = with_args.clone();
         for (d, v) in &param_values {
             if d.owner >= i {
+                if !budget.charge(v.size()) {
+                    over_budget(block.header, diags);
+                    return None;
+                }
                 env.vars.insert(d.name.clone(), v.clone());
             }
         }
         env.scope_note =
             Some("a template sees its own parameters and its parents', not its children's");
         for s in &block.stmts {
+            if diags.len() >= MAX_DIAGS {
+                return None;
+            }
+            if !budget.charge(interp::STATEMENT_COST) {
+                over_budget(s.span, diags);
+                return None;
+            }
             let Some(def) = keys::find(&s.key.node) else {
                 continue;
             };
@@ -445,6 +487,13 @@ fn blame_setting(new: &mut [Diag], s: &Stmt, block: &Block, settings: &BTreeMap<
     }
 }
 
+/// Reports the budget's end once per check (the first app to run out).
+fn over_budget(span: Span, diags: &mut Vec<Diag>) {
+    if !diags.iter().any(|d| d.code == interp::E_TOO_MUCH) {
+        diags.push(interp::too_much(span));
+    }
+}
+
 /// The statements of a block with a given key.
 fn stmts<'a>(block: &'a Block, key: &'a str) -> impl Iterator<Item = &'a Stmt> + 'a {
     block.stmts.iter().filter(move |s| s.key.node == key)
@@ -454,9 +503,20 @@ fn stmts<'a>(block: &'a Block, key: &'a str) -> impl Iterator<Item = &'a Stmt> +
 fn expand(s: &Stmt, env: &Env, diags: &mut Vec<Diag>) -> Vec<Arg> {
     let mut out = Vec::new();
     for v in &s.values {
+        if diags.len() >= MAX_DIAGS {
+            break;
+        }
         match interp::expand(v, env) {
             Ok(args) => out.extend(args.into_iter().map(|a| (a, v.span))),
-            Err(e) => diags.extend(e),
+            Err(e) => {
+                for d in e {
+                    if d.code == interp::E_TOO_MUCH {
+                        over_budget(v.span, diags);
+                    } else {
+                        diags.push(d);
+                    }
+                }
+            }
         }
     }
     out
@@ -590,11 +650,11 @@ fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
             }
         }
         "platforms" => {
-            let mut seen: Vec<(Platform, Span)> = Vec::new();
+            let mut seen: BTreeMap<String, Span> = BTreeMap::new();
             for (a, sp) in args {
                 match Platform::parse(a) {
                     Ok(p) => {
-                        if let Some((_, first)) = seen.iter().find(|(q, _)| *q == p) {
+                        if let Some(first) = seen.get(&p.to_string()) {
                             diags.push(
                                 Diag::new(E_DUP_PLATFORM, format!("platform `{p}` is listed twice"))
                                     .at(*sp, "listed again")
@@ -602,7 +662,7 @@ fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
                                     .help("remove one (platforms are normalised: `linux/arm` is `linux/arm/v7`)"),
                             );
                         } else {
-                            seen.push((p, *sp));
+                            seen.insert(p.to_string(), *sp);
                         }
                     }
                     Err(e) => diags.push(platform_error(a, &e, *sp)),
@@ -679,8 +739,9 @@ fn assemble(
 
     let platforms: Vec<Spanned<Platform>> = if !options.platforms.is_empty() {
         let mut ps: Vec<Spanned<Platform>> = Vec::new();
+        let mut seen = BTreeSet::new();
         for p in &options.platforms {
-            if !ps.iter().any(|q| q.node == *p) {
+            if seen.insert(p.to_string()) {
                 ps.push(Spanned::new(p.clone(), header));
             }
         }
@@ -779,14 +840,21 @@ fn assemble(
                 }
                 Some(Spanned::new(c, set.span))
             })
-            .fold(Vec::<Spanned<CacheMount>>::new(), |mut v, c| {
-                // A later mount at the same path replaces an earlier one.
-                match v.iter_mut().find(|x| x.node.path == c.node.path) {
-                    Some(x) => *x = c,
-                    None => v.push(c),
-                }
-                v
-            });
+            .fold(
+                (Vec::<Spanned<CacheMount>>::new(), BTreeMap::new()),
+                |(mut v, mut at), c| {
+                    // A later mount at the same path replaces an earlier one.
+                    match at.get(&c.node.path).and_then(|&i| v.get_mut(i)) {
+                        Some(x) => *x = c,
+                        None => {
+                            at.insert(c.node.path.clone(), v.len());
+                            v.push(c);
+                        }
+                    }
+                    (v, at)
+                },
+            )
+            .0;
         model::Build::Compile(Compile {
             builder,
             dir: acc
@@ -872,19 +940,21 @@ fn assemble(
         })
         .collect();
     let mut ports: Vec<Spanned<model::Port>> = Vec::new();
+    let mut seen_ports = BTreeSet::new();
     for set in acc.lists("port") {
         for (a, sp) in &set.args {
             if let Ok(p) = values::port(a)
-                && !ports.iter().any(|q| q.node == p)
+                && seen_ports.insert(p)
             {
                 ports.push(Spanned::new(p, *sp));
             }
         }
     }
     let mut volumes: Vec<Spanned<String>> = Vec::new();
+    let mut seen_volumes = BTreeSet::new();
     for set in acc.lists("volume") {
         for (a, sp) in &set.args {
-            if !volumes.iter().any(|v| v.node == *a) {
+            if seen_volumes.insert(a.as_str()) {
                 volumes.push(Spanned::new(a.clone(), *sp));
             }
         }

@@ -13,7 +13,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::compiler::ast::{File, ItemKind};
 use crate::compiler::diagnostic::Diag;
-use crate::compiler::sources::Sources;
+use crate::compiler::sources::{self, Sources, Unreadable};
 use crate::compiler::span::{FileId, Span};
 use crate::compiler::{stdlib, syntax};
 
@@ -80,6 +80,24 @@ pub fn resolve(importer_dir: &str, path: &str) -> Result<String, (&'static str, 
     Ok(parts.join("/"))
 }
 
+/// The diagnostic for an import the driver did not add (no span yet).
+fn not_added(name: &str, why: Option<&Unreadable>) -> Diag {
+    match why {
+        None | Some(Unreadable::NotFound) => {
+            Diag::new(E_MISSING, format!("imported file `{name}` not found"))
+                .help("import paths are relative to the importing file; check the spelling")
+        }
+        Some(Unreadable::OutsideRoot) => Diag::new(
+            E_MISSING,
+            format!("imported file `{name}` resolves outside the root file's directory"),
+        )
+        .help("a symlink may point only inside the root file's directory (a frontend sees nothing else); copy the file in instead"),
+        Some(Unreadable::NotAFile(what)) => sources::not_a_file(name, what),
+        Some(Unreadable::TooLarge { bytes }) => sources::file_too_large(name, *bytes),
+        Some(Unreadable::SourcesTooLarge) => sources::sources_too_large(name),
+    }
+}
+
 /// The directory a file's imports are relative to: the root file's is the
 /// root directory, whatever name the driver gave it.
 fn importer_dir(id: FileId, name: &str) -> &str {
@@ -90,9 +108,18 @@ fn importer_dir(id: FileId, name: &str) -> &str {
 /// driver loads them (or marks them missing) and asks again until empty.
 /// Files that do not parse contribute nothing (their errors come later).
 pub fn pending_imports(sources: &Sources) -> Vec<String> {
+    pending_imports_since(sources, 0)
+}
+
+/// [`pending_imports`] of the files from id `first` on: a driver that
+/// loads round by round passes the number of files it had scanned, so each
+/// file is parsed once however long the chain of imports (imports already
+/// loaded or marked are never pending, so older files add nothing new).
+pub fn pending_imports_since(sources: &Sources, first: FileId) -> Vec<String> {
     let mut out = Vec::new();
-    for (id, f) in sources.iter() {
-        if stdlib::is_stdlib(&f.name) {
+    let mut named = std::collections::BTreeSet::new();
+    for (id, f) in sources.iter().skip(first) {
+        if id != 0 && stdlib::is_stdlib(&f.name) {
             continue;
         }
         let Ok(ast) = syntax::parse(id, &f.text) else {
@@ -103,7 +130,7 @@ pub fn pending_imports(sources: &Sources) -> Vec<String> {
                 && let Ok(name) = resolve(importer_dir(id, &f.name), &imp.path.node)
                 && sources.id(&name).is_none()
                 && !sources.is_missing(&name)
-                && !out.contains(&name)
+                && named.insert(name.clone())
             {
                 out.push(name);
             }
@@ -116,6 +143,8 @@ pub fn pending_imports(sources: &Sources) -> Vec<String> {
 /// edges (importer, imported, span of the import) of resolvable imports.
 pub fn check(sources: &Sources, parsed: &BTreeMap<FileId, &File>, diags: &mut Vec<Diag>) {
     let mut edges: BTreeMap<FileId, Vec<(FileId, Span)>> = BTreeMap::new();
+    // Each imported file hashed once, however many pins name it.
+    let mut digests: BTreeMap<FileId, String> = BTreeMap::new();
     for (&id, ast) in parsed {
         let Some(f) = sources.get(id) else { continue };
         for item in &ast.items {
@@ -137,13 +166,12 @@ pub fn check(sources: &Sources, parsed: &BTreeMap<FileId, &File>, diags: &mut Ve
                 }
             };
             let Some(target) = sources.id(&name) else {
-                diags.push(
-                    Diag::new(E_MISSING, format!("imported file `{name}` not found"))
-                        .at(imp.path.span, "no such file")
-                        .help(
-                            "import paths are relative to the importing file; check the spelling",
-                        ),
-                );
+                let why = sources.unreadable(&name);
+                let label = match why {
+                    None | Some(Unreadable::NotFound) => "no such file",
+                    Some(_) => "imported here",
+                };
+                diags.push(not_added(&name, why).at(imp.path.span, label));
                 continue;
             };
             if let Some(pin) = &imp.pin {
@@ -154,9 +182,11 @@ pub fn check(sources: &Sources, parsed: &BTreeMap<FileId, &File>, diags: &mut Ve
                             .help(b.help),
                     ),
                     Ok(want) => {
-                        let text = sources.get(target).map_or("", |t| t.text.as_str());
-                        let got =
-                            format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())));
+                        let got = digests.entry(target).or_insert_with(|| {
+                            let text = sources.get(target).map_or("", |t| t.text.as_str());
+                            format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))
+                        });
+                        let got = got.clone();
                         if got != want {
                             diags.push(
                                 Diag::new(E_PIN_MISMATCH, format!("`{name}` does not match its pin"))

@@ -19,15 +19,18 @@ mod imports;
 pub mod keys;
 pub mod values;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::ast::{Block, BlockKind, File, ItemKind, Stmt, Value};
-use super::interp::nearest;
+use super::interp::{Budget, nearest, some_names};
 use super::span::{FileId, Span, Spanned};
-use super::{Diag, Options, Sources, model, stdlib, syntax};
+use super::{Diag, Options, Sources, model, sources, stdlib, syntax};
 use keys::ParamType;
 
-pub use imports::{pending_imports, resolve as resolve_import};
+pub use imports::{
+    E_MISSING as E_IMPORT_MISSING, pending_imports, pending_imports_since,
+    resolve as resolve_import,
+};
 
 pub const E_UNKNOWN_KEY: &str = "scratch::E0100";
 pub const E_DUPLICATE_KEY: &str = "scratch::E0101";
@@ -36,6 +39,7 @@ pub const E_NOT_HERE: &str = "scratch::E0103";
 pub const E_SECTION: &str = "scratch::E0104";
 pub const E_UNKNOWN_TEMPLATE: &str = "scratch::E0200";
 pub const E_TEMPLATE_CYCLE: &str = "scratch::E0201";
+pub const E_CHAIN_DEPTH: &str = "scratch::E0206";
 pub const E_DUPLICATE_TEMPLATE: &str = "scratch::E0202";
 pub const E_DUPLICATE_APP: &str = "scratch::E0203";
 pub const E_APP_IN_IMPORT: &str = "scratch::E0204";
@@ -45,6 +49,16 @@ pub const E_PARAM_TYPE: &str = "scratch::E0211";
 pub const E_PARAM_MISSING: &str = "scratch::E0212";
 pub const E_PARAM_CLASH: &str = "scratch::E0213";
 pub const E_UNDECLARED_ARG: &str = "scratch::E0301";
+
+/// Blocks in one chain at most: the app or template itself and the
+/// templates it extends. Real chains are a handful deep; the limit keeps
+/// the work of checking a block bounded (every block walks its chain).
+pub const MAX_CHAIN_DEPTH: usize = 16;
+
+/// Errors after which the checker stops looking for more: what one run
+/// shows is bounded (and the renderer shows the first 100 of them), and
+/// so is the work spent on help lines for a file that is all errors.
+pub const MAX_DIAGS: usize = 1000;
 
 /// A `param` declaration, valid as far as its name and type go.
 #[derive(Clone, Debug)]
@@ -68,6 +82,25 @@ pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec
     // process (`stdlib::parsed`).
     let mut own: BTreeMap<FileId, File> = BTreeMap::new();
     let mut parsed: BTreeMap<FileId, &File> = BTreeMap::new();
+    // The limits, also for sources a driver built without `add_read`.
+    let mut total = 0;
+    for (id, f) in sources.iter() {
+        if id != 0 && stdlib::is_stdlib(&f.name) {
+            continue;
+        }
+        total += f.text.len();
+        if f.text.len() > sources::MAX_FILE_BYTES {
+            diags.push(
+                sources::file_too_large(&f.name, Some(f.text.len() as u64))
+                    .at(Span::new(id, 0, 0), "this file"),
+            );
+        } else if total > sources::MAX_SOURCES_BYTES {
+            diags.push(sources::sources_too_large(&f.name).at(Span::new(id, 0, 0), "this file"));
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
     for (id, f) in sources.iter() {
         if let Some(ast) = stdlib::parsed(id, &f.text) {
             parsed.insert(id, ast);
@@ -148,15 +181,23 @@ pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec
         }
     }
 
+    let depths = chain_depths(&templates);
     for t in templates.values() {
-        check_template(t, &templates, &mut diags);
+        if diags.len() >= MAX_DIAGS {
+            break;
+        }
+        check_template(t, &templates, &depths, &mut diags);
     }
 
     let mut program = model::Program {
         apps: Vec::with_capacity(apps.len()),
     };
+    let budget = Budget::default();
     for a in &apps {
-        if let Some(m) = app::eval(a, &templates, options, &mut diags) {
+        if diags.len() >= MAX_DIAGS {
+            break;
+        }
+        if let Some(m) = app::eval(a, &templates, &depths, options, &budget, &mut diags) {
             program.apps.push(m);
         }
     }
@@ -212,16 +253,57 @@ pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec
 /// Drops repeated diagnostics (a template used by two apps reports a bad
 /// value once), keeping the first's position.
 fn dedupe(diags: &mut Vec<Diag>) {
-    let mut seen: Vec<(&'static str, Option<Span>, String)> = Vec::new();
-    diags.retain(|d| {
-        let k = (d.code, d.span, d.message.clone());
-        if seen.contains(&k) {
-            false
-        } else {
-            seen.push(k);
-            true
+    let mut seen: BTreeSet<(&'static str, Option<Span>, String)> = BTreeSet::new();
+    diags.retain(|d| seen.insert((d.code, d.span, d.message.clone())));
+}
+
+/// The length of every template's chain (itself included), counted up to
+/// [`MAX_CHAIN_DEPTH`] + 1; a chain that ends in an unknown template or a
+/// cycle counts up to there. Each template is walked once (memoised), so
+/// this is O(n log n) however the templates extend each other.
+pub(crate) fn chain_depths<'a>(templates: &Templates<'a>) -> BTreeMap<&'a str, usize> {
+    let mut depth: BTreeMap<&'a str, usize> = BTreeMap::new();
+    for &start in templates.keys() {
+        if depth.contains_key(start) {
+            continue;
         }
-    });
+        // Walk up until a known depth, a missing parent or a cycle; every
+        // template on the way gets its depth, so none is walked twice.
+        let mut path: Vec<&'a str> = Vec::new();
+        let mut on_path: BTreeSet<&'a str> = BTreeSet::new();
+        let mut at = Some(start);
+        let mut base = 0;
+        while let Some(name) = at {
+            if let Some(&d) = depth.get(name) {
+                base = d;
+                break;
+            }
+            if !on_path.insert(name) {
+                break; // a cycle: chain() reports it
+            }
+            path.push(name);
+            at = templates
+                .get(name)
+                .and_then(|t| t.parent.as_ref())
+                .and_then(|p| templates.get_key_value(p.node.as_str()))
+                .map(|(k, _)| *k);
+        }
+        for (i, name) in path.iter().rev().enumerate() {
+            depth.insert(name, (base + i + 1).min(MAX_CHAIN_DEPTH + 1));
+        }
+    }
+    depth
+}
+
+/// Whether the chain of a block whose parent is `parent` is too long
+/// because of the parent's own chain: then the error is the parent's (or
+/// an ancestor's), reported once where the limit is first passed.
+pub(crate) fn parent_too_deep(block: &Block, depths: &BTreeMap<&str, usize>) -> bool {
+    block
+        .parent
+        .as_ref()
+        .and_then(|p| depths.get(p.node.as_str()))
+        .is_some_and(|&d| d > MAX_CHAIN_DEPTH)
 }
 
 /// The chain of templates above a block, nearest first. `first` is the
@@ -232,15 +314,44 @@ pub(crate) fn chain<'a>(
     fallback: Option<&str>,
 ) -> Result<Vec<&'a Block>, Diag> {
     let mut out = vec![block];
-    let mut next: Option<(String, Span)> = match &block.parent {
-        Some(p) => Some((p.node.clone(), p.span)),
-        None => fallback.map(|f| (f.to_string(), block.header)),
+    let mut next: Option<(&str, Span)> = match &block.parent {
+        Some(p) => Some((p.node.as_str(), p.span)),
+        None => fallback.map(|f| (f, block.header)),
     };
+    let first_link = next.as_ref().map_or(block.header, |(_, s)| *s);
     while let Some((name, span)) = next {
-        if out
-            .iter()
-            .any(|b| b.kind == BlockKind::Template && b.name.node == name)
-        {
+        if out.len() >= MAX_CHAIN_DEPTH {
+            return Err(Diag::new(
+                E_CHAIN_DEPTH,
+                format!(
+                    "`{}` and the templates it extends are more than {MAX_CHAIN_DEPTH} deep",
+                    block.name.node
+                ),
+            )
+            .at(first_link, "the chain starts here")
+            .related(span, format!("block {} of the chain", out.len() + 1))
+            .help(format!(
+                "a block and the templates it extends are at most {MAX_CHAIN_DEPTH}; fold some templates into their parents"
+            )));
+        }
+        let Some(&t) = templates.get(name) else {
+            let names: Vec<&str> = templates.keys().copied().collect();
+            let help = match nearest(name, &names) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => format!(
+                    "the templates are: {}; import the file that defines it",
+                    some_names(&names)
+                ),
+            };
+            return Err(
+                Diag::new(E_UNKNOWN_TEMPLATE, format!("unknown template `{name}`"))
+                    .at(span, "no template with this name")
+                    .help(help),
+            );
+        };
+        // Templates are unique by name: the same block twice is a cycle
+        // (a pointer test, at most `MAX_CHAIN_DEPTH` per step).
+        if out.iter().any(|b| std::ptr::eq(*b, t)) {
             let names: Vec<&str> = out.iter().map(|b| b.name.node.as_str()).collect();
             return Err(Diag::new(
                 E_TEMPLATE_CYCLE,
@@ -252,23 +363,8 @@ pub(crate) fn chain<'a>(
                 names.join(" -> ")
             )));
         }
-        let Some(t) = templates.get(name.as_str()) else {
-            let names: Vec<&str> = templates.keys().copied().collect();
-            let help = match nearest(&name, &names) {
-                Some(n) => format!("did you mean `{n}`?"),
-                None => format!(
-                    "the templates are: {}; import the file that defines it",
-                    names.join(", ")
-                ),
-            };
-            return Err(
-                Diag::new(E_UNKNOWN_TEMPLATE, format!("unknown template `{name}`"))
-                    .at(span, "no template with this name")
-                    .help(help),
-            );
-        };
         out.push(t);
-        next = t.parent.as_ref().map(|p| (p.node.clone(), p.span));
+        next = t.parent.as_ref().map(|p| (p.node.as_str(), p.span));
     }
     Ok(out)
 }
@@ -278,6 +374,8 @@ pub(crate) fn chain<'a>(
 /// its own, once).
 pub(crate) fn params<'a>(chain: &[&'a Block], diags: &mut Vec<Diag>) -> Vec<ParamDecl<'a>> {
     let mut out: Vec<ParamDecl<'a>> = Vec::new();
+    // Index of each declared name in `out`.
+    let mut declared: BTreeMap<String, usize> = BTreeMap::new();
     for (owner, block) in chain.iter().enumerate().rev() {
         let mut report = |d: Diag| {
             if owner == 0 {
@@ -337,7 +435,7 @@ pub(crate) fn params<'a>(chain: &[&'a Block], diags: &mut Vec<Diag>) -> Vec<Para
                 );
                 continue;
             }
-            if let Some(prev) = out.iter().find(|p| p.name == name) {
+            if let Some(prev) = declared.get(&name).and_then(|&i| out.get(i)) {
                 report(
                     Diag::new(E_PARAM_CLASH, format!("parameter `{name}` is already declared"))
                         .at(n.span, "declared again")
@@ -358,6 +456,7 @@ pub(crate) fn params<'a>(chain: &[&'a Block], diags: &mut Vec<Diag>) -> Vec<Para
                 );
                 continue;
             }
+            declared.insert(name.clone(), out.len());
             out.push(ParamDecl {
                 name,
                 ty,
@@ -383,7 +482,11 @@ fn is_key(s: &str) -> bool {
 /// each section.
 pub(crate) fn check_keys(block: &Block, params: &[ParamDecl<'_>], diags: &mut Vec<Diag>) {
     let mut seen: BTreeMap<&str, &Stmt> = BTreeMap::new();
+    let param_names: BTreeSet<&str> = params.iter().map(|p| p.name.as_str()).collect();
     for s in &block.stmts {
+        if diags.len() >= MAX_DIAGS {
+            return;
+        }
         let key = s.key.node.as_str();
         if let Some(inner) = keys::section(key) {
             match &s.section {
@@ -410,10 +513,10 @@ pub(crate) fn check_keys(block: &Block, params: &[ParamDecl<'_>], diags: &mut Ve
         }
         let single = match keys::find(key) {
             Some(k) => k.merge == keys::Merge::Single,
-            None if params.iter().any(|p| p.name == key) => true,
+            None if param_names.contains(key) => true,
             None => {
                 let mut names = keys::names();
-                names.extend(params.iter().map(|p| p.name.as_str()));
+                names.extend(params.iter().take(2000).map(|p| p.name.as_str()));
                 let help = match nearest(key, &names) {
                     Some(n) => format!("did you mean `{n}`?"),
                     None => {
@@ -423,7 +526,7 @@ pub(crate) fn check_keys(block: &Block, params: &[ParamDecl<'_>], diags: &mut Ve
                         } else {
                             format!(
                                 "the template parameters here are: {}; see docs/language.md for the keys",
-                                ps.join(", ")
+                                some_names(&ps)
                             )
                         }
                     }
@@ -511,11 +614,18 @@ fn check_section_keys(name: &str, stmts: &[Stmt], table: &[keys::KeyDef], diags:
 }
 
 /// Checks one template on its own, whether or not an app uses it.
-fn check_template(t: &Block, templates: &Templates<'_>, diags: &mut Vec<Diag>) {
+fn check_template(
+    t: &Block,
+    templates: &Templates<'_>,
+    depths: &BTreeMap<&str, usize>,
+    diags: &mut Vec<Diag>,
+) {
     let chain = match chain(t, templates, None) {
         Ok(c) => c,
         Err(d) => {
-            diags.push(d);
+            if !(d.code == E_CHAIN_DEPTH && parent_too_deep(t, depths)) {
+                diags.push(d);
+            }
             return;
         }
     };
