@@ -94,6 +94,7 @@ fn hello() -> App {
             labels: vec![],
         },
         build_args: BTreeMap::new(),
+        sbom: true,
         kubernetes: Default::default(),
     }
 }

@@ -62,10 +62,19 @@ pub struct App {
     /// Build arguments declared by the app or its templates, with the value
     /// in force (the `--build-arg` one, else the default).
     pub build_args: BTreeMap<String, String>,
+    /// Whether its images get an SBOM attestation (`sbom`, on by default;
+    /// `--sbom` overrides it). Never read by the lowering: the SBOM is
+    /// made from the built image, beside it. Left out of the JSON when on.
+    #[serde(skip_serializing_if = "is_true")]
+    pub sbom: bool,
     /// What only a cluster needs (`kubernetes { ... }`). Never read by the
     /// lowering: it changes no image. Left out of the JSON when empty.
     #[serde(skip_serializing_if = "Kubernetes::is_empty")]
     pub kubernetes: Kubernetes,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// The settings of the `kubernetes` sections along the app's chain, merged

@@ -629,7 +629,7 @@ fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
                 check(E_CONTEXT_PATH, values::context_path(a).map(|_| ()), *sp);
             }
         }
-        "certs" | "mime-types" => {
+        "certs" | "mime-types" | "sbom" => {
             for (a, sp) in args {
                 check(E_BAD_VALUE, values::boolean(a).map(|_| ()), *sp);
             }
@@ -989,6 +989,7 @@ fn assemble(
             labels: acc.pairs("label"),
         },
         build_args,
+        sbom: acc.flag("sbom").is_none_or(|(on, _)| on),
         kubernetes: model::Kubernetes::default(),
     })
 }

@@ -71,6 +71,7 @@ pub const KEYS: &[KeyDef] = &[
     ),
     key("certs", Single, 0, Some(1), "certs [true|false]"),
     key("mime-types", Single, 0, Some(1), "mime-types [true|false]"),
+    key("sbom", Single, 0, Some(1), "sbom [true|false]"),
     key(
         "certs-from",
         Single,
