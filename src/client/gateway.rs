@@ -399,6 +399,7 @@ pub fn image_result(mut parts: Vec<(Platform, String, Vec<u8>)>, multi: bool) ->
         return gw::Result {
             result: Some(gw::result::Result::Ref(to_ref(r))),
             metadata,
+            attestations: BTreeMap::new(),
         };
     }
     let mut refs = BTreeMap::new();
@@ -420,6 +421,7 @@ pub fn image_result(mut parts: Vec<(Platform, String, Vec<u8>)>, multi: bool) ->
     gw::Result {
         result: Some(gw::result::Result::Refs(gw::RefMap { refs })),
         metadata,
+        attestations: BTreeMap::new(),
     }
 }
 

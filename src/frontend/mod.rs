@@ -60,6 +60,8 @@ pub enum FrontendError {
 pub struct Output {
     pub result: Option<gw::result::Result>,
     pub metadata: BTreeMap<String, Vec<u8>>,
+    /// In-toto attestations (the SBOM) per platform id.
+    pub attestations: BTreeMap<String, gw::Attestations>,
 }
 
 /// The process entry of frontend mode (`scratchc frontend`, or the binary
@@ -114,6 +116,7 @@ pub async fn run() -> Result<(), FrontendError> {
         Ok(out) => Ok(gw::Result {
             result: out.result,
             metadata: out.metadata,
+            attestations: out.attestations,
         }),
         Err(status) => {
             eprintln!("scratchc frontend: {}", status.message);
@@ -147,6 +150,7 @@ pub async fn build(gateway: &Gateway, env: &Environment, caps: &Caps) -> Result<
         Ok(Ok(solved)) => Ok(Output {
             result: solved.result.result,
             metadata: solved.result.metadata,
+            attestations: solved.result.attestations,
         }),
         Ok(Err(Ok(metadata))) => Ok(Output {
             metadata,
@@ -220,6 +224,7 @@ fn settings(env: &Environment, caps: &Caps) -> Result<Settings, BuildError> {
         } else {
             ResolveMode::LocalFirst
         },
+        sbom: o.sbom,
     })
 }
 
