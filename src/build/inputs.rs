@@ -68,6 +68,37 @@ pub fn platforms(values: &[String]) -> Result<Vec<Platform>, UsageError> {
     Ok(out)
 }
 
+/// `--provenance VALUE` as the `attest:provenance` attribute BuildKit
+/// reads: `mode=min` or `mode=max` (with any other field BuildKit knows,
+/// passed on), `min`/`max` for short, `true` for `mode=min`; `false`
+/// means none (`None`).
+pub fn provenance(value: &str) -> Result<Option<String>, UsageError> {
+    let bad = || {
+        UsageError::new(format!("--provenance `{value}` is not understood"))
+            .help("write --provenance mode=min, --provenance mode=max, or --provenance=false")
+    };
+    match value.trim() {
+        "false" => return Ok(None),
+        "true" | "min" => return Ok(Some("mode=min".into())),
+        "max" => return Ok(Some("mode=max".into())),
+        _ => {}
+    }
+    let mut mode = None;
+    for field in value.split(',') {
+        match field.split_once('=') {
+            Some(("mode", m @ ("min" | "max"))) => mode = Some(m),
+            Some(("mode", _)) | None => return Err(bad()),
+            Some(("disabled", "true")) => return Ok(None),
+            Some(("", _)) => return Err(bad()),
+            Some(_) => {}
+        }
+    }
+    match mode {
+        Some(_) => Ok(Some(value.trim().to_string())),
+        None => Ok(Some(format!("mode=min,{}", value.trim()))),
+    }
+}
+
 /// The lowering options, the same for every driver given the same inputs:
 /// the context's `.dockerignore` patterns, `--no-cache`, the `local.unique`
 /// of the context sources, the builder configs of `scratch.lock`, and which
@@ -132,6 +163,25 @@ pub fn dockerignore_patterns(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn provenance_values() {
+        assert_eq!(provenance("mode=max"), Ok(Some("mode=max".into())));
+        assert_eq!(provenance("min"), Ok(Some("mode=min".into())));
+        assert_eq!(provenance("true"), Ok(Some("mode=min".into())));
+        assert_eq!(provenance("false"), Ok(None));
+        assert_eq!(provenance("disabled=true"), Ok(None));
+        assert_eq!(
+            provenance("mode=max,builder-id=ci-7"),
+            Ok(Some("mode=max,builder-id=ci-7".into()))
+        );
+        assert_eq!(
+            provenance("builder-id=ci-7"),
+            Ok(Some("mode=min,builder-id=ci-7".into()))
+        );
+        assert!(provenance("mode=full").is_err());
+        assert!(provenance("yes").is_err());
+    }
 
     #[test]
     fn command_line_values() {

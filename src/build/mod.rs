@@ -21,8 +21,10 @@
 //! subrequests and returns the result to BuildKit.
 
 pub mod inputs;
+pub mod readback;
 pub mod record;
 pub mod run;
+pub mod sbom;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -91,6 +93,10 @@ pub struct Settings {
     pub multi_platform: bool,
     /// How builder images are looked up on the daemon.
     pub resolve: ResolveMode,
+    /// Whether each image gets an SBOM attestation: `--sbom` (CLI),
+    /// `attest:sbom` (frontend); `None` lets each app's `sbom` decide (on
+    /// unless the file says `sbom false`).
+    pub sbom: Option<bool>,
 }
 
 impl Default for Settings {
@@ -107,6 +113,7 @@ impl Default for Settings {
             lock_platform: false,
             multi_platform: false,
             resolve: ResolveMode::LocalFirst,
+            sbom: None,
         }
     }
 }
@@ -237,6 +244,12 @@ impl Plan {
         self.lock = Some(lock);
         self.settings.use_lock = true;
         self.check()
+    }
+
+    /// Whether `app`'s images get an SBOM: the driver's choice, else the
+    /// app's own `sbom`.
+    pub fn sbom(&self, app: &App) -> bool {
+        self.settings.sbom.unwrap_or(app.sbom)
     }
 
     /// The compile options of the settings.

@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 
 use prost::Message;
 
-use super::{Plan, ResolveMode};
+use super::readback::{self, Want};
+use super::{Plan, ResolveMode, sbom};
 use crate::client::binary::{self, BinaryError};
 use crate::client::errors::{BuildError, locate_all};
 use crate::client::gateway::{self, Gateway, Ref};
@@ -50,6 +51,9 @@ pub struct Prepared {
     /// The configs of the builder images resolved on the daemon (those the
     /// lock does not hold), by reference.
     pub builders: BTreeMap<String, ImageConfig>,
+    /// The manifest digests those builder images resolved to, by
+    /// reference (for the SBOM).
+    pub builder_digests: BTreeMap<String, String>,
 }
 
 /// Builds `app` of `plan` through `gateway` (see the module docs):
@@ -66,7 +70,12 @@ pub async fn solve_app(gateway: &Gateway, plan: &Plan, app: &App) -> Result<Solv
 /// Resolves the builder's config (unless the lock holds it) and lowers
 /// every platform of `app` in one graph.
 pub async fn prepare(gateway: &Gateway, plan: &Plan, app: &App) -> Result<Prepared, BuildError> {
-    let builders = builder_config(gateway, plan, app).await?;
+    let resolved = builder_config(gateway, plan, app).await?;
+    let builders: BTreeMap<String, ImageConfig> = resolved
+        .iter()
+        .map(|(k, r)| (k.clone(), r.config.clone()))
+        .collect();
+    let builder_digests = resolved.into_iter().map(|(k, r)| (k, r.digest)).collect();
     let lower = plan.lower_options(app, builders.clone());
     let targets = plan.targets(app, &lower)?;
     let mut definitions = Vec::with_capacity(targets.len());
@@ -84,11 +93,14 @@ pub async fn prepare(gateway: &Gateway, plan: &Plan, app: &App) -> Result<Prepar
         definitions,
         local_unique: lower.local_unique,
         builders,
+        builder_digests,
     })
 }
 
 /// Solves the platforms of a prepared app concurrently, checks each binary
-/// before anything is exported, and shapes the result.
+/// before anything is exported, reads it back once ([`readback`]) for
+/// the SBOM ([`sbom`]) when the app has one, and shapes the result with
+/// its attestations.
 pub async fn solve(
     gateway: &Gateway,
     plan: &Plan,
@@ -96,6 +108,11 @@ pub async fn solve(
     prepared: &Prepared,
 ) -> Result<gw::Result, BuildError> {
     let binary_path = &app.image.binary.node;
+    let with_sbom = plan.sbom(app);
+    if with_sbom {
+        require_attestations(gateway).await?;
+    }
+    let epoch = plan.settings.epoch;
     let jobs = prepared
         .targets
         .iter()
@@ -111,9 +128,25 @@ pub async fn solve(
             binary::check_binary(&result, binary_path, &t.platform)
                 .await
                 .map_err(|e| binary_error(e, app, plan, def))?;
-            Ok::<Ref, BuildError>(result)
+            let want = Want {
+                go: with_sbom,
+                digests: with_sbom,
+            };
+            let mut made = None;
+            if want != Want::default() {
+                let back = readback::read_back(&result, binary_path, &t.platform, want).await;
+                if with_sbom {
+                    let builders = &prepared.builder_digests;
+                    made = Some(sbom::make(gateway, &result, app, &back, builders, epoch).await?);
+                }
+            }
+            Ok::<(Ref, Option<sbom::Made>), BuildError>((result, made))
         });
-    let refs = futures::future::try_join_all(jobs).await?;
+    let (refs, made): (Vec<Ref>, Vec<Option<sbom::Made>>) = futures::future::try_join_all(jobs)
+        .await?
+        .into_iter()
+        .unzip();
+    let made: Vec<sbom::Made> = made.into_iter().flatten().collect();
 
     let multi = plan.settings.multi_platform;
     let several = prepared.targets.len() > 1 || multi;
@@ -134,7 +167,27 @@ pub async fn solve(
     }
     let mut result = gateway::image_result(parts, multi);
     result.metadata.extend(metadata);
+    result.metadata.extend(sbom::summary_metadata(&made));
+    result.attestations = sbom::attestations(&made);
     Ok(result)
+}
+
+/// Fails unless the daemon takes attestations in a result (BuildKit 0.11
+/// and later, Docker Engine 23 and later).
+async fn require_attestations(gateway: &Gateway) -> Result<(), BuildError> {
+    let caps = gateway.ping().await?;
+    if caps.frontend.contains(sbom::CAP_ATTESTATIONS) {
+        return Ok(());
+    }
+    Err(BuildError::Unsupported {
+        what: format!(
+            "this BuildKit cannot store attestations (no `{}` capability), so the image cannot carry its SBOM",
+            sbom::CAP_ATTESTATIONS
+        ),
+        help: "use BuildKit 0.11 or later (Docker Engine 23 or later), or build without the SBOM: \
+               --sbom=false, or `sbom false` in the app"
+            .into(),
+    })
 }
 
 /// The config of the app's builder image when the lock does not hold it,
@@ -143,7 +196,7 @@ async fn builder_config(
     gateway: &Gateway,
     plan: &Plan,
     app: &App,
-) -> Result<BTreeMap<String, ImageConfig>, BuildError> {
+) -> Result<BTreeMap<String, gateway::ResolvedImage>, BuildError> {
     let Build::Compile(c) = &app.build else {
         return Ok(BTreeMap::new());
     };
@@ -174,7 +227,7 @@ async fn builder_config(
         call: "LLBBridge.ResolveImageConfig",
         message: format!("cannot find the builder image {image}: {e}"),
     })?;
-    Ok(BTreeMap::from([(image, resolved.config)]))
+    Ok(BTreeMap::from([(image, resolved)]))
 }
 
 /// A step failure with every place our source map ties to its vertex: the

@@ -89,6 +89,16 @@ pub struct BuildArgs {
     /// How to show progress.
     #[arg(long, value_enum, default_value = "auto")]
     pub progress: ProgressMode,
+    /// Attach an SBOM to each image (an SPDX attestation made from the
+    /// built binary): true or false; without it, each app's `sbom` decides
+    /// (on unless the file says `sbom false`).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub sbom: Option<bool>,
+    /// Ask BuildKit for SLSA provenance: mode=min or mode=max (off by
+    /// default: it records the build's start and end times, so the index
+    /// digest changes with every build).
+    #[arg(long, value_name = "mode=min|mode=max|false")]
+    pub provenance: Option<String>,
     /// A secret for `secret` mounts: id=NAME,src=FILE or id=NAME,env=VAR
     /// (repeatable).
     #[arg(long = "secret", value_name = "id=NAME,src=FILE|env=VAR")]
@@ -113,6 +123,8 @@ impl BuildArgs {
             insecure_registry: false,
             update_lock: false,
             progress: ProgressMode::Auto,
+            sbom: None,
+            provenance: None,
             secrets: Vec::new(),
             daemon: DaemonArgs::default(),
         }
@@ -151,6 +163,10 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         .map(|o| exporter::parse_output(o).map_err(UsageError::new))
         .collect::<Result<_, _>>()?;
     let secrets = parse_secrets(&args.secrets)?;
+    let provenance = match &args.provenance {
+        Some(v) => inputs::provenance(v)?,
+        None => None,
+    };
     let caches = cache::parse_all(&args.cache_to, &args.cache_from, args.insecure_registry)?;
     let endpoint = args.daemon.endpoint()?;
 
@@ -171,6 +187,7 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         local_unique: Some(inputs::local_unique(&disk.context)),
         epoch: epoch.seconds,
         use_lock: !args.update_lock,
+        sbom: args.sbom,
         ..Settings::default()
     };
     let mut plan = disk.plan(settings)?;
@@ -201,17 +218,21 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
             push: args.push,
             files: files.clone(),
         };
-        let slot = context.as_ref().and_then(|_| {
-            unchanged::slot(
-                &endpoint,
-                &disk.file,
-                &plan,
-                app,
-                &outputs,
-                !args.cache_to.is_empty(),
-                args.update_lock,
-            )
-        });
+        // Provenance is a statement about this run: never skipped.
+        let slot = context
+            .as_ref()
+            .filter(|_| provenance.is_none())
+            .and_then(|_| {
+                unchanged::slot(
+                    &endpoint,
+                    &disk.file,
+                    &plan,
+                    app,
+                    &outputs,
+                    !args.cache_to.is_empty(),
+                    args.update_lock,
+                )
+            });
         if let (Some(s), Some(fp)) = (&slot, &context)
             && let Some(r) = unchanged::unchanged(s, &plan, app, fp).await
         {
@@ -304,16 +325,21 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     let mut results = Vec::new();
     for (job, cache) in jobs.iter().zip(job_caches) {
         let platforms: Vec<String> = plan.platforms(job.app).iter().map(|p| p.id()).collect();
+        let mut frontend_attrs = BTreeMap::from([
+            ("build-arg:SOURCE_DATE_EPOCH".to_string(), epoch.attr()),
+            // What BuildKit checks the result against (0.20+ warns on
+            // a mismatch).
+            ("platform".to_string(), platforms.join(",")),
+        ]);
+        if let Some(p) = &provenance {
+            // BuildKit makes it, from what it saw of the build.
+            frontend_attrs.insert("attest:provenance".to_string(), p.clone());
+        }
         let spec = SolveSpec {
             build_ref: solve::new_ref(),
             session_id: session.id.clone(),
             exporters: job.export.exporters.clone(),
-            frontend_attrs: BTreeMap::from([
-                ("build-arg:SOURCE_DATE_EPOCH".to_string(), epoch.attr()),
-                // What BuildKit checks the result against (0.20+ warns on
-                // a mismatch).
-                ("platform".to_string(), platforms.join(",")),
-            ]),
+            frontend_attrs,
             cache,
         };
         // What was sent, kept for the error report and the record.
@@ -442,6 +468,11 @@ fn summarize(
             dir.display()
         ),
         None => {}
+    }
+    // Before the app's line, which stays the last: scripts take the
+    // image digest from it.
+    for line in build::sbom::summary_lines(resp) {
+        eprintln!("{}: {line}", job.app.name.node);
     }
     eprintln!(
         "{}:{digest} -> {} (epoch {epoch})",

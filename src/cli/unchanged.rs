@@ -63,6 +63,9 @@ pub(super) fn slot(
         endpoint.to_string(),
         file.display().to_string(),
         app.name.node.clone(),
+        // With or without its SBOM, the same definitions make another
+        // image index.
+        format!("sbom={}", plan.sbom(app)),
     ];
     parts.extend(outputs.names.iter().map(|n| format!("name={n}")));
     for f in &outputs.files {

@@ -63,6 +63,10 @@ pub struct FrontendOpts {
     /// Whether the caller asked for a multi-platform result even for one
     /// platform (`multi-platform`).
     pub multi_platform: bool,
+    /// `attest:sbom` (buildx `--sbom=true`, `--attest type=sbom`): `Some(true)`
+    /// unless it says `disabled=true`; `None` when absent, and the file's
+    /// `sbom` decides. buildx sends nothing for `--sbom=false`.
+    pub sbom: Option<bool>,
 }
 
 /// Where the frontend runs: the session and the workers.
@@ -127,6 +131,7 @@ impl FrontendOpts {
             no_cache,
             request_id: get("requestid"),
             multi_platform,
+            sbom: raw.get("attest:sbom").map(|v| !attest_disabled(v)),
             raw,
         }
     }
@@ -137,6 +142,16 @@ impl FrontendOpts {
             .as_ref()
             .is_some_and(|names| names.is_empty() || names.iter().any(|n| n == app))
     }
+}
+
+/// Whether an `attest:*` value (comma-separated `key=value` fields, as
+/// BuildKit parses it) says `disabled=true`.
+fn attest_disabled(value: &str) -> bool {
+    value.split(',').any(|f| {
+        f.split_once('=').is_some_and(|(k, v)| {
+            k.trim().eq_ignore_ascii_case("disabled") && v.trim().eq_ignore_ascii_case("true")
+        })
+    })
 }
 
 impl Environment {
@@ -260,6 +275,24 @@ mod tests {
         assert!(e.opts.platforms.is_empty());
         assert_eq!(e.build_platform, None);
         assert!(!env(&[]).opts.no_cache_for("api"));
+    }
+
+    #[test]
+    fn attest_sbom_as_buildx_and_buildctl_send_it() {
+        let sbom = |v: &str| {
+            env(&[("BUILDKIT_FRONTEND_OPT_0", &format!("attest:sbom={v}"))])
+                .opts
+                .sbom
+        };
+        // buildx 0.13 `--sbom=true`, `--attest type=sbom,generator=X`
+        assert_eq!(sbom("type=sbom,disabled=false"), Some(true));
+        assert_eq!(sbom("type=sbom,generator=docker/scanner:1"), Some(true));
+        assert_eq!(sbom(""), Some(true));
+        // buildctl --opt attest:sbom=disabled=true
+        assert_eq!(sbom("disabled=true"), Some(false));
+        assert_eq!(sbom("type=sbom, Disabled=TRUE"), Some(false));
+        // Nothing sent (buildx `--sbom=false` sends nothing): the file decides.
+        assert_eq!(env(&[]).opts.sbom, None);
     }
 
     #[test]
