@@ -12,6 +12,7 @@ mod k8s;
 mod llb;
 pub mod load;
 mod lock;
+mod sbom;
 mod unchanged;
 mod verify;
 
@@ -93,6 +94,13 @@ pub enum Command {
     /// Proves the build is bit-for-bit reproducible; prints the first
     /// difference if there is one and exits 1.
     Verify(Box<verify::VerifyArgs>),
+    /// Print the SBOM attached to a built image.
+    ///
+    /// Reads the SPDX document `scratchc build` (or the frontend) attached
+    /// to the image, from the Docker Engine, a registry, an OCI layout or
+    /// tarball, or a `local`/`tar` output, and prints it (or the packages
+    /// it lists, or the whole in-toto statement).
+    Sbom(Box<sbom::SbomArgs>),
     /// Run as a BuildKit gateway frontend (used inside the frontend image).
     #[command(hide = true)]
     Frontend,
@@ -233,6 +241,7 @@ pub fn run() -> ExitCode {
         Command::Compose(a) => compose::run(&a),
         Command::Lock(a) => lock::run(&a),
         Command::Verify(a) => verify::run(&a),
+        Command::Sbom(a) => sbom::run(&a),
         Command::Frontend => return frontend::run(),
     };
     match result {

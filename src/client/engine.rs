@@ -1,7 +1,8 @@
-//! The Docker Engine's own HTTP API, for the one question a no-change
-//! build asks it: which image a name points to now. Plain HTTP/1.1 over the
-//! Engine's unix socket (`GET /images/{name}/json`), a few milliseconds,
-//! no BuildKit session.
+//! The Docker Engine's own HTTP API, for two questions: which image a name
+//! points to now (a no-change build, `GET /images/{name}/json`, a few
+//! milliseconds), and what an image holds, attestations included
+//! (`scratchc sbom`, `GET /images/{name}/get`, the `docker save` tarball).
+//! Plain HTTP/1.1 over the Engine's unix socket, no BuildKit session.
 
 use std::path::Path;
 use std::time::Duration;
@@ -21,6 +22,42 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 /// `name` on the Engine listening at `socket`; `None` when there is no such
 /// image.
 pub async fn image_id(socket: &Path, name: &str) -> Result<Option<String>, ClientError> {
+    let path = format!("/images/{}/json", path_escape(name));
+    let Some(body) = get(socket, &path, TIMEOUT, 1 << 20).await? else {
+        return Ok(None);
+    };
+    #[derive(serde::Deserialize)]
+    struct Inspect {
+        #[serde(rename = "Id")]
+        id: String,
+    }
+    let i: Inspect = serde_json::from_slice(&body).map_err(|e| ClientError::Connect {
+        endpoint: format!("unix://{}", socket.display()),
+        detail: format!("GET {path}: {e}"),
+    })?;
+    Ok(Some(i.id))
+}
+
+/// The image `name` as `docker save` writes it (`GET /images/{name}/get`):
+/// on the containerd image store, an OCI layout tarball holding the whole
+/// index, attestation manifests included. `None` when there is no such
+/// image; an error past `limit` bytes.
+pub async fn save(socket: &Path, name: &str, limit: usize) -> Result<Option<Vec<u8>>, ClientError> {
+    let path = format!("/images/{}/get", path_escape(name));
+    get(socket, &path, SAVE_TIMEOUT, limit).await
+}
+
+/// How long `docker save` may take: it streams every layer.
+const SAVE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// `GET path` on the Engine: the body of a 200, `None` for a 404, an error
+/// otherwise, after `timeout` or past `limit` bytes.
+async fn get(
+    socket: &Path,
+    path: &str,
+    timeout: Duration,
+    limit: usize,
+) -> Result<Option<Vec<u8>>, ClientError> {
     let what = format!("unix://{}", socket.display());
     let fail = |detail: String| ClientError::Connect {
         endpoint: what.clone(),
@@ -34,7 +71,7 @@ pub async fn image_id(socket: &Path, name: &str) -> Result<Option<String>, Clien
             .await
             .map_err(|e| fail(e.to_string()))?;
         let driver = tokio::spawn(conn);
-        let req = hyper::Request::get(format!("/images/{}/json", path_escape(name)))
+        let req = hyper::Request::get(path)
             .header("Host", "docker")
             .header("User-Agent", "scratchc")
             .body(Empty::<Bytes>::new())
@@ -44,36 +81,24 @@ pub async fn image_id(socket: &Path, name: &str) -> Result<Option<String>, Clien
             .await
             .map_err(|e| fail(e.to_string()))?;
         let status = resp.status();
-        let body = resp
-            .into_body()
+        let body = http_body_util::Limited::new(resp.into_body(), limit)
             .collect()
             .await
-            .map_err(|e| fail(e.to_string()))?
+            .map_err(|e| fail(format!("GET {path}: {e} (at most {limit} bytes are read)")))?
             .to_bytes();
         driver.abort();
         match status.as_u16() {
             404 => Ok(None),
-            200 => {
-                #[derive(serde::Deserialize)]
-                struct Inspect {
-                    #[serde(rename = "Id")]
-                    id: String,
-                }
-                let i: Inspect = serde_json::from_slice(&body)
-                    .map_err(|e| fail(format!("GET /images/{name}/json: {e}")))?;
-                Ok(Some(i.id))
-            }
+            200 => Ok(Some(body.to_vec())),
             other => Err(fail(format!(
-                "GET /images/{name}/json answered {other}: {}",
+                "GET {path} answered {other}: {}",
                 String::from_utf8_lossy(&body).trim()
             ))),
         }
     };
-    tokio::time::timeout(TIMEOUT, ask).await.map_err(|_| {
-        fail(format!(
-            "no answer to GET /images/{name}/json in {TIMEOUT:?}"
-        ))
-    })?
+    tokio::time::timeout(timeout, ask)
+        .await
+        .map_err(|_| fail(format!("no answer to GET {path} in {timeout:?}")))?
 }
 
 /// An image name in a URL path: its `/` and `:` are fine (the Engine's

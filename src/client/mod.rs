@@ -16,6 +16,7 @@ pub mod epoch;
 pub mod errors;
 pub mod exporter;
 pub mod gateway;
+pub mod images;
 pub mod lock;
 pub mod ocidiff;
 pub mod ocilayout;

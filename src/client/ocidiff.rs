@@ -3,9 +3,11 @@
 //! Two builds of the same sources must produce the same index digest. When
 //! they do not, a bare "digests differ" helps nobody, so this walks both
 //! layouts in the same order (index, then per platform: manifest, config,
-//! each layer) and reports the first blob that differs, with what differs
-//! inside it: the first differing line of a config (pretty JSON), or the
-//! first differing file entry of a layer (path, mode, owner, mtime, size or
+//! each layer; the attestation manifests too, named after the platform
+//! they are about) and reports the first blob that differs, with what
+//! differs inside it: the first differing line of a config or of an
+//! attestation (an SBOM's in-toto statement, pretty JSON), or the first
+//! differing file entry of a layer (path, mode, owner, mtime, size or
 //! content), which is usually enough to name the culprit (a timestamp, a
 //! build id, an embedded path).
 //!
@@ -291,24 +293,36 @@ fn walk(
     let v: serde_json::Value =
         serde_json::from_slice(layout.blob(digest)?).map_err(|e| err(format!("{digest}: {e}")))?;
     if let Some(manifests) = v["manifests"].as_array() {
+        // An attestation manifest (platform unknown/unknown) is named
+        // after the platform manifest it is about.
+        let platforms: BTreeMap<&str, String> = manifests
+            .iter()
+            .filter(|m| m["platform"].is_object())
+            .map(|m| {
+                (
+                    m["digest"].as_str().unwrap_or_default(),
+                    crate::sbom::attached::platform(&m["platform"]),
+                )
+            })
+            .collect();
         for m in manifests {
             let d = m["digest"].as_str().unwrap_or_default();
-            let p = &m["platform"];
-            let plat = match p["variant"].as_str() {
-                Some(var) => format!(
-                    "{}/{}/{var}",
-                    p["os"].as_str().unwrap_or("?"),
-                    p["architecture"].as_str().unwrap_or("?")
-                ),
-                None if p.is_object() => format!(
-                    "{}/{}",
-                    p["os"].as_str().unwrap_or("?"),
-                    p["architecture"].as_str().unwrap_or("?")
-                ),
-                None => m["annotations"]["vnd.docker.reference.type"]
+            let annotations = &m["annotations"];
+            let plat = if annotations["vnd.docker.reference.type"] == "attestation-manifest" {
+                let about = annotations["vnd.docker.reference.digest"]
+                    .as_str()
+                    .unwrap_or_default();
+                format!(
+                    "attestations of {}",
+                    platforms.get(about).map_or(about, String::as_str)
+                )
+            } else if m["platform"].is_object() {
+                crate::sbom::attached::platform(&m["platform"])
+            } else {
+                annotations["vnd.docker.reference.type"]
                     .as_str()
                     .unwrap_or("unknown")
-                    .to_string(),
+                    .to_string()
             };
             out.push((format!("{plat} manifest"), d.to_string()));
             walk(layout, d, &plat, out)?;
@@ -361,7 +375,11 @@ pub fn compare(left: &Layout, right: &Layout) -> Result<Option<Difference>, Form
     };
     let da = lookup(&a, &label);
     let db = lookup(&b, &label);
-    let detail = if label.ends_with("config") || label.ends_with("manifest") {
+    // An attestation's layer is an in-toto statement: JSON, not a tarball.
+    let detail = if label.ends_with("config")
+        || label.ends_with("manifest")
+        || label.starts_with("attestations of")
+    {
         first_line_difference(left.blob(&da)?, right.blob(&db)?)
     } else if label.contains("layer") {
         first_entry_difference(left.blob(&da)?, right.blob(&db)?)?
@@ -456,6 +474,11 @@ mod tests {
 
     /// A one-platform layout with one layer holding `/usr/bin/app`.
     fn layout(app_mtime: u64) -> Vec<u8> {
+        layout_with(app_mtime, None)
+    }
+
+    /// [`layout`], with an SBOM attestation created at `sbom_created`.
+    fn layout_with(app_mtime: u64, sbom_created: Option<&str>) -> Vec<u8> {
         let layer = tar(&[("usr/bin/app", b"\x7fELF...".to_vec(), app_mtime)]);
         let config =
             br#"{"architecture":"arm64","os":"linux","created":"1970-01-01T00:00:00Z"}"#.to_vec();
@@ -466,18 +489,42 @@ mod tests {
         })
         .to_string()
         .into_bytes();
-        let index = serde_json::json!({
-            "schemaVersion": 2,
-            "manifests": [{"digest": digest(&manifest), "platform": {"os": "linux", "architecture": "arm64"}}],
-        })
-        .to_string()
-        .into_bytes();
+        let mut manifests = vec![serde_json::json!(
+            {"digest": digest(&manifest), "platform": {"os": "linux", "architecture": "arm64"}}
+        )];
+        let mut extra = Vec::new();
+        if let Some(created) = sbom_created {
+            let statement = serde_json::to_vec_pretty(&serde_json::json!({
+                "_type": "https://in-toto.io/Statement/v0.1",
+                "predicate": {"spdxVersion": "SPDX-2.3", "creationInfo": {"created": created}},
+            }))
+            .unwrap();
+            let att = serde_json::json!({
+                "schemaVersion": 2,
+                "config": {"digest": digest(b"{}"), "size": 2},
+                "layers": [{"digest": digest(&statement), "size": statement.len()}],
+            })
+            .to_string()
+            .into_bytes();
+            manifests.push(serde_json::json!({
+                "digest": digest(&att),
+                "platform": {"os": "unknown", "architecture": "unknown"},
+                "annotations": {
+                    "vnd.docker.reference.type": "attestation-manifest",
+                    "vnd.docker.reference.digest": digest(&manifest),
+                },
+            }));
+            extra = vec![statement, att, b"{}".to_vec()];
+        }
+        let index = serde_json::json!({"schemaVersion": 2, "manifests": manifests})
+            .to_string()
+            .into_bytes();
         let top =
             serde_json::json!({"schemaVersion": 2, "manifests": [{"digest": digest(&index)}]})
                 .to_string()
                 .into_bytes();
         let mut files = vec![("index.json".to_string(), top, 0)];
-        for b in [layer, config, manifest, index] {
+        for b in [layer, config, manifest, index].into_iter().chain(extra) {
             files.push((format!("blobs/sha256/{}", &digest(&b)[7..]), b, 0));
         }
         let refs: Vec<(&str, Vec<u8>, u64)> = files
@@ -519,6 +566,27 @@ mod tests {
             detail.contains("mtime=0 ") && detail.contains("mtime=1700000000 "),
             "{detail}"
         );
+    }
+
+    #[test]
+    fn walks_attestations_and_names_the_line_that_differs() {
+        let a = Layout::from_tar(&layout_with(0, Some("2024-05-01T10:00:00Z"))).unwrap();
+        let labels: Vec<String> = digests(&a).unwrap().into_iter().map(|(l, _)| l).collect();
+        assert_eq!(
+            labels[4..],
+            [
+                "attestations of linux/arm64 manifest",
+                "attestations of linux/arm64 config",
+                "attestations of linux/arm64 layer 0"
+            ]
+        );
+        let same = Layout::from_tar(&layout_with(0, Some("2024-05-01T10:00:00Z"))).unwrap();
+        assert_eq!(compare(&a, &same).unwrap(), None);
+        let b = Layout::from_tar(&layout_with(0, Some("2025-01-01T00:00:00Z"))).unwrap();
+        let d = compare(&a, &b).unwrap().unwrap();
+        assert_eq!(d.at, "attestations of linux/arm64 layer 0");
+        let detail = d.detail.unwrap();
+        assert!(detail.contains("2024-05-01T10:00:00Z"), "{detail}");
     }
 
     #[test]

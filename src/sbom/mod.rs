@@ -9,6 +9,7 @@
 //! input, so an SBOM attached to an image keeps the image's digest
 //! reproducible.
 
+pub mod attached;
 pub mod purl;
 pub mod spdx;
 
