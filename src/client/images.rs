@@ -81,6 +81,12 @@ pub async fn read(arg: &str, engine: Option<&Path>, insecure: bool) -> Result<Re
     if path.exists() {
         return read_file(path).await;
     }
+    if !is_reference(arg) {
+        return Err(ImageError::NotFound {
+            name: arg.to_string(),
+            what: "no file or directory, and not an image name".into(),
+        });
+    }
     let mut tried = Vec::new();
     if let Some(socket) = engine {
         if let Some(tar) = super::engine::save(socket, arg, MAX_ARCHIVE).await? {
@@ -99,23 +105,21 @@ pub async fn read(arg: &str, engine: Option<&Path>, insecure: bool) -> Result<Re
             socket.display()
         ));
     }
-    if is_reference(arg) {
-        let host = registry_host(arg);
-        if is_loopback_host(host) || insecure {
-            let registry = Registry::parse(arg)?;
-            if let Some(root) = registry.root().await? {
-                let found = attached::find(&registry, &root).await?;
-                return Ok(Read {
-                    from: format!("the registry {host} (plain HTTP)"),
-                    found,
-                });
-            }
-            tried.push(format!("not in the registry {host}"));
-        } else {
-            tried.push(format!(
-                "not read from {host}: only plain-HTTP registries are read (loopback ones always, others with --insecure-registry)"
-            ));
+    let host = registry_host(arg);
+    if is_loopback_host(host) || insecure {
+        let registry = Registry::parse(arg)?;
+        if let Some(root) = registry.root().await? {
+            let found = attached::find(&registry, &root).await?;
+            return Ok(Read {
+                from: format!("the registry {host} (plain HTTP)"),
+                found,
+            });
         }
+        tried.push(format!("not in the registry {host}"));
+    } else {
+        tried.push(format!(
+            "not read from {host}: only plain-HTTP registries are read (loopback ones always, others with --insecure-registry)"
+        ));
     }
     tried.insert(0, "no file or directory".into());
     Err(ImageError::NotFound {
@@ -124,12 +128,27 @@ pub async fn read(arg: &str, engine: Option<&Path>, insecure: bool) -> Result<Re
     })
 }
 
-/// Whether `arg` could be an image reference at all.
+/// Whether `arg` could name an image (`[HOST[:PORT]/]PATH[:TAG][@DIGEST]`)
+/// rather than a missing file: what the Engine and registries would
+/// refuse, or what only a path looks like (`./x`, `/x`, `x/../y`, an
+/// uppercase repository), is not asked about.
 fn is_reference(arg: &str) -> bool {
+    let (name, _digest) = arg.split_once('@').unwrap_or((arg, ""));
+    // The host may have uppercase letters and a port; the path may not.
+    let path = match name.split_once('/') {
+        Some((host, rest)) if host.contains(['.', ':']) || host == "localhost" => rest,
+        _ => name,
+    };
+    let repository = path.rsplit_once(':').map_or(path, |(r, _tag)| r);
     !arg.is_empty()
         && arg
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"/:._-@[]".contains(&b))
+        && !arg.starts_with(['/', '.', '-'])
+        && !arg.contains("//")
+        && repository.split('/').all(|c| {
+            !c.is_empty() && !c.starts_with('.') && !c.bytes().any(|b| b.is_ascii_uppercase())
+        })
 }
 
 /// An OCI layout directory, or a `local` output with attestation files.
@@ -489,6 +508,19 @@ mod tests {
         assert_eq!(a.predicate()["spdxVersion"], "SPDX-2.3");
         assert!(statement(br#"{"spdxVersion":"SPDX-2.3"}"#, "").is_none());
         assert!(is_reference("127.0.0.1:5000/a/b:1"));
-        assert!(!is_reference("a b"));
+        assert!(is_reference("hello:latest"));
+        assert!(is_reference("Registry.Example:5000/team/app:V1"));
+        for path in [
+            "a b",
+            "./out",
+            "/tmp/x",
+            "../x",
+            "out/../x",
+            "UPPER:case",
+            "a//b",
+            "",
+        ] {
+            assert!(!is_reference(path), "{path}");
+        }
     }
 }
