@@ -32,6 +32,7 @@ use futures::StreamExt;
 
 use super::readback::{self, Digests, ReadBack};
 use crate::client::errors::BuildError;
+use crate::client::exporter::{OutputKind, OutputSpec};
 use crate::client::gateway::{Gateway, Ref};
 use crate::compiler::Platform;
 use crate::compiler::model::{App, Build, ImageRef};
@@ -55,6 +56,24 @@ pub const CAP_ATTESTATIONS: &str = "reference.attestations";
 /// what making it read and cost. BuildKit copies `frontend.*` keys into
 /// the exporter response, where `scratchc build` reads it for its summary.
 pub const SUMMARY_KEY: &str = "frontend.scratchc.sbom";
+
+/// Why a build with a `docker` tarball output attaches no SBOM unless
+/// asked to.
+pub const DOCKER_TARBALL_NOTE: &str = "no SBOM attached: a docker tarball (-o type=docker) made with one \
+     has no manifest.json (an index instead), so only a containerd-store Engine could load it; \
+     use -o type=oci to keep the SBOM, or --sbom to attach it anyway";
+
+/// The SBOM setting when the command line gives none and an output is a
+/// `docker` tarball: off. With attestations the result is an image index,
+/// which BuildKit's docker exporter writes without the `manifest.json`
+/// that `docker load` on a graph-driver Engine needs; a tarball meant for
+/// any `docker load` keeps its one manifest.
+pub fn off_for_docker_tarball(outputs: &[OutputSpec]) -> Option<bool> {
+    outputs
+        .iter()
+        .any(|o| o.kind == OutputKind::Docker)
+        .then_some(false)
+}
 
 /// The most entries an image walk visits, and how deep: a scratch image
 /// holds a handful of files; these only bound a hostile one.

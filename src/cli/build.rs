@@ -187,10 +187,18 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         local_unique: Some(inputs::local_unique(&disk.context)),
         epoch: epoch.seconds,
         use_lock: !args.update_lock,
-        sbom: args.sbom,
+        sbom: args
+            .sbom
+            .or_else(|| build::sbom::off_for_docker_tarball(&files)),
         ..Settings::default()
     };
     let mut plan = disk.plan(settings)?;
+    if args.sbom.is_none()
+        && plan.settings.sbom == Some(false)
+        && plan.program.apps.iter().any(|a| a.sbom)
+    {
+        eprintln!("note: {}", build::sbom::DOCKER_TARBALL_NOTE);
+    }
     check_destinations(&files, &caches, &disk, &plan)?;
     let apps: Vec<String> = select_apps(args, &plan)?
         .into_iter()
