@@ -209,3 +209,61 @@ fn a_bad_epoch_is_a_command_line_error() {
         );
     }
 }
+
+/// `scratchc sbom` without a daemon: an SPDX document or in-toto statement
+/// on disk is printed (exit 0); nothing of that name, a file that holds no
+/// SBOM, or a platform the file has no SBOM for is exit 1 or 2 with what
+/// was looked at; a bad `--format` is 2. `--addr` points at no Engine, so
+/// none is asked.
+#[test]
+fn sbom_reads_files_and_names_what_it_could_not_find() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = br#"{"spdxVersion":"SPDX-2.3","packages":[{"name":"example.org/greet","versionInfo":"v1.2.3","primaryPackagePurpose":"LIBRARY","externalRefs":[{"referenceType":"purl","referenceLocator":"pkg:golang/example.org/greet@v1.2.3"}]}]}"#;
+    let spdx = write(dir.path(), "doc.spdx.json", doc);
+    let statement = write(
+        dir.path(),
+        "sbom.spdx.json",
+        format!(
+            r#"{{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://spdx.dev/Document","subject":[],"predicate":{}}}"#,
+            String::from_utf8_lossy(doc)
+        )
+        .as_bytes(),
+    );
+    let sbom = |args: &[&str]| {
+        Scratchc::new()
+            .arg("sbom")
+            .args(args)
+            .args(["--addr", NOWHERE])
+    };
+    for f in [&spdx, &statement] {
+        let r = sbom(&[f.to_str().unwrap(), "--format", "packages"]).expect(0);
+        assert_eq!(
+            r.stdout,
+            "LIBRARY     example.org/greet v1.2.3 pkg:golang/example.org/greet@v1.2.3 -\n"
+        );
+    }
+    let r = sbom(&[spdx.to_str().unwrap()]).expect(0);
+    assert!(
+        r.stdout.contains("\"spdxVersion\": \"SPDX-2.3\""),
+        "{}",
+        r.stdout
+    );
+
+    let r = sbom(&["./no/such/dir"]).expect(1);
+    assert!(r.stderr.contains("no file or directory"), "{}", r.stderr);
+    let other = write(dir.path(), "other.json", b"{\"a\":1}");
+    let r = sbom(&[other.to_str().unwrap()]).expect(1);
+    assert!(
+        r.stderr
+            .contains("neither an in-toto statement nor an SPDX document"),
+        "{}",
+        r.stderr
+    );
+    let r = sbom(&[dir.path().to_str().unwrap(), "--platform", "linux/s390x"]).expect(2);
+    assert!(
+        r.stderr.contains("has no SBOM for linux/s390x"),
+        "{}",
+        r.stderr
+    );
+    sbom(&[spdx.to_str().unwrap(), "--format", "cyclonedx"]).expect(2);
+}
