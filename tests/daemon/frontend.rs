@@ -10,7 +10,14 @@ use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
-const FRONTEND_IMAGE: &str = "scratchc/frontend:0.1";
+/// The frontend image under test: `scratchc/frontend:0.1` (what setup.sh
+/// loads), or `SCRATCHC_FRONTEND_IMAGE` to test a branch's own build of it
+/// (`IMAGE=scratchc/frontend:mine scripts/frontend-image.sh`) without
+/// replacing the shared one. Every build names it as `BUILDKIT_SYNTAX`,
+/// which overrides the `# syntax=` line.
+pub fn frontend_image() -> String {
+    std::env::var("SCRATCHC_FRONTEND_IMAGE").unwrap_or_else(|_| "scratchc/frontend:0.1".into())
+}
 /// A fixed epoch for both builds, so timestamps cannot differ.
 const EPOCH: &str = "1700000000";
 
@@ -26,28 +33,26 @@ use super::{output, run};
 
 /// Fails (never skips) when the Docker Engine or the frontend image is
 /// missing.
-fn require_frontend_image() {
-    let out = output(Command::new("docker").args([
-        "image",
-        "inspect",
-        "--format",
-        "{{.Id}}",
-        FRONTEND_IMAGE,
-    ]));
+pub fn require_frontend_image() {
+    let image = frontend_image();
+    let out =
+        output(Command::new("docker").args(["image", "inspect", "--format", "{{.Id}}", &image]));
     assert!(
         out.status.success(),
-        "the frontend image {FRONTEND_IMAGE} is not in the Docker Engine (or the engine is down): \
+        "the frontend image {image} is not in the Docker Engine (or the engine is down): \
          run scripts/setup.sh (it calls scripts/frontend-image.sh)\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
 }
 
 /// `docker buildx build` through the frontend, with the fixed epoch.
-fn buildx(file: &Path, context: &Path, extra: &[&str]) -> Command {
+pub fn buildx(file: &Path, context: &Path, extra: &[&str]) -> Command {
     let mut c = Command::new("docker");
     c.env("SOURCE_DATE_EPOCH", EPOCH)
         .env("BUILDX_NO_DEFAULT_ATTESTATIONS", "1")
-        .args(["buildx", "build", "--progress", "plain", "-f"])
+        .args(["buildx", "build", "--progress", "plain", "--build-arg"])
+        .arg(format!("BUILDKIT_SYNTAX={}", frontend_image()))
+        .arg("-f")
         .arg(file)
         .args(extra)
         .arg(context);
@@ -74,7 +79,9 @@ fn buildx_through_the_frontend_makes_the_image_scratchc_build_makes() {
     let file = dir.join("app.scratch");
     let meta = tempfile::NamedTempFile::new().unwrap();
 
-    let via_frontend = "scratchc-test/frontend-hello:buildx";
+    // One name for both: with the SBOM attached, the name is in the
+    // attestation's subject, so it is part of the index digest.
+    let name = "scratchc-test/frontend-hello:both";
     // Outside the context, so the tarball is never part of it.
     let out_dir = tempfile::tempdir().unwrap();
     let oci = out_dir.path().join("buildx.tar");
@@ -84,7 +91,7 @@ fn buildx_through_the_frontend_makes_the_image_scratchc_build_makes() {
         &dir,
         &[
             "-t",
-            via_frontend,
+            name,
             // An OCI tarball, then `docker load`: the image as the
             // exporter wrote it, nothing rewritten (the build stamped its
             // files itself).
@@ -95,37 +102,32 @@ fn buildx_through_the_frontend_makes_the_image_scratchc_build_makes() {
         ],
     ));
     run(Command::new("docker").arg("load").arg("-i").arg(&oci));
-
-    let via_cli = "scratchc-test/frontend-hello:cli";
-    run(scratchc()
-        .env("SOURCE_DATE_EPOCH", EPOCH)
-        .args(["build", "-t", via_cli])
-        .arg(&file));
-
-    // The same image, bit for bit: same ID (manifest digest), so the
-    // same single layer and config.
-    assert_eq!(
-        inspect(via_frontend, "{{.Id}}"),
-        inspect(via_cli, "{{.Id}}")
-    );
-    let layers = inspect(via_frontend, "{{json .RootFS.Layers}}");
-    assert_eq!(layers, inspect(via_cli, "{{json .RootFS.Layers}}"));
-    assert_eq!(
-        layers.matches("sha256:").count(),
-        1,
-        "one layer expected: {layers}"
-    );
-    for field in [
+    let fields = [
+        "{{.Id}}",
+        "{{json .RootFS.Layers}}",
         "{{json .Config}}",
         "{{.Os}}/{{.Architecture}}",
         "{{.Created}}",
-    ] {
-        assert_eq!(
-            inspect(via_frontend, field),
-            inspect(via_cli, field),
-            "{field}"
-        );
+    ];
+    let via_frontend: Vec<String> = fields.iter().map(|f| inspect(name, f)).collect();
+
+    run(scratchc()
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .args(["build", "-t", name])
+        .arg(&file));
+    let via_cli: Vec<String> = fields.iter().map(|f| inspect(name, f)).collect();
+
+    // The same image, bit for bit: same ID (the index digest, the SBOM
+    // attestation included), so the same single layer and config.
+    for ((field, a), b) in fields.iter().zip(&via_frontend).zip(&via_cli) {
+        assert_eq!(a, b, "{field}");
     }
+    assert_eq!(
+        via_frontend[1].matches("sha256:").count(),
+        1,
+        "one layer expected: {}",
+        via_frontend[1]
+    );
 
     // The definition the frontend solved is the one `scratchc llb` prints
     // for the same file (named as buildx names it: `app.scratch`, relative
@@ -159,35 +161,46 @@ fn buildx_through_the_frontend_makes_the_image_scratchc_build_makes() {
     );
 }
 
-/// The manifest and config digests of the one image of an OCI layout
-/// tarball.
-fn oci_digests(tar: &Path) -> (String, String) {
+/// The index digest, and the manifest and config digests of the one
+/// platform image, of an OCI layout tarball; the index must hold that
+/// image and its SBOM attestation manifest.
+fn oci_digests(tar: &Path) -> (String, String, String) {
     let dir = tempfile::tempdir().unwrap();
     run(Command::new("tar")
         .arg("-xf")
         .arg(tar)
         .arg("-C")
         .arg(dir.path()));
-    let json = |p: PathBuf| -> serde_json::Value {
+    let json = |digest: &str| -> serde_json::Value {
+        let p = dir
+            .path()
+            .join("blobs/sha256")
+            .join(digest.strip_prefix("sha256:").unwrap());
         serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
     };
-    let index = json(dir.path().join("index.json"));
+    let top: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("index.json")).unwrap()).unwrap();
+    let index_digest = top["manifests"][0]["digest"].as_str().unwrap().to_string();
+    let index = json(&index_digest);
     let manifests = index["manifests"].as_array().unwrap();
-    assert_eq!(manifests.len(), 1, "one image, no attestation: {index}");
+    assert_eq!(manifests.len(), 2, "one image and its SBOM: {index}");
+    assert_eq!(
+        manifests[1]["annotations"]["vnd.docker.reference.type"], "attestation-manifest",
+        "{index}"
+    );
     let manifest = manifests[0]["digest"].as_str().unwrap().to_string();
-    let blob = dir
-        .path()
-        .join("blobs/sha256")
-        .join(manifest.strip_prefix("sha256:").unwrap());
-    let config = json(blob)["config"]["digest"].as_str().unwrap().to_string();
-    (manifest, config)
+    let config = json(&manifest)["config"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (index_digest, manifest, config)
 }
 
 /// Reproducible by default on both paths (issue 9): with no build
 /// argument and no SOURCE_DATE_EPOCH anywhere, from a directory outside
 /// git, `docker buildx build` through the frontend and `scratchc build`
-/// make the same manifest and config, and two `--no-cache` buildx builds
-/// agree with each other.
+/// make the same index (SBOM attestation included), manifest and config,
+/// and two `--no-cache` buildx builds agree with each other.
 #[test]
 fn buildx_and_scratchc_agree_by_default_and_buildx_repeats_itself() {
     require_frontend_image();
@@ -230,7 +243,10 @@ fn buildx_and_scratchc_agree_by_default_and_buildx_repeats_itself() {
 fn an_error_shows_the_line_of_app_scratch() {
     require_frontend_image();
     let dir = tempfile::tempdir().unwrap();
-    let text = format!("# syntax={FRONTEND_IMAGE}\napp broken {{\n  port 99999\n}}\n");
+    let text = format!(
+        "# syntax={}\napp broken {{\n  port 99999\n}}\n",
+        frontend_image()
+    );
     std::fs::write(dir.path().join("app.scratch"), &text).unwrap();
     let out = output(&mut buildx(
         &dir.path().join("app.scratch"),

@@ -6,6 +6,7 @@ mod build;
 mod deploy;
 mod frontend;
 mod repro;
+mod sbom;
 mod session;
 mod unchanged;
 
