@@ -16,22 +16,12 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn scratchc() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_scratchc"))
-}
-
-use super::{output, run};
+use super::{docker, output, run, scratchc};
 
 /// Fails (never skips) when the Docker Engine or the frontend image is
 /// missing.
 fn require_frontend_image() {
-    let out = output(Command::new("docker").args([
-        "image",
-        "inspect",
-        "--format",
-        "{{.Id}}",
-        FRONTEND_IMAGE,
-    ]));
+    let out = output(docker().args(["image", "inspect", "--format", "{{.Id}}", FRONTEND_IMAGE]));
     assert!(
         out.status.success(),
         "the frontend image {FRONTEND_IMAGE} is not in the Docker Engine (or the engine is down): \
@@ -42,7 +32,7 @@ fn require_frontend_image() {
 
 /// `docker buildx build` through the frontend, with the fixed epoch.
 fn buildx(file: &Path, context: &Path, extra: &[&str]) -> Command {
-    let mut c = Command::new("docker");
+    let mut c = docker();
     c.env("SOURCE_DATE_EPOCH", EPOCH)
         .env("BUILDX_NO_DEFAULT_ATTESTATIONS", "1")
         .args(["buildx", "build", "--progress", "plain", "-f"])
@@ -53,7 +43,7 @@ fn buildx(file: &Path, context: &Path, extra: &[&str]) -> Command {
 }
 
 fn inspect(image: &str, format: &str) -> String {
-    let out = run(Command::new("docker").args(["image", "inspect", "--format", format, image]));
+    let out = run(docker().args(["image", "inspect", "--format", format, image]));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -93,7 +83,7 @@ fn buildx_through_the_frontend_makes_the_image_scratchc_build_makes() {
             &meta_path,
         ],
     ));
-    run(Command::new("docker").arg("load").arg("-i").arg(&oci));
+    run(docker().arg("load").arg("-i").arg(&oci));
 
     let via_cli = "scratchc-test/frontend-hello:cli";
     run(scratchc()
