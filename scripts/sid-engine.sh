@@ -78,6 +78,12 @@ die() { echo "sid-engine: ERROR: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root"
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 T0=$(date +%s)
+# One setup, start or stop at a time.
+if [ "$CMD" != status ]; then
+  mkdir -p "$RUN"
+  exec 9>"$RUN/.lock"
+  flock 9
+fi
 
 # Runs a command in the engine's namespaces, chrooted into the root, with
 # a clean environment.
@@ -114,7 +120,8 @@ live_pid() {
 # daemon (nsenter and chroot do), so the pid is the daemon's.
 spawn() {
   local name=$1 logf=$2; shift 2
-  setsid sh -c 'echo $$ >"$0"; exec "$@"' "$RUN/$name.pid" "$@" >>"$logf" 2>&1 </dev/null &
+  # 9>&-: the daemon must not hold this script's lock.
+  setsid sh -c 'echo $$ >"$0"; exec "$@"' "$RUN/$name.pid" "$@" >>"$logf" 2>&1 </dev/null 9>&- &
 }
 
 wait_for() {  # wait_for SECONDS WHAT LOG CMD...
@@ -168,7 +175,6 @@ make_root() {
       apt-get -y -q --no-install-recommends install "$@"
     chroot "$root" apt-get clean
   ' sh "$tmp" "${PACKAGES[@]}"
-  write_configs "$tmp"
   echo "$RECIPE" >"$tmp/$STAMP"
   if [ -e "$SID_ROOT" ]; then
     log "root: replacing $SID_ROOT (other recipe)"
@@ -177,10 +183,11 @@ make_root() {
   mv "$tmp" "$SID_ROOT"
 }
 
-# Configs inside the root (paths are the chroot's). The data roots are
-# the defaults, inside the root: nothing is shared with the host engine.
+# Configs inside the root (paths are the chroot's), written at every
+# start. The data roots are the defaults, inside the root: nothing is
+# shared with the host engine.
 write_configs() {
-  local root=$1
+  local root=$SID_ROOT
   mkdir -p "$root/etc/containerd" "$root/etc/docker"
   # The CRI plugins are for Kubernetes; dockerd does not use them.
   cat >"$root/etc/containerd/config.toml" <<'EOF'
@@ -234,6 +241,7 @@ make_namespaces() {
 start_daemons() {
   root_ready || die "no sid root at $SID_ROOT (run: $0 setup)"
   ns_up || make_namespaces
+  write_configs
   local pid
   if pid=$(live_pid containerd containerd); then
     log "containerd: running (pid $pid)"
