@@ -40,17 +40,19 @@
 #   in (docker save | docker load) whenever their IDs differ, so a rebuilt
 #   frontend image reaches this engine at the next `setup`.
 # - The sid docker CLI and buildx 0.29: scripts/sid-docker (a wrapper).
+# - `--name NAME` runs another instance of the same engine from the same
+#   root ("two machines of one team"): its own namespaces, socket
+#   (/run/scratchc-NAME/docker.sock), logs and data (images, build cache:
+#   /var/lib/scratchc-instances/NAME in the root, bound over the root's
+#   /var/lib/docker and /var/lib/containerd in its mount namespace only).
+#   The default name is `sid`; scripts/sid2-docker is the CLI of `sid2`.
 #
 # `setup` reads images from the host engine (docker save) and nothing else;
 # run it where the host engine's lock is held if your team requires that.
-# Usage: scripts/sid-engine.sh setup|start|stop|status [--quiet]
+# Usage: scripts/sid-engine.sh setup|start|stop|status [--name NAME] [--quiet]
 set -euo pipefail
 
 SID_ROOT=${SCRATCHC_SID_ROOT:-/var/lib/scratchc-sid/root}
-RUN=/run/scratchc-sid
-NS=$RUN/ns
-SOCK=$RUN/docker.sock
-LOG_DIR=/var/log/scratchc-sid
 HOST_SOCK=/var/run/docker.sock
 IMAGES=(golang:1.24 scratchc/frontend:0.1)
 PACKAGES=(docker.io docker-cli docker-buildx containerd runc socat ca-certificates iptables)
@@ -63,25 +65,38 @@ PATH_IN_ROOT=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 QUIET=0
 CMD=""
-for arg in "$@"; do
+NAME=sid
+while [ $# -gt 0 ]; do
+  arg=$1; shift
   case "$arg" in
     setup|start|stop|status) CMD=$arg ;;
     -q|--quiet) QUIET=1 ;;
-    -h|--help) sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "sid-engine: unknown argument: $arg (use setup, start, stop, status, --quiet or --help)" >&2; exit 2 ;;
+    --name) NAME=${1:-}; shift || true ;;
+    -h|--help) sed -n '2,55p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "sid-engine: unknown argument: $arg (use setup, start, stop, status, --name, --quiet or --help)" >&2; exit 2 ;;
   esac
 done
 [ -n "$CMD" ] || { echo "sid-engine: say setup, start, stop or status (--help for more)" >&2; exit 2; }
+case "$NAME" in
+  ''|*[!a-z0-9]*) echo "sid-engine: --name takes lower-case letters and digits: '$NAME'" >&2; exit 2 ;;
+esac
+RUN=/run/scratchc-$NAME
+NS=$RUN/ns
+SOCK=$RUN/docker.sock
+LOG_DIR=/var/log/scratchc-$NAME
+# Inside the root: this instance's images and build cache (not for `sid`,
+# which keeps the root's own /var/lib/docker and /var/lib/containerd).
+DATA=/var/lib/scratchc-instances/$NAME
 
-log() { if [ "$QUIET" = 0 ]; then echo "sid-engine: $*"; fi; }
-die() { echo "sid-engine: ERROR: $*" >&2; exit 1; }
+log() { if [ "$QUIET" = 0 ]; then echo "sid-engine($NAME): $*"; fi; }
+die() { echo "sid-engine($NAME): ERROR: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root"
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 T0=$(date +%s)
-# One setup, start or stop at a time.
+# One setup, start or stop at a time, of any instance (they share the
+# root, which setup may be making).
 if [ "$CMD" != status ]; then
-  mkdir -p "$RUN"
-  exec 9>"$RUN/.lock"
+  exec 9>/run/scratchc-sid-engine.lock
   flock 9
 fi
 
@@ -222,7 +237,7 @@ make_namespaces() {
   # The mounts of the chroot, made inside the new namespaces: sysfs must be
   # mounted from within the network namespace to show its devices.
   nsenter --mount="$NS/mnt" --net="$NS/net" sh -euc '
-    root=$1 run=$2
+    root=$1 run=$2 data=$3
     ip link set lo up
     mount --bind "$root" "$root"
     mount -t proc proc "$root/proc"
@@ -233,13 +248,19 @@ make_namespaces() {
     mkdir -p "$root$run"
     mount --bind "$run" "$root$run"
     mount --bind /tmp "$root/tmp"
-  ' sh "$SID_ROOT" "$RUN"
+    if [ -n "$data" ]; then
+      for d in docker containerd; do
+        mkdir -p "$root$data/$d" "$root/var/lib/$d"
+        mount --bind "$root$data/$d" "$root/var/lib/$d"
+      done
+    fi
+  ' sh "$SID_ROOT" "$RUN" "$([ "$NAME" = sid ] || echo "$DATA")"
   cp /etc/resolv.conf "$SID_ROOT/etc/resolv.conf" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------- daemons
 start_daemons() {
-  root_ready || die "no sid root at $SID_ROOT (run: $0 setup)"
+  root_ready || die "no sid root at $SID_ROOT (run: $0 setup --name $NAME)"
   ns_up || make_namespaces
   write_configs
   local pid
@@ -365,9 +386,9 @@ status() {
     if pid=$(live_pid "${name%%:*}" "${name#*:}"); then log "${name%%:*}: pid $pid"; else log "${name%%:*}: not running"; fi
   done
   if engine_up; then
-    echo "sid-engine: up on unix://$SOCK: $(versions)"
+    echo "sid-engine($NAME): up on unix://$SOCK: $(versions)"
   else
-    echo "sid-engine: down (run: $0 setup)"
+    echo "sid-engine($NAME): down (run: $0 setup --name $NAME)"
     ok=1
   fi
   return "$ok"
@@ -376,7 +397,7 @@ status() {
 versions() {
   local engine buildx
   engine=$(docker -H "unix://$SOCK" version --format '{{.Server.Version}}' 2>/dev/null || echo '?')
-  buildx=$("$(dirname "$0")/sid-docker" buildx version 2>/dev/null | awk '{print $2}')
+  buildx=$(SCRATCHC_SID_NAME=$NAME "$(dirname "$0")/sid-docker" buildx version 2>/dev/null | awk '{print $2}')
   echo "docker engine $engine (containerd image store), buildx ${buildx:-?}"
 }
 
@@ -385,11 +406,11 @@ case "$CMD" in
     if root_ready; then log "root: $SID_ROOT ready"; else make_root; fi
     start_daemons
     copy_images
-    echo "sid-engine: ready in $(( $(date +%s) - T0 ))s on unix://$SOCK: $(versions)"
+    echo "sid-engine($NAME): ready in $(( $(date +%s) - T0 ))s on unix://$SOCK: $(versions)"
     ;;
   start)
     start_daemons
-    echo "sid-engine: up on unix://$SOCK: $(versions)"
+    echo "sid-engine($NAME): up on unix://$SOCK: $(versions)"
     ;;
   stop) stop_all ;;
   status) status ;;

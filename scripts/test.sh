@@ -12,8 +12,10 @@
 #   sid     the daemon tests on Debian sid's engine: Docker 28.5, BuildKit
 #           0.25, buildx 0.29 (scripts/sid-engine.sh), with the sid CLI and
 #           buildx (SCRATCHC_TEST_DOCKER=scripts/sid-docker), and the
-#           two-engine cache test. The slowest tests whose subject does not
-#           depend on the engine run on the host only (SID_SKIP below).
+#           two-engine cache test with a second instance of it (`sid2`,
+#           SCRATCHC_TEST_DOCKER_TWIN=scripts/sid2-docker). The slowest
+#           tests whose subject does not depend on the engine run on the
+#           host only (SID_SKIP below).
 # Each stage prints its wall time.
 #
 # Usage: scripts/test.sh [static] [host] [sid]
@@ -72,9 +74,11 @@ host() {
 
 sid() {
   bash scripts/sid-engine.sh setup --quiet
+  bash scripts/sid-engine.sh setup --name sid2 --quiet
   local skips=() t
   for t in "${SID_SKIP[@]}"; do skips+=(--skip "$t"); done
   SCRATCHC_TEST_DOCKER="$PWD/scripts/sid-docker" \
+    SCRATCHC_TEST_DOCKER_TWIN="$PWD/scripts/sid2-docker" \
     cargo test --test daemon --locked -- --test-threads=1 "${skips[@]}"
 }
 

@@ -18,9 +18,12 @@
 //! SCRATCHC_TEST_DOCKER=scripts/sid-docker cargo test --test daemon -- --test-threads=1
 //! ```
 //!
-//! `two_engines::` needs the host engine and a second one, so it fails
-//! when the engine under test is the host's; run it with the second engine
-//! (`.ci/run` does), or leave it out with `--skip two_engines`.
+//! `two_engines::` needs more engines: a twin of the engine under test
+//! (the same Docker on another "machine"), whose CLI
+//! `SCRATCHC_TEST_DOCKER_TWIN` names (`scripts/sid2-docker` after
+//! `scripts/sid-engine.sh setup --name sid2`), and the host's engine. It
+//! fails without them; `.ci/run` runs it in its sid stage, or leave it out
+//! with `--skip two_engines`.
 
 mod build;
 mod frontend;
@@ -51,8 +54,10 @@ impl Engine {
     /// cannot run or names no unix socket (the daemon itself may be down:
     /// [`require_engine`] checks that).
     fn of(cli: &str) -> Engine {
+        // Absolute, so tests that change directory still find it; links
+        // are kept (scripts/sid2-docker is a link that knows its name).
         let cli = if cli.contains('/') {
-            std::fs::canonicalize(cli).unwrap_or_else(|e| panic!("{ENGINE_VAR}={cli}: {e}"))
+            std::path::absolute(cli).unwrap_or_else(|e| panic!("{cli}: {e}"))
         } else {
             PathBuf::from(cli)
         };
@@ -118,6 +123,25 @@ pub fn engine() -> &'static Engine {
     ENGINE.get_or_init(|| {
         let cli = std::env::var(ENGINE_VAR).unwrap_or_default();
         Engine::of(if cli.is_empty() { "docker" } else { &cli })
+    })
+}
+
+/// The variable naming the twin's docker CLI (`two_engines::` only).
+pub const TWIN_VAR: &str = "SCRATCHC_TEST_DOCKER_TWIN";
+
+/// A second engine of the same version as the one under test: that of
+/// `$SCRATCHC_TEST_DOCKER_TWIN`. Panics, saying how to get one, when unset.
+pub fn twin_engine() -> &'static Engine {
+    static TWIN: OnceLock<Engine> = OnceLock::new();
+    TWIN.get_or_init(|| {
+        let cli = std::env::var(TWIN_VAR).unwrap_or_default();
+        assert!(
+            !cli.is_empty(),
+            "{TWIN_VAR} is not set: this test needs a second engine of the version under test \
+             (bash scripts/sid-engine.sh setup --name sid2; {TWIN_VAR}=scripts/sid2-docker \
+             beside {ENGINE_VAR}=scripts/sid-docker), or leave it out with --skip two_engines"
+        );
+        Engine::of(&cli)
     })
 }
 
