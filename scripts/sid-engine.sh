@@ -72,7 +72,7 @@ while [ $# -gt 0 ]; do
     setup|start|stop|status) CMD=$arg ;;
     -q|--quiet) QUIET=1 ;;
     --name) NAME=${1:-}; shift || true ;;
-    -h|--help) sed -n '2,55p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,52p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "sid-engine: unknown argument: $arg (use setup, start, stop, status, --name, --quiet or --help)" >&2; exit 2 ;;
   esac
 done
