@@ -11,7 +11,8 @@
 //!   filter applied): every path with its kind, mode, owner, size, mtime
 //!   and link target;
 //! - what each destination held right after the build: the engine's id of
-//!   each image name, or a fingerprint of each file or directory written.
+//!   each image name, or a fingerprint of each file or directory written;
+//! - the image digest the build reported, to report it again.
 //!
 //! Invariant: any doubt means a build. A record that is missing, of
 //! another version, or unreadable is no record; the caller compares every
@@ -32,7 +33,7 @@ use crate::client::session::{Filter, walk_with};
 use crate::compiler::ImageConfig;
 
 /// The format this scratchc reads and writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The last successful build to one destination.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +48,9 @@ pub struct Record {
     pub context: String,
     /// What the destinations held right after the build.
     pub outputs: Vec<Held>,
+    /// The digest the build reported for the image (manifest or index),
+    /// shown again when nothing changed.
+    pub image: Option<String>,
 }
 
 /// A builder image as a build used it.
@@ -195,6 +199,7 @@ mod tests {
                 name: "docker.io/library/hello:latest".into(),
                 id: "sha256:dd".into(),
             }],
+            image: Some("sha256:ee".into()),
         }
     }
 

@@ -70,7 +70,14 @@ pub async fn solve_app(gateway: &Gateway, plan: &Plan, app: &App) -> Result<Solv
 /// Resolves the builder's config (unless the lock holds it) and lowers
 /// every platform of `app` in one graph.
 pub async fn prepare(gateway: &Gateway, plan: &Plan, app: &App) -> Result<Prepared, BuildError> {
-    let resolved = builder_config(gateway, plan, app).await?;
+    // The context transfer starts while the builder image is resolved: the
+    // context op is the same one the build solves next (same digest), so
+    // the daemon has it, or is getting it, by then.
+    let (resolved, ()) = futures::join!(
+        builder_config(gateway, plan, app),
+        warm_context(gateway, plan, app)
+    );
+    let resolved = resolved?;
     let builders: BTreeMap<String, ImageConfig> = resolved
         .iter()
         .map(|(k, r)| (k.clone(), r.config.clone()))
@@ -188,6 +195,20 @@ async fn require_attestations(gateway: &Gateway) -> Result<(), BuildError> {
                --sbom=false, or `sbom false` in the app"
             .into(),
     })
+}
+
+/// Solves the app's context source alone, now. Best effort: a failure
+/// here shows again, with its details, when the build solves it.
+async fn warm_context(gateway: &Gateway, plan: &Plan, app: &App) {
+    let lower = plan.lower_options(app, BTreeMap::new());
+    let Ok(bytes) =
+        crate::compiler::lower::context_definition(app, &plan.sources, &plan.options(), &lower)
+    else {
+        return;
+    };
+    if let Ok(def) = pb::Definition::decode(bytes.as_slice()) {
+        let _ = gateway.evaluate(def).await;
+    }
 }
 
 /// The config of the app's builder image when the lock does not hold it,

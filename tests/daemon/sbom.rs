@@ -20,11 +20,10 @@ const REGISTRY: &str = "127.0.0.1:5000";
 /// A fixed epoch, so every build of a test agrees whatever the clock says.
 const EPOCH: &str = "1714557600";
 
+/// scratchc on the engine under test, with the fixed epoch.
 fn scratchc() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_scratchc"));
-    c.env_remove("BUILDKIT_HOST")
-        .env_remove("DOCKER_HOST")
-        .env("SOURCE_DATE_EPOCH", EPOCH);
+    let mut c = super::scratchc();
+    c.env("SOURCE_DATE_EPOCH", EPOCH);
     c
 }
 
@@ -33,12 +32,7 @@ fn text(b: &[u8]) -> String {
 }
 
 fn require_docker_and_registry() {
-    let out = output(Command::new("docker").args(["info", "--format", "{{.ServerVersion}}"]));
-    assert!(
-        out.status.success(),
-        "the Docker Engine is not running (start it with scripts/setup.sh): {}",
-        text(&out.stderr)
-    );
+    super::require_engine();
     let ok = Command::new("curl")
         .args(["-fsS", "-m", "3", "-o", "/dev/null"])
         .arg(format!("http://{REGISTRY}/v2/"))
@@ -279,7 +273,7 @@ fn validate(doc: &Value, what: &str) {
 /// `docker buildx imagetools inspect REF --format '{{json .SBOM}}'`:
 /// platform → SPDX document.
 fn imagetools_sboms(reference: &str) -> BTreeMap<String, Value> {
-    let out = run(Command::new("docker").args([
+    let out = run(super::docker().args([
         "buildx",
         "imagetools",
         "inspect",
@@ -448,9 +442,7 @@ fn cli_image_in_the_registry_has_an_sbom_imagetools_reads_listing_what_go_versio
     let name = format!("scratchc-test-sbom:{}", uuid::Uuid::new_v4().simple());
     assert_ok(&build(dir.path(), &["-t", &name]));
     let from_engine = scratchc_sbom(&[&name, "--platform", "linux/arm64"]);
-    let _ = Command::new("docker")
-        .args(["image", "rm", "-f", &name])
-        .output();
+    let _ = super::docker().args(["image", "rm", "-f", &name]).output();
     assert_eq!(from_engine, sboms["linux/arm64"], "the Docker Engine");
 }
 
