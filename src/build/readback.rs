@@ -3,10 +3,11 @@
 //! it says about itself as a Go program ([`gobin`]: its build info and
 //! function names) and, for the SBOM, its digests.
 //!
-//! [`read_back`] is the one place that does it, for every consumer: the
-//! SBOM ([`super::sbom`]) and the runtime-needs check take their answers
-//! from the same [`ReadBack`], so the binary is stat'ed once and its Go
-//! tables are fetched once.
+//! [`read_back`] is the one place that does it: the SBOM
+//! ([`super::sbom`]) takes its answers from the [`ReadBack`], and a later
+//! check of the binary (its runtime needs, [`GoBinary::needs`]) is meant
+//! to take them from the same one, so the binary is stat'ed once and its
+//! Go tables are fetched once.
 //!
 //! Reads are ranged (gateway `ReadFile` with an offset and a length),
 //! never the whole file in one message:
@@ -19,9 +20,9 @@
 //!   and SHA-256 at once: memory stays at a few chunks whatever the size.
 //!
 //! Both run concurrently. Hashing the whole binary costs one pass over its
-//! bytes on the daemon's side and on the wire; on a local daemon that is
-//! well under a second for a 20 MB binary (docs/benchmarks.md has the
-//! figures). The alternative, a hashing step inside the build, would need
+//! bytes on the daemon's side and on the wire: a tenth to a third of a
+//! second for a 2-10 MB binary on a local daemon (docs/benchmarks.md, "The
+//! SBOM"). The alternative, a hashing step inside the build, would need
 //! a container start and a shell in some image; it was not faster.
 
 use std::time::{Duration, Instant};
