@@ -167,7 +167,7 @@ fn a_platform_by_another_name_is_refused_with_its_oci_name() {
         "build",
         &["--addr", NOWHERE],
         &f,
-        &["--build-arg", "NOEQUALS"],
+        &["--build-arg", "=1"],
     );
     assert_eq!(r.code, Some(2), "{}", r.stderr);
     assert!(r.stderr.contains("KEY=VALUE"), "{}", r.stderr);

@@ -38,10 +38,10 @@ use super::{CompileArgs, DaemonArgs, Failure};
 pub struct BuildArgs {
     /// The app.scratch file (a directory: its app.scratch); its directory
     /// is the build context.
-    #[arg(value_name = "FILE", default_value = "app.scratch")]
+    #[arg(value_name = "FILE", default_value = "app.scratch", value_hint = clap::ValueHint::FilePath)]
     pub file: PathBuf,
     /// Build only this app (default: every app of the file).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = super::complete::apps())]
     pub app: Option<String>,
     #[command(flatten)]
     pub compile: CompileArgs,
@@ -152,12 +152,12 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     let endpoint = args.daemon.endpoint()?;
 
     // The file, checked offline: its errors need no daemon.
-    let disk = Disk::new(&args.file);
+    let disk = Disk::on_disk(&args.file, "build")?;
     // SOURCE_DATE_EPOCH: every timestamp in the image is clamped to it.
     let epoch =
         epoch::source_date_epoch(&disk.context).map_err(|e| UsageError::new(e.to_string()))?;
     let settings = Settings {
-        build_args: inputs::build_args(&args.compile.build_args)?,
+        build_args: args.compile.build_args()?,
         platforms: inputs::platforms(&args.compile.platforms)?,
         build_platform: inputs::host_platform(),
         no_cache: if args.no_cache {

@@ -31,13 +31,13 @@ pub(super) fn plan(
     args: &CompileArgs,
     local_unique: Option<&str>,
 ) -> Result<Plan, BuildError> {
-    let disk = Disk::new(file);
+    let disk = Disk::from_arg(file)?;
     // The epoch a build of this directory takes (the environment, else
     // git HEAD, else 0): the image's file op carries it.
     let epoch =
         epoch::source_date_epoch(&disk.context).map_err(|e| UsageError::new(e.to_string()))?;
     let settings = Settings {
-        build_args: inputs::build_args(&args.build_args)?,
+        build_args: args.build_args()?,
         platforms: inputs::platforms(&args.platforms)?,
         build_platform: inputs::host_platform(),
         local_unique: Some(
