@@ -572,3 +572,47 @@ fn every_shell_gets_a_script() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn llb_prints_every_platform_and_pb_needs_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "app.scratch",
+        "app hello {\n  platforms linux/arm64 linux/amd64\n}\n",
+    );
+    let r = Scratchc::new().arg("llb").arg(&f).expect(0);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["linux/arm64", "linux/amd64"], "the file's order");
+    for k in keys {
+        assert!(
+            v[k].get("ops").is_some() || v[k].is_object(),
+            "{k}: {}",
+            v[k]
+        );
+    }
+    let r = Scratchc::new()
+        .args(["llb", "--platform", "linux/amd64,linux/arm/v7"])
+        .arg(&f)
+        .expect(0);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v.as_object().unwrap().len(), 2);
+    assert!(v.get("linux/arm/v7").is_some(), "{}", r.stdout);
+    // pb: one definition, so one platform.
+    let r = Scratchc::new()
+        .args(["llb", "--format", "pb"])
+        .arg(&f)
+        .expect(2);
+    assert!(
+        r.stderr.contains("built for 2 (linux/arm64, linux/amd64)"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--platform linux/arm64"), "{}", r.stderr);
+    let r = Scratchc::new()
+        .args(["llb", "--format", "pb", "--platform", "linux/amd64"])
+        .arg(&f)
+        .expect(0);
+    assert!(!r.stdout.is_empty());
+}

@@ -24,7 +24,7 @@ fn text(b: &[u8]) -> String {
 }
 
 /// Fails (never skips) when the daemon is down: CI starts it.
-fn require_docker() {
+pub(crate) fn require_docker() {
     let out = output(Command::new("docker").args(["info", "--format", "{{.ServerVersion}}"]));
     assert!(
         out.status.success(),

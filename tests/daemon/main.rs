@@ -4,6 +4,7 @@
 
 mod build;
 mod deploy;
+mod dockerfile;
 mod frontend;
 mod repro;
 mod session;
