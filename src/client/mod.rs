@@ -23,6 +23,7 @@ pub mod progress;
 pub mod repro;
 pub mod session;
 pub mod solve;
+pub mod tarball;
 
 use std::path::PathBuf;
 

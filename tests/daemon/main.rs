@@ -6,6 +6,7 @@ mod build;
 mod deploy;
 mod dockerfile;
 mod frontend;
+mod outputs;
 mod repro;
 mod session;
 
