@@ -512,6 +512,19 @@ fn a_terminal_gets_the_live_view() {
     assert!(redraws >= 1, "frames drawn over each other: {screen:?}");
     assert!(screen.contains(" => "), "{screen}");
     assert!(screen.contains("build: go build"), "{screen}");
+    // The last frame lists the steps in build order: the compile above
+    // the image step made from its output.
+    let frame = screen.rsplit("[+] Building ").next().unwrap();
+    let row = |needle: &str| {
+        frame
+            .lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no `{needle}` row: {frame}"))
+    };
+    assert!(
+        row("build: go build") < row("] image: /usr/bin/hello"),
+        "{frame}"
+    );
     // The last frame counts every step as done.
     let last = screen
         .rsplit("[+] Building ")

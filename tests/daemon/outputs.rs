@@ -118,6 +118,32 @@ fn each_output_is_named_with_its_own_digests() {
     assert_ne!(ddigest, digest, "another manifest: Docker's media types");
     assert_eq!(dconfig, config, "the same config");
     assert!(line(&stderr, "hello: epoch ").contains("epoch"), "{stderr}");
+    plain_progress_is_in_buildctls_order(&stderr);
+}
+
+/// The plain progress of a build, as buildctl orders it: nothing of a
+/// step after its `DONE`/`CACHED`/`ERROR` (its transfers and logs come
+/// before), and exec steps named with each argument one shell word.
+fn plain_progress_is_in_buildctls_order(log: &str) {
+    let mut ended = std::collections::BTreeSet::new();
+    for l in log.lines() {
+        let Some(rest) = l.strip_prefix('#') else {
+            continue;
+        };
+        let Some((n, what)) = rest.split_once(' ') else {
+            continue;
+        };
+        assert!(!ended.contains(n), "`{l}` after #{n} ended:\n{log}");
+        if what.starts_with("DONE") || what == "CACHED" || what.starts_with("ERROR") {
+            ended.insert(n.to_string());
+        }
+    }
+    let step = log
+        .lines()
+        .find(|l| l.contains("build: go build"))
+        .unwrap_or_else(|| panic!("no build step:\n{log}"));
+    assert!(step.contains(" '-ldflags=-s -buildid= ' -tags= "), "{step}");
+    assert!(!step.contains("  "), "no double spaces: {step}");
 }
 
 #[test]
