@@ -18,6 +18,9 @@ cargo clippy --all-targets --locked -- -D warnings
 cargo test --benches --locked
 cargo test --lib --bins --locked
 cargo test --test compile --test llb --locked
+# The command line through the real binary: exit codes, init, FILE and
+# stdin, completions run by bash, man pages rendered by man.
+cargo test --test cli --test first_contact --locked
 # Real Go binaries built by the toolchain setup.sh copied out (no daemon).
 cargo test --test gobin --locked
 cargo test --test deploy --locked

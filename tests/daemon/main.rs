@@ -7,6 +7,7 @@ mod deploy;
 mod dockerfile;
 mod frontend;
 mod outputs;
+mod quickstart;
 mod repro;
 mod session;
 
