@@ -3,7 +3,8 @@
 //!
 //! The compiler (`compiler`, `llb`) does no IO: it turns sources into a
 //! protobuf definition; `deploy` turns a checked app into Kubernetes and
-//! Compose YAML, with no IO either. The client, the frontend and the CLI
+//! Compose YAML, with no IO either; `init` turns the Go files of a module
+//! into a first app file, with no IO either. The client, the frontend and the CLI
 //! sit outside them.
 
 pub mod build;
@@ -13,6 +14,7 @@ pub mod compiler;
 pub mod deploy;
 pub mod frontend;
 pub mod gobin;
+pub mod init;
 pub mod llb;
 pub mod proto;
 pub mod sbom;

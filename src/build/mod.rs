@@ -232,6 +232,19 @@ impl Plan {
         self.check()
     }
 
+    /// The plan checked again with other build argument values (as
+    /// `scratchc dockerfile` checks it with markers to find where each
+    /// argument lands).
+    pub fn with_build_args(
+        &self,
+        build_args: BTreeMap<String, String>,
+    ) -> Result<Plan, BuildError> {
+        let mut plan = self.clone();
+        plan.settings.build_args = build_args;
+        plan.check()?;
+        Ok(plan)
+    }
+
     /// Pins the plan to a lock just written (`--update-lock`).
     pub fn pin_to(&mut self, lock: Lock) -> Result<(), BuildError> {
         self.lock = Some(lock);

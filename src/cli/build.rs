@@ -26,7 +26,7 @@ use crate::client::gateway::Caps;
 use crate::client::progress::{ProgressMode, Reporter};
 use crate::client::session::{self, LocalDir, SecretSource, SessionConfig};
 use crate::client::solve::{self, SolveSpec};
-use crate::client::{Endpoint, epoch, repro};
+use crate::client::{Endpoint, epoch, repro, tarball};
 use crate::compiler::lower;
 use crate::compiler::model::App;
 
@@ -39,10 +39,10 @@ use super::{CompileArgs, DaemonArgs, Failure};
 pub struct BuildArgs {
     /// The app.scratch file (a directory: its app.scratch); its directory
     /// is the build context.
-    #[arg(value_name = "FILE", default_value = "app.scratch")]
+    #[arg(value_name = "FILE", default_value = "app.scratch", value_hint = clap::ValueHint::FilePath)]
     pub file: PathBuf,
     /// Build only this app (default: every app of the file).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = super::complete::apps())]
     pub app: Option<String>,
     #[command(flatten)]
     pub compile: CompileArgs,
@@ -155,12 +155,12 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     let endpoint = args.daemon.endpoint()?;
 
     // The file, checked offline: its errors need no daemon.
-    let disk = Disk::new(&args.file);
+    let disk = Disk::on_disk(&args.file, "build")?;
     // SOURCE_DATE_EPOCH: every timestamp in the image is clamped to it.
     let epoch =
         epoch::source_date_epoch(&disk.context).map_err(|e| UsageError::new(e.to_string()))?;
     let settings = Settings {
-        build_args: inputs::build_args(&args.compile.build_args)?,
+        build_args: args.compile.build_args()?,
         platforms: inputs::platforms(&args.compile.platforms)?,
         build_platform: inputs::host_platform(),
         no_cache: if args.no_cache {
@@ -253,6 +253,7 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
             Some(epoch.seconds),
         )?;
         repro::harden_exporters(&mut export.exporters, daemon, args.insecure_registry);
+        exporter::name_docker_tarballs(&mut export, &app.name.node);
         jobs.push(Job {
             app,
             outputs,
@@ -421,7 +422,12 @@ fn check_destinations(
     Ok(())
 }
 
-/// The line printed for a built app: its digest and where it went.
+/// The lines printed for a built app: each output with its own digests,
+/// then the epoch. The daemon's Solve response merges the exporters'
+/// answers (the last one wins), so it speaks only for the store image
+/// (`-t`, `--push`: the image exporter always comes last); a tarball is
+/// read back for its own (an OCI one and a docker one of the same build
+/// differ: Docker's media types make another manifest).
 fn summarize(
     job: &Job<'_>,
     resp: &BTreeMap<String, String>,
@@ -429,14 +435,40 @@ fn summarize(
     app_key: Option<&str>,
     epoch: &epoch::Epoch,
 ) -> Result<(), BuildError> {
-    let digest = resp
-        .get("containerimage.digest")
-        .map(|d| format!(" {d}"))
-        .unwrap_or_default();
-    let mut what = destinations(&job.outputs);
+    let app = &job.app.name.node;
+    let mut lines: Vec<String> = Vec::new();
+    if !job.outputs.names.is_empty() {
+        let what = if job.outputs.push { "pushed" } else { "image" };
+        lines.push(format!(
+            "{what} {} -> {}",
+            job.outputs.names.join(", "),
+            store_digests(resp)
+        ));
+    }
+    for f in &job.outputs.files {
+        let dest = f.dest.display();
+        lines.push(match f.kind {
+            OutputKind::Oci | OutputKind::Docker => {
+                let loads = (f.kind == OutputKind::Docker).then(|| {
+                    let names = exporter::docker_tarball_names(&job.outputs.names, app);
+                    format!(" (loads as {})", names.join(", "))
+                });
+                match tarball::read_image(&f.dest) {
+                    Ok(img) => format!(
+                        "{} {dest}{} -> {}",
+                        f.kind,
+                        loads.unwrap_or_default(),
+                        tar_digests(&img)
+                    ),
+                    Err(e) => format!("{} {dest} (its digests cannot be read back: {e})", f.kind),
+                }
+            }
+            OutputKind::Tar | OutputKind::Local => format!("{} {dest} (the image's files)", f.kind),
+        });
+    }
     match caches.record(app_key, resp)? {
         Some(Recorded::Written { dir, tag, .. }) => {
-            what.push(format!("cache {} ({tag})", dir.display()));
+            lines.push(format!("cache {} ({tag})", dir.display()));
         }
         Some(Recorded::Nothing { dir }) => eprintln!(
             "warning: the daemon exported no cache to `{}` (nothing to export); its index.json is unchanged",
@@ -444,12 +476,53 @@ fn summarize(
         ),
         None => {}
     }
-    eprintln!(
-        "{}:{digest} -> {} (epoch {epoch})",
-        job.app.name.node,
-        what.join(", ")
-    );
+    if lines.is_empty() {
+        lines.push("no output (the result is in the build cache)".into());
+    }
+    lines.push(format!("epoch {epoch}"));
+    for l in lines {
+        eprintln!("{app}: {l}");
+    }
     Ok(())
+}
+
+/// The digests of the store image from the Solve response: the manifest
+/// (or, for several platforms, the index: `containerimage.descriptor`
+/// says which) and the config.
+fn store_digests(resp: &BTreeMap<String, String>) -> String {
+    use base64::Engine as _;
+    let Some(digest) = resp.get("containerimage.digest") else {
+        return "the daemon returned no digest".into();
+    };
+    let media_type = resp
+        .get("containerimage.descriptor")
+        .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
+        .and_then(|d| serde_json::from_slice::<serde_json::Value>(&d).ok())
+        .and_then(|d| d["mediaType"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let kind = if media_type.contains("index") || media_type.contains("manifest.list") {
+        "index"
+    } else {
+        "manifest"
+    };
+    match resp.get("containerimage.config.digest") {
+        Some(config) if kind == "manifest" => format!("{kind} {digest}, config {config}"),
+        _ => format!("{kind} {digest}"),
+    }
+}
+
+/// The digests a tarball holds, named.
+fn tar_digests(img: &tarball::TarImage) -> String {
+    let kind = if img.is_index() { "index" } else { "manifest" };
+    let docker = if img.is_docker() {
+        " (Docker media types)"
+    } else {
+        ""
+    };
+    match &img.config {
+        Some(c) => format!("{kind} {}{docker}, config {c}", img.digest),
+        None => format!("{kind} {}{docker}", img.digest),
+    }
 }
 
 /// Parses `--secret id=NAME,src=FILE` / `id=NAME,env=VAR`.

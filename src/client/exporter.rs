@@ -264,6 +264,27 @@ pub fn plan(
     Ok(plan)
 }
 
+/// The names a `docker load` tarball carries: the `-t` names, else
+/// `<app>:latest`, the name the image is loaded under when no output is
+/// given, so a tarball never loads as a dangling image.
+pub fn docker_tarball_names(names: &[String], app: &str) -> Vec<String> {
+    if names.is_empty() {
+        vec![format!("{app}:latest")]
+    } else {
+        names.to_vec()
+    }
+}
+
+/// Names the `docker` exporters of `plan` that have no name (no `-t`)
+/// `<app>:latest` ([`docker_tarball_names`]).
+pub fn name_docker_tarballs(plan: &mut ExportPlan, app: &str) {
+    for e in plan.exporters.iter_mut().filter(|e| e.kind == "docker") {
+        e.attrs
+            .entry("name".into())
+            .or_insert_with(|| docker_tarball_names(&[], app).join(","));
+    }
+}
+
 /// `-t` names as the Docker Engine stores them (`hello` is
 /// `docker.io/library/hello:latest`), comma-joined for the exporter. A name
 /// that is not an image reference is a usage error naming it.
@@ -343,6 +364,31 @@ mod tests {
             Err(BuildError::Usage(m)) if m.message.contains("-t `Hello`")
         ));
         assert_eq!(p.exporters[0].attrs["source-date-epoch"], "0");
+    }
+
+    #[test]
+    fn a_docker_tarball_without_a_name_is_the_apps_latest() {
+        let outputs = Outputs {
+            files: vec![
+                parse_output("type=docker,dest=a.tar").unwrap(),
+                parse_output("type=oci,dest=b.tar").unwrap(),
+            ],
+            ..Outputs::default()
+        };
+        let mut p = plan(&outputs, DaemonKind::DockerContainerd, 1, None).unwrap();
+        name_docker_tarballs(&mut p, "hello");
+        assert_eq!(p.exporters[0].attrs["name"], "hello:latest");
+        assert!(
+            !p.exporters[1].attrs.contains_key("name"),
+            "OCI: no name asked"
+        );
+        let named = Outputs {
+            names: vec!["x:1".into()],
+            ..outputs
+        };
+        let mut p = plan(&named, DaemonKind::DockerContainerd, 1, None).unwrap();
+        name_docker_tarballs(&mut p, "hello");
+        assert_eq!(p.exporters[0].attrs["name"], "x:1");
     }
 
     #[test]

@@ -34,6 +34,7 @@ use std::collections::BTreeSet;
 
 use super::interp::expand_platform;
 use super::model::{self, Build, Sharing};
+use super::shellwords;
 use super::{Diag, LowerOptions, Options, Platform, Sources, Span, Target};
 use crate::llb::{
     CacheSharing, CopyOpts, Exec, FileAction, FileOp, Graph, LlbError, LocalOpts, Marshaler, Meta,
@@ -364,7 +365,7 @@ impl<'a> Lowerer<'a> {
                 Some(out) if shared => out,
                 _ => {
                     let meta = self.meta(
-                        format!("[{name}] context: {}", deps.files.node.join(" ")),
+                        format!("[{name}] context: {}", shellwords::join(&deps.files.node)),
                         &[deps.files.span],
                     );
                     let opts = LocalOpts {
@@ -391,7 +392,7 @@ impl<'a> Lowerer<'a> {
                         .map(|a| self.expand(a, target))
                         .collect();
                     let meta = self.meta(
-                        format!("[{name}] deps: {}", args.join(" ")),
+                        format!("[{name}] deps: {}", shellwords::join(&args)),
                         &[deps.run.span],
                     );
                     let exec = Exec {
@@ -433,7 +434,7 @@ impl<'a> Lowerer<'a> {
         mounts.extend(caches);
         let args: Vec<String> = c.run.node.iter().map(|a| self.expand(a, target)).collect();
         let meta = self.meta(
-            format!("[{name} {target}] build: {}", args.join(" ")),
+            format!("[{name} {target}] build: {}", shellwords::join(&args)),
             &[c.run.span, self.app.span],
         );
         let exec = Exec {

@@ -21,6 +21,7 @@ pub mod interp;
 pub mod lower;
 pub mod model;
 pub mod platform;
+pub mod shellwords;
 pub mod sources;
 pub mod span;
 pub mod stdlib;

@@ -485,12 +485,14 @@ fn sigint_cancels_the_build_on_the_daemon() {
 fn dependency_step_runs_only_when_its_files_are_there() {
     require_engine();
     let dir = fixture("hello");
+    // `hello: oci PATH -> manifest sha256:..., config sha256:...`
     let digest = |out: &Output| {
         let s = text(&out.stderr);
         s.lines()
             .find_map(|l| {
-                l.strip_prefix("hello: ")
-                    .map(|r| r.split(' ').next().unwrap().to_string())
+                l.strip_prefix("hello: oci ")
+                    .and_then(|r| r.split_once(" -> manifest "))
+                    .map(|(_, r)| r.split(',').next().unwrap().to_string())
             })
             .unwrap_or_else(|| panic!("no digest line: {s}"))
     };
@@ -543,6 +545,19 @@ fn a_terminal_gets_the_live_view() {
     assert!(redraws >= 1, "frames drawn over each other: {screen:?}");
     assert!(screen.contains(" => "), "{screen}");
     assert!(screen.contains("build: go build"), "{screen}");
+    // The last frame lists the steps in build order: the compile above
+    // the image step made from its output.
+    let frame = screen.rsplit("[+] Building ").next().unwrap();
+    let row = |needle: &str| {
+        frame
+            .lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no `{needle}` row: {frame}"))
+    };
+    assert!(
+        row("build: go build") < row("] image: /usr/bin/hello"),
+        "{frame}"
+    );
     // The last frame counts every step as done.
     let last = screen
         .rsplit("[+] Building ")

@@ -27,7 +27,10 @@
 
 mod build;
 mod deploy;
+mod dockerfile;
 mod frontend;
+mod outputs;
+mod quickstart;
 mod repro;
 mod session;
 mod two_engines;
