@@ -558,8 +558,14 @@ fn llb_verb_prints_what_a_build_solves() {
     let context = std::fs::canonicalize(dir.path()).unwrap();
     // hello has no go.sum: the dependency step is left out.
     let absent = std::collections::BTreeSet::from(["go.sum".to_string()]);
+    // The build's own files first (left out of the context so that a
+    // label change or `scratchc lock` re-runs no step), then .dockerignore.
+    let mut excludes: Vec<String> = [".dockerignore", "app.scratch", "scratch.lock"]
+        .map(String::from)
+        .to_vec();
+    excludes.extend(scratchc::cli::load::dockerignore(&context).unwrap());
     let lower_options = inputs::lower_options(
-        scratchc::cli::load::dockerignore(&context).unwrap(),
+        excludes,
         false,
         Some(inputs::local_unique(&context)),
         Some(&lock),
@@ -758,4 +764,52 @@ fn tzdata_is_a_build_tag_and_zoneinfo_a_copy() {
             "copy /usr/share/zoneinfo /usr/share/zoneinfo keep 0:0",
         ]
     );
+}
+
+/// The build's own files are not part of its context, so a label change
+/// or `scratchc lock` re-runs no step that reads it: the app file, its
+/// imports, `scratch.lock` and `.dockerignore` are excluded (before the
+/// `.dockerignore` patterns, so a `!` line there wins), unless a `file`
+/// statement copies one of them, or a directory holding it.
+#[test]
+fn the_build_files_are_left_out_of_the_context() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("t[1]")).unwrap();
+    std::fs::write(
+        dir.path().join("t[1]/base.scratch"),
+        "template base extends go {\n}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join(".dockerignore"), "*.md\n").unwrap();
+    std::fs::write(
+        dir.path().join("app.scratch"),
+        "import \"./t[1]/base.scratch\"\n\napp a uses base {\n}\n\n\
+         app b uses base {\n  file app.scratch /etc/app.scratch\n  file t[1] /etc/t\n}\n",
+    )
+    .unwrap();
+    let excludes = |app: &str| -> String {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_scratchc"))
+            .args(["llb", "--format", "json", "--app", app, "app.scratch"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["ops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|op| {
+                let attrs = &op["source"]["attrs"];
+                (op["source"]["identifier"] == "local://context"
+                    && attrs["local.includepatterns"].is_null())
+                .then(|| attrs["local.excludepatterns"].as_str().unwrap().to_string())
+            })
+            .unwrap()
+    };
+    assert_eq!(
+        excludes("a"),
+        r#"[".dockerignore","app.scratch","scratch.lock","t\\[1]/base.scratch","*.md"]"#
+    );
+    assert_eq!(excludes("b"), r#"[".dockerignore","scratch.lock","*.md"]"#);
 }
