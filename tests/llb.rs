@@ -704,10 +704,7 @@ fn the_go_template_gives_tmp_and_passwd() {
 
     // Turned off, the image is the binary alone again.
     let (file, _) = image_of("app hello {\n  tmp false\n  passwd false\n}\n");
-    assert_eq!(
-        actions(&file),
-        vec!["copy /hello /usr/bin/hello 755 0:0"]
-    );
+    assert_eq!(actions(&file), vec!["copy /hello /usr/bin/hello 755 0:0"]);
 }
 
 /// `passwd` follows the image user: a name of the app's choosing, the gid
@@ -793,7 +790,11 @@ fn the_build_files_are_left_out_of_the_context() {
             .current_dir(dir.path())
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         json["ops"]
             .as_array()

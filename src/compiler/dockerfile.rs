@@ -16,8 +16,8 @@ use std::fmt::Write as _;
 
 use super::interp::PLATFORM_VARS;
 use super::model::{self, Build, Sharing};
-use crate::llb::Owner;
 use super::{Options, Platform};
+use crate::llb::Owner;
 
 /// Renders the Dockerfile of `app`. `platform` only changes the suggested
 /// `--platform` in the header (None: all the app's platforms).

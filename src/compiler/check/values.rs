@@ -316,7 +316,8 @@ pub fn passwd(s: &str) -> Result<Option<Option<String>>, Bad> {
     let first_ok = chars
         .next()
         .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
-    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    let rest_ok =
+        chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
     if first_ok && rest_ok && s.len() <= 32 {
         Ok(Some(Some(s.to_string())))
     } else {
