@@ -21,6 +21,7 @@
 //! subrequests and returns the result to BuildKit.
 
 pub mod inputs;
+pub mod needs;
 pub mod run;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,7 +32,7 @@ use crate::client::lock::{self, Lock};
 use crate::compiler::model::{App, Program};
 use crate::compiler::{self, LowerOptions, Options, Platform, Sources, Target, check};
 
-pub use run::{Solved, solve_app};
+pub use run::{Checked, Solved, solve_app};
 
 /// The app file's name when none is given.
 pub const APP_FILE: &str = "app.scratch";
@@ -82,6 +83,9 @@ pub struct Settings {
     pub multi_platform: bool,
     /// How builder images are looked up on the daemon.
     pub resolve: ResolveMode,
+    /// `--strict`: runtime-need warnings are errors for every app (an
+    /// app's own `strict` does the same for it).
+    pub strict: bool,
 }
 
 impl Default for Settings {
@@ -98,6 +102,7 @@ impl Default for Settings {
             lock_platform: false,
             multi_platform: false,
             resolve: ResolveMode::LocalFirst,
+            strict: false,
         }
     }
 }
@@ -304,7 +309,12 @@ impl Plan {
                 .filter(|n| !compiler::stdlib::is_stdlib(n))
                 .map(str::to_string),
         );
-        let copied: Vec<&str> = app.image.files.iter().map(|f| f.node.src.as_str()).collect();
+        let copied: Vec<&str> = app
+            .image
+            .files
+            .iter()
+            .map(|f| f.node.src.as_str())
+            .collect();
         own.retain(|f| {
             !copied
                 .iter()

@@ -92,6 +92,11 @@ pub struct BuildArgs {
     /// (repeatable).
     #[arg(long = "secret", value_name = "id=NAME,src=FILE|env=VAR")]
     pub secrets: Vec<String>,
+    /// Fail (exit 1, nothing exported) when the binary needs something at
+    /// runtime the image lacks, instead of warning (as `strict` in the
+    /// file does; docs/runtime-needs.md).
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub daemon: DaemonArgs,
 }
@@ -113,6 +118,7 @@ impl BuildArgs {
             update_lock: false,
             progress: ProgressMode::Auto,
             secrets: Vec::new(),
+            strict: false,
             daemon: DaemonArgs::default(),
         }
     }
@@ -168,6 +174,7 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         local_unique: Some(inputs::local_unique(&disk.context)),
         epoch: epoch.seconds,
         use_lock: !args.update_lock,
+        strict: args.strict,
         ..Settings::default()
     };
     let mut plan = disk.plan(settings)?;
@@ -278,18 +285,28 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
             ]),
             cache,
         };
-        // The definitions sent, kept for the error report.
+        // The definitions sent, kept for the error report, and what the
+        // check of the binaries found.
         let sent = std::sync::Mutex::new(Vec::<pb::Definition>::new());
-        let (plan, slot) = (&plan, &sent);
+        let found = std::sync::Mutex::new(build::Checked::default());
+        let (plan, slot, found_slot) = (&plan, &sent, &found);
         let body = |gw| async move {
             let prepared = build::run::prepare(&gw, plan, job.app).await?;
             if let Ok(mut s) = slot.lock() {
                 s.clone_from(&prepared.definitions);
             }
-            build::run::solve(&gw, plan, job.app, &prepared).await
+            let (result, checked) = build::run::solve(&gw, plan, job.app, &prepared).await?;
+            if let Ok(mut f) = found_slot.lock() {
+                *f = checked;
+            }
+            Ok(result)
         };
         match solve::solve(channel.clone(), spec, &mut reporter, body).await {
-            Ok(resp) => results.push((job, resp)),
+            Ok(resp) => {
+                let checked = found.into_inner().unwrap_or_default();
+                super::needs::print(job.app, &checked, plan, mode);
+                results.push((job, resp));
+            }
             Err(e) => {
                 session.abort().await;
                 let defs = sent.lock().map(|d| d.clone()).unwrap_or_default();

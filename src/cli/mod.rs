@@ -12,6 +12,7 @@ mod k8s;
 mod llb;
 pub mod load;
 mod lock;
+mod needs;
 mod verify;
 
 use std::io::IsTerminal;
