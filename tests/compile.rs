@@ -265,9 +265,10 @@ fn error_codes_are_documented() {
     }
     for line in docs.lines().filter_map(|l| l.strip_prefix("## ")) {
         // Section headings ("## Warnings") are not codes.
-        let Some(code) = line.get(..5).filter(|c| {
-            c.starts_with(['E', 'W']) && c[1..].chars().all(|d| d.is_ascii_digit())
-        }) else {
+        let Some(code) = line
+            .get(..5)
+            .filter(|c| c.starts_with(['E', 'W']) && c[1..].chars().all(|d| d.is_ascii_digit()))
+        else {
             continue;
         };
         // E0300: --app of the CLI (tests/cli.rs); E0500/E0501: the binary

@@ -3,9 +3,12 @@
 //! They fail, never skip, when either is down: CI starts both.
 
 mod build;
+#[path = "../common/mod.rs"]
+mod common;
 mod deploy;
 mod frontend;
 mod repro;
+mod runtime;
 mod session;
 
 use std::process::{Command, Output};
