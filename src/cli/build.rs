@@ -93,6 +93,11 @@ pub struct BuildArgs {
     /// (repeatable).
     #[arg(long = "secret", value_name = "id=NAME,src=FILE|env=VAR")]
     pub secrets: Vec<String>,
+    /// Fail (exit 1, nothing exported) when the binary needs something at
+    /// runtime the image lacks, instead of warning (as `strict` in the
+    /// file does; docs/runtime-needs.md).
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub daemon: DaemonArgs,
 }
@@ -114,6 +119,7 @@ impl BuildArgs {
             update_lock: false,
             progress: ProgressMode::Auto,
             secrets: Vec::new(),
+            strict: false,
             daemon: DaemonArgs::default(),
         }
     }
@@ -171,6 +177,7 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         local_unique: Some(inputs::local_unique(&disk.context)),
         epoch: epoch.seconds,
         use_lock: !args.update_lock,
+        strict: args.strict,
         ..Settings::default()
     };
     let mut plan = disk.plan(settings)?;
@@ -317,21 +324,34 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
             ]),
             cache,
         };
-        // What was sent, kept for the error report and the record.
+        // What was sent, kept for the error report and the record, and
+        // what the check of the binaries found.
         let sent = std::sync::Mutex::new(None::<Prepared>);
-        let (plan, slot) = (&plan, &sent);
+        let found = std::sync::Mutex::new(build::Checked::default());
+        let (plan, slot, found_slot) = (&plan, &sent, &found);
         let body = |gw| async move {
             let prepared = build::run::prepare(&gw, plan, job.app).await?;
             let result = build::run::solve(&gw, plan, job.app, &prepared).await;
             if let Ok(mut s) = slot.lock() {
                 *s = Some(prepared);
             }
-            result
+            let (result, checked) = result?;
+            if let Ok(mut f) = found_slot.lock() {
+                *f = checked;
+            }
+            Ok(result)
         };
         let solved = solve::solve(channel.clone(), spec, &mut reporter, body).await;
         let prepared = sent.lock().ok().and_then(|mut s| s.take());
         match solved {
-            Ok(resp) => results.push((job, resp, prepared)),
+            Ok(resp) => {
+                let checked = found
+                    .lock()
+                    .map(|mut f| std::mem::take(&mut *f))
+                    .unwrap_or_default();
+                super::needs::print(job.app, &checked, plan, mode);
+                results.push((job, resp, prepared));
+            }
             Err(e) => {
                 session.abort().await;
                 if let Some(s) = &job.slot {

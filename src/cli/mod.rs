@@ -15,6 +15,7 @@ mod llb;
 pub mod load;
 mod lock;
 mod man;
+mod needs;
 mod unchanged;
 mod verify;
 pub mod version;

@@ -264,6 +264,17 @@ impl Gateway {
         })
     }
 
+    /// Shows a warning in the build's progress, on the vertex
+    /// `req.digest` (buildx lists the warnings after the build).
+    pub async fn warn(&self, req: gw::WarnRequest) -> Result<(), BuildError> {
+        self.client
+            .clone()
+            .warn(req)
+            .await
+            .map_err(|s| BuildError::from_status("LLBBridge.Warn", &s))?;
+        Ok(())
+    }
+
     /// Returns the build's result (or its error) to the daemon. Called
     /// once; the daemon then exports the result. BuildKit takes the first
     /// Return only.

@@ -34,6 +34,7 @@ use std::fmt::Write as _;
 
 use super::interp::PLATFORM_VARS;
 use super::model::{self, Build, Sharing};
+use crate::llb::Owner;
 
 /// The text that stands for build argument `name` in a program checked
 /// for the Dockerfile: plain enough to pass every free-text check, and
@@ -272,7 +273,7 @@ fn app_stages(w: &mut Writer<'_>, app: &model::App) -> String {
     let mut d = String::new();
     let binary_src = match &app.build {
         Build::Compile(c) => {
-            compile_stage(w, &mut d, c, &dirs, img.user.node, &build_stage);
+            compile_stage(w, &mut d, c, &dirs, &build_stage);
             Some(c.out.clone())
         }
         Build::Prebuilt { .. } => {
@@ -282,7 +283,7 @@ fn app_stages(w: &mut Writer<'_>, app: &model::App) -> String {
                     d,
                     "\nFROM --platform=$BUILDPLATFORM docker.io/library/busybox:latest AS {build_stage}"
                 );
-                dirs_run(w, &mut d, &dirs, img.user.node);
+                dirs_run(w, &mut d, &dirs);
             }
             None
         }
@@ -306,8 +307,23 @@ fn app_stages(w: &mut Writer<'_>, app: &model::App) -> String {
         }
         _ => {}
     }
+    if let Some(p) = &img.passwd {
+        let user = img.user.node;
+        for (path, text) in [
+            ("/etc/passwd", p.node.passwd_file(user)),
+            ("/etc/group", p.node.group_file(user)),
+        ] {
+            let _ = write!(
+                body,
+                "COPY --chown=0:0 --chmod=0644 <<EOF {path}\n{text}EOF\n"
+            );
+        }
+    }
     if matches!(app.build, Build::Compile(_)) {
-        for f in [&img.certs, &img.mime_types].into_iter().flatten() {
+        for f in [&img.certs, &img.mime_types, &img.zoneinfo]
+            .into_iter()
+            .flatten()
+        {
             let (src, dest) = (w.word(&f.node.src), w.word(&f.node.dest));
             let _ = writeln!(body, "COPY --from={build_stage} --chown=0:0 {src} {dest}");
         }
@@ -364,8 +380,7 @@ fn compile_stage(
     w: &mut Writer<'_>,
     d: &mut String,
     c: &model::Compile,
-    dirs: &[String],
-    user: model::User,
+    dirs: &[(String, Owner, u32)],
     stage: &str,
 ) {
     let image = w.image(&c.builder.node.to_string());
@@ -393,7 +408,7 @@ fn compile_stage(
     }
     let _ = writeln!(d, "ARG {}", args.join(" "));
     let mut body = String::new();
-    dirs_run(w, &mut body, dirs, user);
+    dirs_run(w, &mut body, dirs);
     let (out_dir, _) = c.out.rsplit_once('/').unwrap_or(("/out", ""));
     let out_dir = if out_dir.is_empty() { "/" } else { out_dir };
     let _ = writeln!(
@@ -448,38 +463,56 @@ fn compile_stage(
     d.push_str(&body);
 }
 
-/// The directories of the final image owned by its user (workdir and
-/// volumes), sorted, without `/`.
-fn image_dirs(img: &model::Image) -> Vec<String> {
-    let mut v: Vec<String> = img
-        .volumes
-        .iter()
-        .map(|v| v.node.trim_end_matches('/').to_string())
-        .chain(
-            img.workdir
-                .iter()
-                .map(|w| w.node.trim_end_matches('/').to_string()),
-        )
-        .filter(|p| !p.is_empty())
+/// The directories of the final image that a `mkdir -p` of their parents
+/// would not make as they are (root's, 0755): the user's own (workdir,
+/// volumes, home) and /tmp, with owner and mode, sorted. The same set as
+/// the LLB's ([`super::lower::image_dirs`]).
+fn image_dirs(img: &model::Image) -> Vec<(String, Owner, u32)> {
+    let mut dirs: Vec<(String, Owner, u32)> = super::lower::image_dirs(img)
+        .into_iter()
+        .filter(|(_, (owner, mode))| *owner != ROOT || *mode != 0o755)
+        .map(|(p, (owner, mode))| (p, owner, mode))
         .collect();
-    v.sort();
-    v.dedup();
-    v
+    if img.tmp.is_some() {
+        dirs.push(("/tmp".to_string(), ROOT, 0o1777));
+        dirs.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    dirs
 }
 
-fn dirs_run(w: &mut Writer<'_>, d: &mut String, dirs: &[String], user: model::User) {
+const ROOT: Owner = Owner { uid: 0, gid: 0 };
+
+/// The build-stage `RUN` that makes the image's directories under
+/// `/image`, with their owners and modes.
+fn dirs_run(w: &mut Writer<'_>, d: &mut String, dirs: &[(String, Owner, u32)]) {
     if dirs.is_empty() {
         return;
     }
-    let paths: Vec<String> = dirs
-        .iter()
-        .map(|p| word(&format!("/image{}", w.literal(p))))
-        .collect();
-    let owner = format!("{}:{}", user.uid, user.gid.unwrap_or(0));
+    let mut path = |p: &str| word(&format!("/image{}", w.literal(p)));
+    let all: Vec<String> = dirs.iter().map(|(p, _, _)| path(p)).collect();
+    let mut run = format!("RUN mkdir -p {}", all.join(" "));
+    let mut by_owner: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut by_mode: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    for (p, owner, mode) in dirs {
+        if *owner != ROOT {
+            by_owner
+                .entry(format!("{}:{}", owner.uid, owner.gid))
+                .or_default()
+                .push(path(p));
+        }
+        if *mode != 0o755 {
+            by_mode.entry(*mode).or_default().push(path(p));
+        }
+    }
+    for (owner, paths) in by_owner {
+        let _ = write!(run, " && chown {owner} {}", paths.join(" "));
+    }
+    for (mode, paths) in by_mode {
+        let _ = write!(run, " && chmod {mode:o} {}", paths.join(" "));
+    }
     let _ = writeln!(
         d,
-        "# The image's own directories, owned by its user.\nRUN mkdir -p {0} && chown {owner} {0}",
-        paths.join(" ")
+        "# The image's own directories, with their owners and modes.\n{run}"
     );
 }
 

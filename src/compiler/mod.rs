@@ -29,7 +29,7 @@ pub mod syntax;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use diagnostic::{Diag, render_plain};
+pub use diagnostic::{Diag, Severity, render_plain};
 pub use platform::Platform;
 pub use sources::Sources;
 pub use span::{FileId, Span, Spanned};

@@ -249,7 +249,28 @@ fn sanitize(s: &str) -> String {
 /// key that may stand alone, as `certs`): then `init` writes it, else a
 /// comment. Statements added to the language are picked up here.
 pub fn has_statement(need: Need) -> bool {
-    compiler::check::keys::find(need.fix()).is_some_and(|k| k.min == 0)
+    check(&format!("app probe {{\n  {}\n}}\n", need.fix())).is_ok()
+}
+
+/// Whether the `go` template meets `need` with no statement (its image
+/// has `/tmp` and passwd unless told otherwise): `init` then only says
+/// so in a comment.
+pub fn met_by_default(need: Need) -> bool {
+    let sources = Sources::new("init", "app probe {\n}\n".to_string());
+    let Ok(program) = compiler::check(&sources, &Options::default()) else {
+        return false;
+    };
+    let Some(app) = program.apps.first() else {
+        return false;
+    };
+    let img = &app.image;
+    match need {
+        Need::Certs => img.certs.is_some(),
+        Need::MimeTypes => img.mime_types.is_some(),
+        Need::Tmp => img.tmp.is_some(),
+        Need::Passwd => img.passwd.is_some(),
+        Need::Tzdata => img.zoneinfo.is_some(),
+    }
 }
 
 /// The Go release the `go` template builds with by default (the tag of
@@ -321,8 +342,19 @@ fn write(s: &Scaffold, statement: &dyn Fn(Need) -> bool) -> String {
             let _ = writeln!(t, "  {line}");
         }
         let _ = writeln!(t, "  main {}", app.main());
+        let (met, needs): (Vec<&Found>, Vec<&Found>) =
+            app.needs.iter().partition(|f| met_by_default(f.need));
+        for f in met {
+            let _ = writeln!(
+                t,
+                "  # {} ({}): the image has {} by default.",
+                f.what,
+                f.seen,
+                f.need.fix()
+            );
+        }
         let (add, note): (Vec<&Found>, Vec<&Found>) =
-            app.needs.iter().partition(|f| statement(f.need));
+            needs.into_iter().partition(|f| statement(f.need));
         for f in add {
             let _ = writeln!(
                 t,

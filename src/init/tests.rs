@@ -103,7 +103,8 @@ fn one_app_per_main_named_after_its_directory() {
     assert!(text.contains("  certs\n"), "{text}");
     assert!(text.contains("  mime-types\n"), "{text}");
     assert!(
-        text.contains("#   tzdata: time.LoadLocation (internal/web/web.go:9)"),
+        text.contains("# time.LoadLocation (internal/web/web.go:9) loads time zones")
+            && text.contains("  tzdata\n"),
         "{text}"
     );
     assert!(
@@ -134,7 +135,9 @@ fn vendored_packages_are_followed_and_newer_go_sets_the_version() {
     let text = render(&s).unwrap();
     assert!(text.contains("  version 1.99\n"), "{text}");
     assert!(
-        text.contains("#   passwd: os/user (vendor/example.org/zone/z.go:2)"),
+        text.contains(
+            "# os/user (vendor/example.org/zone/z.go:2): the image has passwd by default."
+        ),
         "{text}"
     );
 }

@@ -146,7 +146,8 @@ fn hello_builds_runs_and_holds_one_file() {
     assert_eq!(cfg["User"], "65532:65532");
     assert!(cfg["ExposedPorts"].get("8080/tcp").is_some(), "{cfg}");
 
-    // The OCI tarball: one layer, one file.
+    // The OCI tarball: one layer; the binary and the go template's
+    // passwd and group files (and /tmp and the home, directories).
     let (config, layers) = read_oci(&oci);
     assert_eq!(
         config["config"]["Entrypoint"],
@@ -155,8 +156,14 @@ fn hello_builds_runs_and_holds_one_file() {
     assert_eq!(layers.len(), 1, "{layers:?}");
     assert_eq!(
         files(&layers[0]),
-        BTreeSet::from(["usr/bin/hello".to_string()])
+        BTreeSet::from(["usr/bin/hello", "etc/passwd", "etc/group"].map(str::to_string))
     );
+    for dir in ["tmp/", "home/nonroot/"] {
+        assert!(
+            layers[0].iter().any(|e| e.trim_start_matches("./") == dir),
+            "{dir}"
+        );
+    }
     docker_rmi(&name);
 }
 
@@ -184,7 +191,11 @@ fn server_image_has_binary_certs_and_mime_types_only() {
         "{got:?}"
     );
     assert!(got.contains("etc/mime.types"), "{got:?}");
-    assert_eq!(got.len(), 3, "nothing else: {got:?}");
+    assert!(
+        got.contains("etc/passwd") && got.contains("etc/group"),
+        "{got:?}"
+    );
+    assert_eq!(got.len(), 5, "nothing else: {got:?}");
     assert_eq!(config["config"]["User"], "1000:1000");
     assert_eq!(config["config"]["WorkingDir"], "/var/lib/server");
     assert_eq!(config["architecture"], "amd64");

@@ -26,12 +26,15 @@
 //! with `--skip two_engines`.
 
 mod build;
+#[path = "../common/mod.rs"]
+mod common;
 mod deploy;
 mod dockerfile;
 mod frontend;
 mod outputs;
 mod quickstart;
 mod repro;
+mod runtime;
 mod session;
 mod two_engines;
 mod unchanged;

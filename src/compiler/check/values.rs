@@ -303,6 +303,32 @@ pub fn boolean(s: &str) -> Result<bool, Bad> {
     }
 }
 
+/// The value of `passwd`: `true`/`false`, or the image user's name
+/// (`None` for `true`: the default name). Names follow the portable rule
+/// of useradd: `[a-z_][a-z0-9_-]*`, at most 32 characters.
+pub fn passwd(s: &str) -> Result<Option<Option<String>>, Bad> {
+    match s {
+        "true" => return Ok(Some(None)),
+        "false" => return Ok(None),
+        _ => {}
+    }
+    let mut chars = s.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    let rest_ok =
+        chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if first_ok && rest_ok && s.len() <= 32 {
+        Ok(Some(Some(s.to_string())))
+    } else {
+        Err(bad(
+            format!("`{s}` is not a user name"),
+            "write `passwd` alone (the name `nonroot`), `passwd false`, or a name of lower-case \
+             letters, digits, `_` and `-` that starts with a letter or `_` (at most 32)",
+        ))
+    }
+}
+
 /// A build argument name, `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn arg_name(s: &str) -> Result<String, Bad> {
     let mut chars = s.chars();
