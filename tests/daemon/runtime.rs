@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::common::{Run, Scratchc};
-use super::{output, run};
+use super::{docker, engine, output, require_engine, run};
 
 const FRONTEND_IMAGE: &str = "scratchc/frontend:0.1";
 
@@ -39,19 +39,10 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// Fails (never skips) when the engine is down.
-fn require_docker() {
-    let out = output(Command::new("docker").args(["info", "--format", "{{.ServerVersion}}"]));
-    assert!(
-        out.status.success(),
-        "the Docker Engine is not running (scripts/setup.sh): {}",
-        text(&out.stderr)
-    );
-}
-
 /// `scratchc build FILE --progress plain` plus `extra`, in `dir`.
 fn build(dir: &Path, extra: &[&str]) -> Run {
     Scratchc::new()
+        .env("DOCKER_HOST", &engine().host)
         .current_dir(dir)
         .args(["build", "app.scratch", "--progress", "plain"])
         .args(extra)
@@ -64,19 +55,12 @@ fn assert_built(r: &Run) {
 
 /// `docker run --rm [flags] IMAGE`: exit code and stdout.
 fn docker_run(image: &str, flags: &[&str]) -> (Option<i32>, String) {
-    let out = output(
-        Command::new("docker")
-            .args(["run", "--rm"])
-            .args(flags)
-            .arg(image),
-    );
+    let out = output(docker().args(["run", "--rm"]).args(flags).arg(image));
     (out.status.code(), text(&out.stdout))
 }
 
 fn rmi(name: &str) {
-    let _ = Command::new("docker")
-        .args(["image", "rm", "-f", name])
-        .output();
+    let _ = docker().args(["image", "rm", "-f", name]).output();
 }
 
 /// The probe in the default image with `certs`, `tzdata` and
@@ -99,7 +83,7 @@ fn assert_probe_runs(image: &str) {
 
 #[test]
 fn the_probe_runs_with_the_documented_words_built_by_scratchc() {
-    require_docker();
+    require_engine();
     let dir = copy_of("tests/fixtures/probe");
     let image = image_name("probe");
     let r = build(dir.path(), &["-t", &image]);
@@ -163,13 +147,13 @@ fn the_probe_runs_with_the_documented_words_built_by_scratchc() {
         "nothing exported:\n{}",
         r.stderr
     );
-    let inspect = output(Command::new("docker").args(["image", "inspect", &strict]));
+    let inspect = output(docker().args(["image", "inspect", &strict]));
     assert!(!inspect.status.success(), "no image loaded");
 }
 
 /// Fails (never skips) when the frontend image is missing.
 fn require_frontend_image() {
-    let out = output(Command::new("docker").args(["image", "inspect", FRONTEND_IMAGE]));
+    let out = output(docker().args(["image", "inspect", FRONTEND_IMAGE]));
     assert!(
         out.status.success(),
         "the frontend image {FRONTEND_IMAGE} is missing: run scripts/frontend-image.sh\n{}",
@@ -181,7 +165,7 @@ fn require_frontend_image() {
 /// image into the engine.
 fn buildx(dir: &Path, image: &str) -> std::process::Output {
     output(
-        Command::new("docker")
+        docker()
             .current_dir(dir)
             .env("BUILDX_NO_DEFAULT_ATTESTATIONS", "1")
             .args([
@@ -198,7 +182,7 @@ fn buildx(dir: &Path, image: &str) -> std::process::Output {
 
 #[test]
 fn the_probe_runs_built_by_buildx_and_the_frontend_warns() {
-    require_docker();
+    require_engine();
     require_frontend_image();
     let dir = copy_of("tests/fixtures/probe");
     let image = image_name("probe-buildx");
@@ -254,7 +238,7 @@ fn the_probe_runs_built_by_buildx_and_the_frontend_warns() {
 /// all its apps; `bare` has none of the go template's basics.
 #[test]
 fn each_need_is_found_on_real_programs_and_silent_when_met() {
-    require_docker();
+    require_engine();
     let dir = copy_of("tests/fixtures/gobin/needs");
     let apps: &[(&str, &str, &str, Option<&str>)] = &[
         // (app, template, settings, the code expected)
@@ -321,7 +305,7 @@ fn steps(stderr: &str, what: &str) -> Vec<bool> {
 /// (and the label is in the new image).
 #[test]
 fn a_label_change_or_a_lock_leaves_the_compile_cached() {
-    require_docker();
+    require_engine();
     let dir = copy_of("examples/hello");
     let app = dir.path().join("app.scratch");
     let out = tempfile::tempdir().unwrap();
@@ -351,6 +335,7 @@ fn a_label_change_or_a_lock_leaves_the_compile_cached() {
     );
 
     let lock = Scratchc::new()
+        .env("DOCKER_HOST", &engine().host)
         .current_dir(dir.path())
         .args(["lock", "app.scratch"])
         .run();
