@@ -31,6 +31,7 @@ mod common;
 mod deploy;
 mod dockerfile;
 mod frontend;
+mod lint;
 mod outputs;
 mod quickstart;
 mod repro;
