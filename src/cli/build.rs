@@ -154,7 +154,7 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     let files: Vec<OutputSpec> = args
         .outputs
         .iter()
-        .map(|o| exporter::parse_output(o).map_err(UsageError::new))
+        .map(|o| exporter::parse_output(o))
         .collect::<Result<_, _>>()?;
     let secrets = parse_secrets(&args.secrets)?;
     let caches = cache::parse_all(&args.cache_to, &args.cache_from, args.insecure_registry)?;
