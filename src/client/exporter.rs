@@ -294,7 +294,7 @@ fn engine_names(names: &[String]) -> Result<String, BuildError> {
     let full: Result<Vec<String>, BuildError> = names
         .iter()
         .map(|n| {
-            crate::compiler::check::values::image_ref(n)
+            crate::image_ref::parse(n)
                 .map(|r| r.to_string())
                 .map_err(|_| {
                     BuildError::Usage(

@@ -46,7 +46,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::compiler::model::{Build, ImageRef, Program};
-use crate::compiler::{ImageConfig, Platform, Sources};
+use crate::compiler::{ImageConfig, Sources};
+use crate::platform::Platform;
 
 /// The lock's file name, next to the app.scratch file.
 pub const FILE_NAME: &str = "scratch.lock";
