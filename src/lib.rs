@@ -5,7 +5,8 @@
 //! protobuf definition; `deploy` turns a checked app into Kubernetes and
 //! Compose YAML, with no IO either; `init` turns the Go files of a module
 //! into a first app file, with no IO either. The client, the frontend and the CLI
-//! sit outside them.
+//! sit outside them. `platform` and `image_ref` are the leaf types they all
+//! share.
 
 pub mod build;
 pub mod cli;
@@ -14,7 +15,9 @@ pub mod compiler;
 pub mod deploy;
 pub mod frontend;
 pub mod gobin;
+pub mod image_ref;
 pub mod init;
 pub mod llb;
+pub mod platform;
 pub mod proto;
 pub mod sbom;

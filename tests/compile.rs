@@ -6,9 +6,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use scratchc::cli::load::load;
 use scratchc::compiler::{self, Options, Platform, Sources, Spanned, fmt, syntax};
@@ -505,10 +506,7 @@ fn random_inputs_never_panic() {
 // ---- the real binary ----
 
 fn scratchc(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_scratchc"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = common::command().args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -228,7 +230,7 @@ fn server_arm64() {
 /// `scratchc dockerfile` of an example, as the binary prints it (build
 /// arguments kept as ARGs takes the driver's second check).
 fn dockerfile_of(example: &str) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scratchc"))
+    let out = common::command()
         .args(["dockerfile", "app.scratch"])
         .current_dir(
             Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -559,7 +561,7 @@ fn llb_verb_prints_what_a_build_solves() {
     lock.write(&lock_path).unwrap();
 
     let llb = |format: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_scratchc"))
+        common::command()
             .args(["llb", "--format", format])
             .arg(&file)
             .env("SOURCE_DATE_EPOCH", "1700000000")
@@ -824,7 +826,7 @@ fn the_build_files_are_left_out_of_the_context() {
     )
     .unwrap();
     let excludes = |app: &str| -> String {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_scratchc"))
+        let out = common::command()
             .args(["llb", "--format", "json", "--app", app, "app.scratch"])
             .current_dir(dir.path())
             .output()

@@ -87,7 +87,7 @@ pub struct BuildArgs {
     #[arg(long)]
     pub update_lock: bool,
     /// How to show progress.
-    #[arg(long, value_enum, default_value = "auto")]
+    #[arg(long, default_value = "auto", value_parser = progress_modes())]
     pub progress: ProgressMode,
     /// A secret for `secret` mounts: id=NAME,src=FILE or id=NAME,env=VAR
     /// (repeatable).
@@ -154,7 +154,7 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     let files: Vec<OutputSpec> = args
         .outputs
         .iter()
-        .map(|o| exporter::parse_output(o).map_err(UsageError::new))
+        .map(|o| exporter::parse_output(o))
         .collect::<Result<_, _>>()?;
     let secrets = parse_secrets(&args.secrets)?;
     let caches = cache::parse_all(&args.cache_to, &args.cache_from, args.insecure_registry)?;
@@ -371,6 +371,16 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         }
     }
     Ok(())
+}
+
+/// `--progress`'s values, from the progress code's own list (which knows
+/// nothing of clap).
+fn progress_modes() -> impl clap::builder::TypedValueParser<Value = ProgressMode> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(
+        ProgressMode::ALL.map(|(_, name, help)| PossibleValue::new(name).help(help)),
+    )
+    .map(|s| s.parse().unwrap_or(ProgressMode::Auto))
 }
 
 /// Where an app's result goes, for the summary line.

@@ -60,10 +60,10 @@ pub struct OutputSpec {
 
 /// Parses `type=oci|docker|tar|local,dest=PATH[,key=value...]`. A value
 /// without `=` is shorthand for `type=local,dest=VALUE` (as buildx).
-pub fn parse_output(s: &str) -> Result<OutputSpec, String> {
+pub fn parse_output(s: &str) -> Result<OutputSpec, UsageError> {
     if !s.contains('=') {
         if s.is_empty() {
-            return Err("empty --output value".into());
+            return Err(UsageError::new("empty --output value"));
         }
         return Ok(OutputSpec {
             kind: OutputKind::Local,
@@ -76,7 +76,9 @@ pub fn parse_output(s: &str) -> Result<OutputSpec, String> {
     let mut attrs = BTreeMap::new();
     for part in s.split(',') {
         let Some((k, v)) = part.split_once('=') else {
-            return Err(format!("`{part}` in --output `{s}` is not key=value"));
+            return Err(UsageError::new(format!(
+                "`{part}` in --output `{s}` is not key=value"
+            )));
         };
         match k.trim() {
             "type" => {
@@ -86,9 +88,9 @@ pub fn parse_output(s: &str) -> Result<OutputSpec, String> {
                     "tar" => OutputKind::Tar,
                     "local" => OutputKind::Local,
                     other => {
-                        return Err(format!(
+                        return Err(UsageError::new(format!(
                             "unknown output type `{other}`: use oci, docker, tar or local (and -t/--push for images)"
-                        ));
+                        )));
                     }
                 })
             }
@@ -98,10 +100,10 @@ pub fn parse_output(s: &str) -> Result<OutputSpec, String> {
             }
         }
     }
-    let kind = kind.ok_or_else(|| format!("--output `{s}` has no type=..."))?;
+    let kind = kind.ok_or_else(|| UsageError::new(format!("--output `{s}` has no type=...")))?;
     let dest = dest
         .filter(|d| !d.as_os_str().is_empty())
-        .ok_or_else(|| format!("--output `{s}` has no dest=PATH"))?;
+        .ok_or_else(|| UsageError::new(format!("--output `{s}` has no dest=PATH")))?;
     Ok(OutputSpec { kind, dest, attrs })
 }
 
@@ -292,7 +294,7 @@ fn engine_names(names: &[String]) -> Result<String, BuildError> {
     let full: Result<Vec<String>, BuildError> = names
         .iter()
         .map(|n| {
-            crate::compiler::check::values::image_ref(n)
+            crate::image_ref::parse(n)
                 .map(|r| r.to_string())
                 .map_err(|_| {
                     BuildError::Usage(
@@ -321,10 +323,21 @@ mod tests {
         assert!(
             parse_output("type=registry,dest=x")
                 .unwrap_err()
+                .to_string()
                 .contains("unknown output type")
         );
-        assert!(parse_output("type=oci").unwrap_err().contains("no dest"));
-        assert!(parse_output("dest=x").unwrap_err().contains("no type"));
+        assert!(
+            parse_output("type=oci")
+                .unwrap_err()
+                .to_string()
+                .contains("no dest")
+        );
+        assert!(
+            parse_output("dest=x")
+                .unwrap_err()
+                .to_string()
+                .contains("no type")
+        );
     }
 
     #[test]

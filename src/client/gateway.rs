@@ -23,7 +23,8 @@ use tonic::transport::Channel;
 
 use super::MAX_MESSAGE_SIZE;
 use super::errors::BuildError;
-use crate::compiler::{ImageConfig, Platform};
+use crate::compiler::ImageConfig;
+use crate::platform::Platform;
 use crate::proto::fsutil::types::Stat;
 use crate::proto::google::rpc::Status as RpcStatus;
 use crate::proto::moby::buildkit::v1::frontend as gw;

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant, SystemTime};
 pub const KEPT_LOG_LINES: usize = 20;
 
 /// How progress is shown (`--progress`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProgressMode {
     /// `tty` when stderr is a terminal, else `plain`.
     Auto,
@@ -43,6 +43,18 @@ pub enum ProgressMode {
 }
 
 impl ProgressMode {
+    /// Every mode: its name (as `--progress` takes it) and what it shows.
+    pub const ALL: [(ProgressMode, &'static str, &'static str); 4] = [
+        (
+            ProgressMode::Auto,
+            "auto",
+            "`tty` when stderr is a terminal, else `plain`",
+        ),
+        (ProgressMode::Tty, "tty", "A live view redrawn in place"),
+        (ProgressMode::Plain, "plain", "buildctl's `#N ...` lines"),
+        (ProgressMode::Quiet, "quiet", "Only errors and the result"),
+    ];
+
     /// Resolves `Auto` against whether stderr is a terminal.
     pub fn resolve(self, stderr_is_tty: bool) -> ProgressMode {
         match self {
@@ -50,6 +62,18 @@ impl ProgressMode {
             ProgressMode::Auto => ProgressMode::Plain,
             m => m,
         }
+    }
+}
+
+impl std::str::FromStr for ProgressMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ProgressMode, String> {
+        ProgressMode::ALL
+            .iter()
+            .find(|(_, name, _)| *name == s)
+            .map(|(m, _, _)| *m)
+            .ok_or_else(|| format!("`{s}` is not a progress mode (auto, tty, plain or quiet)"))
     }
 }
 

@@ -20,7 +20,7 @@ pub mod fmt;
 pub mod interp;
 pub mod lower;
 pub mod model;
-pub mod platform;
+pub use crate::platform;
 pub mod shellwords;
 pub mod sources;
 pub mod span;

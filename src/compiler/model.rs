@@ -240,28 +240,7 @@ pub enum Sharing {
     Locked,
 }
 
-/// A normalised image reference: `docker.io/library/golang:1.24@sha256:…`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct ImageRef {
-    /// Registry host and repository path, e.g. `docker.io/library/golang`.
-    pub name: String,
-    pub tag: Option<String>,
-    /// `sha256:<64 hex>` when pinned.
-    pub digest: Option<String>,
-}
-
-impl fmt::Display for ImageRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name)?;
-        if let Some(t) = &self.tag {
-            write!(f, ":{t}")?;
-        }
-        if let Some(d) = &self.digest {
-            write!(f, "@{d}")?;
-        }
-        Ok(())
-    }
-}
+pub use crate::image_ref::ImageRef;
 
 /// The final image: a scratch filesystem and its OCI config.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

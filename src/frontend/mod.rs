@@ -33,8 +33,8 @@ use crate::build::{self, Found, NoCache, Plan, Reader, ResolveMode, Settings};
 use crate::client::errors::{BuildError, UsageError};
 use crate::client::gateway::{Caps, Gateway};
 use crate::client::{epoch, lock};
-use crate::compiler::Platform;
 use crate::compiler::sources::{MAX_FILE_BYTES, Unreadable};
+use crate::platform::Platform;
 use crate::proto::google::rpc::Status;
 use crate::proto::moby::buildkit::v1::frontend as gw;
 
