@@ -223,10 +223,10 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
             && let Some(r) = unchanged::unchanged(s, &plan, app, fp).await
         {
             let digest = unchanged::digest(&r)
-                .map(|d| format!(" {d}"))
+                .map(|d| format!(" -> {d}"))
                 .unwrap_or_default();
             eprintln!(
-                "{}:{digest} -> {}: unchanged since the last build (same sources, same image); nothing sent to the daemon",
+                "{}: {}{digest}: unchanged since the last build (same sources, same image); nothing sent to the daemon",
                 app.name.node,
                 destinations(&outputs).join(", ")
             );

@@ -376,18 +376,23 @@ fn line_of(text: &str, needle: &str) -> usize {
         + 1
 }
 
-/// In a rendered diagnostic, the number of the last source line shown
-/// above `label` (miette prints a label under the line it marks).
+/// In a rendered diagnostic, the first source line of the span `label`
+/// marks: the last line shown above it (miette prints a label under the
+/// line it marks), or, for a span over several lines (a statement with a
+/// continuation), the line where miette opens it with `╭`.
 fn labelled_line(report: &str, label: &str) -> Option<usize> {
-    let mut last = None;
+    let (mut last, mut opened) = (None, None);
     for l in report.lines() {
         if l.contains(label) {
-            return last;
+            return opened.or(last);
         }
-        if let Some((n, _)) = l.split_once(" │ ")
+        if let Some((n, rest)) = l.split_once(" │ ")
             && let Ok(n) = n.trim().parse()
         {
             last = Some(n);
+            if rest.trim_start().starts_with('╭') {
+                opened = Some(n);
+            }
         }
     }
     None

@@ -359,6 +359,7 @@ pub(crate) fn built_digest(out: &Output) -> String {
         .rev()
         .find_map(|l| l.split_whitespace().find(|w| w.starts_with("sha256:")))
         .unwrap_or_else(|| panic!("no digest in the build output:\n{err}"))
+        .trim_end_matches([',', ':'])
         .to_string()
 }
 
@@ -422,7 +423,7 @@ fn epoch_comes_from_git_head_and_changes_the_digest() {
     let zero = build(dir.path(), &["-o", &dest]);
     assert_ok(&zero);
     assert!(
-        text(&zero.stderr).contains("(epoch 0 (no git HEAD, no $SOURCE_DATE_EPOCH))"),
+        text(&zero.stderr).contains("hello: epoch 0 (no git HEAD, no $SOURCE_DATE_EPOCH)"),
         "{}",
         text(&zero.stderr)
     );
@@ -432,7 +433,7 @@ fn epoch_comes_from_git_head_and_changes_the_digest() {
     let head = build(dir.path(), &["-o", &dest]);
     assert_ok(&head);
     assert!(
-        text(&head.stderr).contains("(epoch 1700000000 (the commit time of git HEAD))"),
+        text(&head.stderr).contains("hello: epoch 1700000000 (the commit time of git HEAD)"),
         "{}",
         text(&head.stderr)
     );
