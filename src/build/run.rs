@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use prost::Message;
 
 use super::readback::{self, Want};
-use super::{Plan, ResolveMode, sbom};
+use super::{Plan, ResolveMode, needs, sbom};
 use crate::client::binary::{self, BinaryError};
 use crate::client::errors::{BuildError, locate_all};
 use crate::client::gateway::{self, Gateway, Ref};
@@ -32,12 +32,24 @@ pub const DEFINITION_DIGEST_KEY: &str = "frontend.scratchc.definition.digest";
 /// (`scratchc llb --local-unique` reproduces the definition with it).
 pub const LOCAL_UNIQUE_KEY: &str = "frontend.scratchc.local.unique";
 
-/// An app solved on the daemon: the result to return, and the definitions
-/// that made it.
+/// An app solved on the daemon: the result to return, the definitions
+/// that made it, and what the check of its binaries found.
 #[derive(Clone, Debug)]
 pub struct Solved {
     pub result: gw::Result,
     pub definitions: Vec<pb::Definition>,
+    pub checked: Checked,
+}
+
+/// What reading the binaries back found beside the ELF check: their
+/// runtime needs ([`needs`]).
+#[derive(Clone, Debug, Default)]
+pub struct Checked {
+    /// Warnings and notes, at the app's line (never errors: under
+    /// `strict` the warnings fail the solve instead).
+    pub diags: Vec<Diag>,
+    /// One per platform, in target order.
+    pub inspections: Vec<needs::Inspection>,
 }
 
 /// An app lowered for all its platforms, ready to solve.
@@ -60,10 +72,11 @@ pub struct Prepared {
 /// [`prepare`], then [`solve`].
 pub async fn solve_app(gateway: &Gateway, plan: &Plan, app: &App) -> Result<Solved, BuildError> {
     let prepared = prepare(gateway, plan, app).await?;
-    let result = solve(gateway, plan, app, &prepared).await?;
+    let (result, checked) = solve(gateway, plan, app, &prepared).await?;
     Ok(Solved {
         result,
         definitions: prepared.definitions,
+        checked,
     })
 }
 
@@ -105,15 +118,17 @@ pub async fn prepare(gateway: &Gateway, plan: &Plan, app: &App) -> Result<Prepar
 }
 
 /// Solves the platforms of a prepared app concurrently, checks each binary
-/// before anything is exported, reads it back once ([`readback`]) for
-/// the SBOM ([`sbom`]) when the app has one, and shapes the result with
-/// its attestations.
+/// before anything is exported (its ELF header, then its runtime needs),
+/// reads it back once more ([`readback`]) for the SBOM ([`sbom`]) when
+/// the app has one, and shapes the result with its attestations. Under
+/// `strict` (the app's or the settings'), a runtime need the image does
+/// not meet is an error.
 pub async fn solve(
     gateway: &Gateway,
     plan: &Plan,
     app: &App,
     prepared: &Prepared,
-) -> Result<gw::Result, BuildError> {
+) -> Result<(gw::Result, Checked), BuildError> {
     let binary_path = &app.image.binary.node;
     let with_sbom = plan.sbom(app);
     if with_sbom {
@@ -135,6 +150,7 @@ pub async fn solve(
             binary::check_binary(&result, binary_path, &t.platform)
                 .await
                 .map_err(|e| binary_error(e, app, plan, def))?;
+            let inspection = needs::inspect(&result, binary_path, &t.platform).await;
             let want = Want {
                 go: with_sbom,
                 digests: with_sbom,
@@ -147,13 +163,26 @@ pub async fn solve(
                     made = Some(sbom::make(gateway, &result, app, &back, builders, epoch).await?);
                 }
             }
-            Ok::<(Ref, Option<sbom::Made>), BuildError>((result, made))
+            Ok::<(Ref, needs::Inspection, Option<sbom::Made>), BuildError>((
+                result, inspection, made,
+            ))
         });
-    let (refs, made): (Vec<Ref>, Vec<Option<sbom::Made>>) = futures::future::try_join_all(jobs)
-        .await?
-        .into_iter()
-        .unzip();
-    let made: Vec<sbom::Made> = made.into_iter().flatten().collect();
+    let mut refs = Vec::new();
+    let mut inspections = Vec::new();
+    let mut made = Vec::new();
+    for (r, i, m) in futures::future::try_join_all(jobs).await? {
+        refs.push(r);
+        inspections.push(i);
+        made.extend(m);
+    }
+    let diags = needs::report(app, &inspections);
+    if plan.settings.strict || app.strict {
+        let errors = needs::as_errors(&diags);
+        if !errors.is_empty() {
+            return Err(BuildError::diagnostics(errors, &plan.sources));
+        }
+    }
+    let checked = Checked { diags, inspections };
 
     let multi = plan.settings.multi_platform;
     let several = prepared.targets.len() > 1 || multi;
@@ -176,7 +205,14 @@ pub async fn solve(
     result.metadata.extend(metadata);
     result.metadata.extend(sbom::summary_metadata(&made));
     result.attestations = sbom::attestations(&made);
-    Ok(result)
+    Ok((result, checked))
+}
+
+/// The digest of the vertex that makes a definition's result (the image's
+/// file op): the input of its terminal op.
+pub fn image_vertex(def: &pb::Definition) -> Option<String> {
+    let last = pb::Op::decode(def.def.last()?.as_slice()).ok()?;
+    last.inputs.first().map(|i| i.digest.clone())
 }
 
 /// Fails unless the daemon takes attestations in a result (BuildKit 0.11

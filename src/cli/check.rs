@@ -1,35 +1,38 @@
 //! `scratchc check FILE...`: load, parse and check each file; print every
-//! diagnostic; exit 1 if any file has one (or cannot be read).
+//! diagnostic; exit 1 if any file has one (or cannot be read). `-` checks
+//! the standard input (imports from the current directory).
 
 use std::io::IsTerminal;
 
+use crate::build;
 use crate::client::errors::{BuildError, exit};
 use crate::compiler::excerpt::escape_text;
 use crate::compiler::{self, Diag, Options, Sources};
 
-use super::{Failure, load};
+use super::Failure;
+use super::load::Disk;
 
 pub fn run(args: &super::CheckArgs) -> Result<(), Failure> {
+    super::stdin_at_most_once(&args.files)?;
     let mut worst = None;
     for path in &args.files {
-        let checked = load::load(path).and_then(|sources| {
+        let mut shown = self::shown(path);
+        let checked = Disk::from_arg(path).and_then(|disk| {
+            shown = escape_text(&disk.name());
+            let (sources, _) = futures::executor::block_on(build::load_sources(&disk, &shown))?;
             compiler::check(&sources, &Options::default())
                 .map_err(|d| BuildError::diagnostics(d, &sources))
         });
         match checked {
             Ok(program) => {
                 let names: Vec<&str> = program.apps.iter().map(|a| a.name.node.as_str()).collect();
-                println!("{}: ok ({})", shown(path), escape_text(&names.join(", ")));
+                println!("{shown}: ok ({})", escape_text(&names.join(", ")));
             }
             Err(e) => {
                 eprint!("{}", super::render(&e, std::io::stderr().is_terminal()));
                 if let BuildError::Diagnostics { diags, .. } = &e {
                     let n = diags.len();
-                    eprintln!(
-                        "{}: {n} error{}",
-                        shown(path),
-                        if n == 1 { "" } else { "s" }
-                    );
+                    eprintln!("{shown}: {n} error{}", if n == 1 { "" } else { "s" });
                 }
                 worst = worst.max(Some(e.exit_code()));
             }

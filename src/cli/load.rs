@@ -7,12 +7,19 @@
 //!
 //! The app file's directory is the build context: its `.dockerignore`
 //! filters what is sent, its files answer the dependency lookups.
+//!
+//! FILE means the same in every verb ([`Disk::from_arg`]): absent, it is
+//! `app.scratch`; a directory stands for its `app.scratch`; `-` is the
+//! standard input, read whole, as if it were a file in the current
+//! directory (its imports, `scratch.lock` and `.dockerignore` are looked
+//! up there). A verb that sends a build context takes a file on disk only
+//! ([`Disk::on_disk`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::build::{self, Found, Plan, Reader, Settings};
-use crate::client::errors::BuildError;
+use crate::client::errors::{BuildError, InputError, UsageError};
 use crate::client::lock;
 use crate::client::userfile::{self, FileError};
 use crate::compiler::Sources;
@@ -29,27 +36,130 @@ pub struct Disk {
     /// The build context, canonical, so the same tree gets the same
     /// `local.unique` whichever way its path was written.
     pub context: PathBuf,
+    /// The app file's text when it came from the standard input (`-`).
+    stdin: Option<Vec<u8>>,
+}
+
+/// The FILE argument that means the standard input.
+pub const STDIN: &str = "-";
+
+/// The app file's name in diagnostics when it came from the standard input.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// Whether a FILE argument means the standard input.
+pub fn is_stdin(file: &Path) -> bool {
+    file.as_os_str() == STDIN
+}
+
+/// The app file a FILE argument names: a directory stands for its
+/// `app.scratch`.
+pub fn app_path(file: &Path) -> PathBuf {
+    if file.is_dir() {
+        file.join(build::APP_FILE)
+    } else {
+        file.to_path_buf()
+    }
+}
+
+/// Reads the whole standard input (for `-`).
+pub fn read_stdin() -> Result<Vec<u8>, BuildError> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    std::io::stdin()
+        .lock()
+        .read_to_end(&mut data)
+        .map_err(|source| InputError {
+            action: "read",
+            path: STDIN_NAME.into(),
+            source,
+        })?;
+    Ok(data)
+}
+
+/// The error for an app file that is not there, with the way to start
+/// one: `scratchc init` when its directory is a Go module.
+pub fn missing_app_file(file: &Path) -> BuildError {
+    let dir = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if dir.join("go.mod").is_file() {
+        let init = if dir == Path::new(".") {
+            "scratchc init".to_string()
+        } else {
+            format!("scratchc init {}", dir.display())
+        };
+        BuildError::Precondition {
+            what: format!(
+                "cannot read {}: no such file, and {} is a Go module without an app file",
+                file.display(),
+                dir.display()
+            ),
+            help: format!(
+                "run `{init}` to write an app.scratch for its main packages, then build again"
+            ),
+        }
+    } else {
+        BuildError::Precondition {
+            what: format!("cannot read {}: no such file", file.display()),
+            help: "FILE is the app file (default: app.scratch; a directory means its \
+                   app.scratch; - reads the standard input); in a Go module, `scratchc init` \
+                   writes one; the language: docs/language.md, `man scratchc`"
+                .to_string(),
+        }
+    }
 }
 
 impl Disk {
     /// The files of the app file at `file` (or of `file/app.scratch`, when
-    /// `file` is a directory).
+    /// `file` is a directory). `-` is a file of that name here: verbs that
+    /// read the standard input go through [`Disk::from_arg`].
     pub fn new(file: &Path) -> Disk {
-        let file = if file.is_dir() {
-            file.join(build::APP_FILE)
-        } else {
-            file.to_path_buf()
-        };
+        let file = app_path(file);
         let dir = file
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."))
             .to_path_buf();
         let context = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
-        Disk { file, dir, context }
+        Disk {
+            file,
+            dir,
+            context,
+            stdin: None,
+        }
     }
 
-    /// The app file's name in diagnostics: the path as given.
+    /// The files of a FILE argument of a verb that reads no context from
+    /// the daemon's side (`check`, `llb`, `dockerfile`, `k8s`, `compose`):
+    /// `-` reads the app file from the standard input, the rest from the
+    /// current directory.
+    pub fn from_arg(file: &Path) -> Result<Disk, BuildError> {
+        if !is_stdin(file) {
+            return Ok(Disk::new(file));
+        }
+        let text = read_stdin()?;
+        let mut disk = Disk::new(Path::new(STDIN_NAME));
+        disk.stdin = Some(text);
+        Ok(disk)
+    }
+
+    /// The files of a FILE argument of a verb that sends the file's
+    /// directory as the build context (`build`, `lock`, `verify`): the
+    /// standard input has no directory, so `-` is refused.
+    pub fn on_disk(file: &Path, verb: &str) -> Result<Disk, BuildError> {
+        if is_stdin(file) {
+            return Err(UsageError::new(format!(
+                "scratchc {verb} reads the app file from disk: its directory is the build context"
+            ))
+            .help("write it to a file (e.g. app.scratch in the context directory) and name that")
+            .into());
+        }
+        Ok(Disk::new(file))
+    }
+
+    /// The app file's name in diagnostics: the path as given, or
+    /// `<stdin>`.
     pub fn name(&self) -> String {
         self.file.display().to_string()
     }
@@ -77,7 +187,16 @@ impl Disk {
 
 impl Reader for Disk {
     async fn read_app(&self) -> Result<(Vec<u8>, Option<Vec<u8>>), BuildError> {
-        let app = read_root_bytes(&self.file)?;
+        let app = match &self.stdin {
+            Some(text) => text.clone(),
+            None => read_root_bytes(&self.file).map_err(|e| {
+                if e.is_not_found() {
+                    missing_app_file(&self.file)
+                } else {
+                    e.into()
+                }
+            })?,
+        };
         let lock = self.optional(&self.dir, lock::FILE_NAME)?;
         Ok((app, lock))
     }

@@ -14,6 +14,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::repro::built_digest;
 use super::{output, run};
 
 const REGISTRY: &str = "127.0.0.1:5000";
@@ -84,16 +85,6 @@ fn assert_ok(out: &Output) {
         text(&out.stdout),
         text(&out.stderr)
     );
-}
-
-/// The image index digest of a build's last summary line.
-fn built_digest(out: &Output) -> String {
-    let err = text(&out.stderr);
-    err.lines()
-        .rev()
-        .find_map(|l| l.split_whitespace().find(|w| w.starts_with("sha256:")))
-        .unwrap_or_else(|| panic!("no digest in the build output:\n{err}"))
-        .to_string()
 }
 
 /// An OCI layout tarball: its image index and the blob of a digest.
