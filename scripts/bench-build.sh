@@ -104,7 +104,7 @@ label="bash $work/label.sh"
 
 out=$root/target/bench-build
 mkdir -p "$out"
-rm -f "$out"/*.json
+rm -f "$out"/*.json "$out"/*.md "$out"/*.load "$out"/*.instructions
 
 # hyperfine with the commands of one case, exported as JSON for the
 # summary, with the load average at its end.
