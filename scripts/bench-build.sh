@@ -211,8 +211,8 @@ if want verify; then
   echo "== verify (two --no-cache builds, every digest compared); buildx: the same two builds"
   twice() { echo "bash -c '$(bx_oci "$1" a.tar --no-cache) && $(bx_oci "$1" b.tar --no-cache)'"; }
   compare verify \
-    -n "scratchc 1 platform" "$bin verify $work/app.scratch --progress quiet --platform linux/amd64" \
-    -n "scratchc 3 platforms" "$bin verify $work/app.scratch --progress quiet --platform $p3" \
+    -n "scratchc 1 platform" "$bin verify $work/app.scratch --platform linux/amd64" \
+    -n "scratchc 3 platforms" "$bin verify $work/app.scratch --platform $p3" \
     -n "buildx 1 platform" "$(twice linux/amd64)" \
     -n "buildx 3 platforms" "$(twice $p3)"
 fi
