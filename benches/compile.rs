@@ -2,27 +2,30 @@
 //! Goals: examples/hello under 100 µs; a file of 1,000 apps under 100 ms;
 //! 1 MB of hostile input (each shape of `tests/shapes`, and a chain of
 //! imports) checked, its errors rendered, in under 100 ms.
-//! The "build" benchmarks run what `scratchc build`, `scratchc llb` and the
-//! frontend run (`build::Plan::load`, then `Plan::targets`, which lowers
-//! all platforms of an app in one graph), from files held in memory.
+//!
+//! Every benchmark but the hostile group runs the path the product runs:
+//! `build::Plan::load` (what `scratchc build`, `scratchc llb` and the
+//! frontend run), then `Plan::targets`, which lowers all platforms of an
+//! app in one graph (`compiler::lower::lower_each`) with the plan's own
+//! lowering options. examples/hello is read from its directory by the
+//! CLI's own reader (`cli::load::Disk`) once, before any timing: its
+//! answers (the app file, the lock, `.dockerignore`, which dependency
+//! files the context holds) are replayed from memory, and the definitions
+//! replayed are checked to be the bytes `Disk` gives. A file that cannot
+//! be read, or a question the recording cannot answer, stops the
+//! benchmark: a stand-in would measure something else.
 //! Run: `cargo bench --bench compile` (`-- --quick` for a short run,
 //! `-- hostile` for the hostile group alone).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::hint::black_box;
+use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use scratchc::build::{Found, Plan, Reader, Settings};
+use scratchc::cli::load::Disk;
 use scratchc::client::errors::BuildError;
-use scratchc::compiler::sources::Unreadable;
-use scratchc::compiler::{self, LowerOptions, Options, Sources};
-
-/// examples/hello's app file; the benchmark stops if it cannot be read
-/// (a silent stand-in would measure something else).
-fn hello_text() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/hello/app.scratch");
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
-}
+use scratchc::compiler::{self, Options, Sources};
 
 #[path = "../tests/shapes/mod.rs"]
 mod shapes;
@@ -30,41 +33,130 @@ mod shapes;
 /// A hostile input's size: just under the 1 MiB a file may have.
 const HOSTILE_BYTES: usize = (1 << 20) - 64;
 
-fn hello_sources() -> Sources {
-    Sources::new("app.scratch", hello_text())
+/// examples/hello's app file.
+const HELLO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/hello/app.scratch");
+
+/// What a build's reader answered, replayed from memory: the answers the
+/// CLI's disk reader gave for a real directory, so the timing holds no IO
+/// and the plan is the one `scratchc llb` makes. Asked anything it was not
+/// recorded answering, it panics.
+struct Recorded {
+    app: Vec<u8>,
+    lock: Option<Vec<u8>>,
+    dockerignore: Option<Vec<u8>>,
+    imports: BTreeMap<String, Found>,
+    /// The dependency files asked about, and those the context holds.
+    probed: BTreeSet<String>,
+    present: BTreeSet<String>,
 }
 
-/// An app file held in memory, as a build's reader (no imports, no lock,
-/// no `.dockerignore`, every probed file present).
-struct Memory(String);
+impl Recorded {
+    /// Plans the app file at `path` with the CLI's reader and records every
+    /// answer that plan needed; returns it with the plan.
+    fn from_disk(path: &str) -> (Recorded, Plan) {
+        let disk = Disk::new(Path::new(path));
+        let plan = disk
+            .plan(Settings::default())
+            .unwrap_or_else(|e| panic!("{path} does not plan: {e}"));
+        use futures::executor::block_on as run;
+        let (app, lock) = run(disk.read_app()).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let dockerignore = run(disk.read_dockerignore()).unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<String> = plan
+            .sources
+            .iter()
+            .skip(1)
+            .map(|(_, f)| f.name.clone())
+            .filter(|n| !compiler::stdlib::is_stdlib(n))
+            .collect();
+        let found = run(disk.read_imports(&names)).unwrap_or_else(|e| panic!("{e}"));
+        let probed = plan.program.context_probes();
+        let present = probed.difference(&plan.absent).cloned().collect();
+        let recorded = Recorded {
+            app,
+            lock,
+            dockerignore,
+            imports: names.into_iter().zip(found).collect(),
+            probed,
+            present,
+        };
+        (recorded, plan)
+    }
 
-impl Reader for Memory {
+    /// The same answers for another app file text (same directory).
+    fn with_app(&self, text: String) -> Recorded {
+        Recorded {
+            app: text.into_bytes(),
+            lock: self.lock.clone(),
+            dockerignore: self.dockerignore.clone(),
+            imports: self.imports.clone(),
+            probed: self.probed.clone(),
+            present: self.present.clone(),
+        }
+    }
+}
+
+impl Reader for Recorded {
     async fn read_app(&self) -> Result<(Vec<u8>, Option<Vec<u8>>), BuildError> {
-        Ok((self.0.clone().into_bytes(), None))
+        Ok((self.app.clone(), self.lock.clone()))
     }
     async fn read_imports(&self, names: &[String]) -> Result<Vec<Found>, BuildError> {
-        Ok(vec![Err(Unreadable::NotFound); names.len()])
+        Ok(names
+            .iter()
+            .map(|n| match self.imports.get(n) {
+                Some(found) => found.clone(),
+                None => panic!("import {n} was not recorded"),
+            })
+            .collect())
     }
     async fn read_dockerignore(&self) -> Result<Option<Vec<u8>>, BuildError> {
-        Ok(None)
+        Ok(self.dockerignore.clone())
     }
     async fn present(&self, paths: &BTreeSet<String>) -> Result<BTreeSet<String>, BuildError> {
-        Ok(paths.clone())
+        if let Some(p) = paths.difference(&self.probed).next() {
+            panic!("whether the context holds {p} was not recorded");
+        }
+        Ok(paths.intersection(&self.present).cloned().collect())
     }
+}
+
+/// Plans the file the reader holds, as the CLI names it.
+fn plan(reader: &impl Reader, file: &str) -> Plan {
+    let settings = Settings {
+        file: file.to_string(),
+        ..Settings::default()
+    };
+    futures::executor::block_on(Plan::load(reader, settings))
+        .unwrap_or_else(|e| panic!("the file does not plan: {e}"))
+}
+
+/// Lowers every app of a plan for its platforms, as `scratchc llb` and
+/// the build do, handing each definition to `each` (and dropping it).
+fn lower_each_app(plan: &Plan, mut each: impl FnMut(Vec<u8>)) {
+    for app in &plan.program.apps {
+        let lower = plan.lower_options(app, BTreeMap::new());
+        let targets = plan.targets(app, &lower).unwrap_or_else(|e| panic!("{e}"));
+        targets.into_iter().for_each(|t| each(t.definition));
+    }
+}
+
+/// Every definition of a plan (to compare, outside the timing).
+fn definitions(plan: &Plan) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    lower_each_app(plan, |d| out.push(d));
+    out
+}
+
+/// The bytes of every definition of a plan.
+fn lower_all(plan: &Plan) -> usize {
+    let mut n = 0;
+    lower_each_app(plan, |d| n += d.len());
+    n
 }
 
 /// The build's path: plan the file, then lower every app for its
 /// platforms; the definition bytes made.
-fn build_all(reader: &Memory) -> usize {
-    let plan = futures::executor::block_on(Plan::load(reader, Settings::default()))
-        .unwrap_or_else(|e| panic!("the file does not plan: {e}"));
-    let mut n = 0;
-    for app in &plan.program.apps {
-        let lower = plan.lower_options(app, BTreeMap::new());
-        let targets = plan.targets(app, &lower).unwrap_or_else(|e| panic!("{e}"));
-        n += targets.iter().map(|t| t.definition.len()).sum::<usize>();
-    }
-    n
+fn build_all(reader: &impl Reader, file: &str) -> usize {
+    lower_all(&plan(reader, file))
 }
 
 /// One file with `n` apps, each with two platforms and a few image keys.
@@ -79,73 +171,48 @@ fn many_apps(n: usize) -> String {
     text
 }
 
-/// Lowers and marshals every target of a checked program, each app's
-/// platforms in one graph; the bytes made.
-fn lower_all(
-    program: &compiler::model::Program,
-    sources: &Sources,
-    options: &Options,
-    lower: &LowerOptions,
-) -> usize {
-    let mut n = 0;
-    for a in &program.apps {
-        let platforms: Vec<_> = a.platforms.iter().map(|p| &p.node).collect();
-        for t in compiler::lower::lower_each(a, &platforms, sources, options, lower) {
-            n += t.map_or(0, |t| t.definition.len());
-        }
-    }
-    n
-}
-
 fn bench(c: &mut Criterion) {
-    let options = Options::default();
-    let lower = LowerOptions::default();
+    let (hello, disk_plan) = Recorded::from_disk(HELLO);
+    let file = disk_plan.settings.file.clone();
+    let hello_plan = plan(&hello, &file);
+    // The replay makes the bytes the disk reader's plan makes.
+    let from_disk = definitions(&disk_plan);
+    assert_eq!(from_disk.len(), 1, "examples/hello has one target");
+    assert!(
+        definitions(&hello_plan) == from_disk,
+        "the recorded reader's definitions differ from cli::load::Disk's"
+    );
 
-    let hello = hello_sources();
-    match compiler::compile(&hello, &options, &lower, None) {
-        Ok(t) => assert!(!t.is_empty()),
-        Err(e) => panic!(
-            "examples/hello does not compile:\n{}",
-            compiler::render_plain(&e, &hello)
-        ),
-    }
-    let hello_file = Memory(hello_text());
     c.bench_function("build examples/hello (plan + lower)", |b| {
-        b.iter(|| build_all(black_box(&hello_file)))
+        b.iter(|| build_all(black_box(&hello), &file))
     });
-
-    let many_text = many_apps(1000);
-    let many = Sources::new("app.scratch", many_text.clone());
-    match compiler::compile(&many, &options, &lower, None) {
-        Ok(t) => assert_eq!(t.len(), 2000),
-        Err(e) => panic!(
-            "generated file does not compile:\n{}",
-            compiler::render_plain(&e[..1], &many)
-        ),
-    }
+    let disk = Disk::new(Path::new(HELLO));
+    c.bench_function("build examples/hello from disk (cli::load::Disk)", |b| {
+        b.iter(|| build_all(black_box(&disk), &file))
+    });
+    let options = hello_plan.options();
     c.bench_function("check examples/hello (no lowering)", |b| {
-        b.iter(|| compiler::check(black_box(&hello), &options))
+        b.iter(|| compiler::check(black_box(&hello_plan.sources), &options))
+    });
+    // Lowering alone (planned once): the part that grows with apps x
+    // platforms.
+    c.bench_function("lower examples/hello (planned once)", |b| {
+        b.iter(|| lower_all(black_box(&hello_plan)))
     });
 
-    // Lowering alone (checked once): the part of `compile` that grows with
-    // apps x platforms.
-    let hello_program = compiler::check(&hello, &options).unwrap_or_else(|_| panic!("checks"));
-    c.bench_function("lower examples/hello (checked once)", |b| {
-        b.iter(|| lower_all(&hello_program, black_box(&hello), &options, &lower))
-    });
-
+    let many = hello.with_app(many_apps(1000));
+    let many_plan = plan(&many, "app.scratch");
+    assert_eq!(definitions(&many_plan).len(), 2000);
     let mut g = c.benchmark_group("large");
     g.bench_function("check 1000 apps (no lowering)", |b| {
-        b.iter(|| compiler::check(black_box(&many), &options))
+        b.iter(|| compiler::check(black_box(&many_plan.sources), &options))
     });
     g.sample_size(10);
-    let many_program = compiler::check(&many, &options).unwrap_or_else(|_| panic!("checks"));
-    g.bench_function("lower 1000 apps x 2 platforms (checked once)", |b| {
-        b.iter(|| lower_all(&many_program, black_box(&many), &options, &lower))
+    g.bench_function("lower 1000 apps x 2 platforms (planned once)", |b| {
+        b.iter(|| lower_all(black_box(&many_plan)))
     });
-    let many_file = Memory(many_text);
     g.bench_function("build 1000 apps x 2 platforms (plan + lower)", |b| {
-        b.iter(|| build_all(black_box(&many_file)))
+        b.iter(|| build_all(black_box(&many), "app.scratch"))
     });
     g.finish();
 }

@@ -12,24 +12,43 @@
 #   size      the resulting image sizes
 #   basics    what each runtime basic (tmp, passwd, certs, mime-types,
 #             tzdata, zoneinfo) adds to the image, in bytes and files
+#   frontend  `docker buildx build -f app.scratch` (through the frontend
+#             image) beside `scratchc build` and buildx of the Dockerfile:
+#             warm with no change, then after a one-line change
+#   multiarch 1 and 3 platforms (amd64, arm64, arm/v7, cross-compiled) to
+#             OCI tarballs, cold (build cache and records cleared before
+#             each run), then warm with no change; buildx builds a
+#             cross-compiling Dockerfile (FROM --platform=$BUILDPLATFORM)
+#   verify    `scratchc verify` (two --no-cache builds, digests compared)
+#             for 1 and 3 platforms, against buildx making the same two
+#             --no-cache builds (it has no comparison of its own)
+#   llb       `scratchc llb examples/hello --format pb`, the whole process
+#             (no daemon; the instruction count too when valgrind is there)
 # Needs: the Docker Engine (scripts/setup.sh), hyperfine, python3, a release
-# build of scratchc (cargo build --release). Results: docs/benchmarks.md.
+# build of scratchc (cargo build --release); the frontend case, the
+# frontend image (scripts/frontend-image.sh). Results: docs/benchmarks.md.
 # RUNS=N runs per case (default 5); ONLY=cold,warm,... runs just those cases
-# (default: all). The tables and the ratio summary land in target/bench-build/.
+# (default: all but multiarch and verify, which take minutes a run). The
+# tables, the ratio summary and the load average at the end of each case
+# land in target/bench-build/.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SCRATCHC:-$root/target/release/scratchc}
 runs=${RUNS:-5}
-only=${ONLY:-cold,warm,edit,label,context,apps,size,basics}
+only=${ONLY:-cold,warm,edit,label,context,apps,size,basics,frontend,llb}
 want() { [[ ",$only," == *",$1,"* ]]; }
 [ -x "$bin" ] || { echo "build scratchc first: cargo build --release" >&2; exit 2; }
 command -v hyperfine >/dev/null || { echo "hyperfine is not installed" >&2; exit 2; }
-docker info >/dev/null 2>&1 || { echo "the Docker Engine is not running (scripts/setup.sh)" >&2; exit 2; }
+if [ "$only" != llb ]; then
+  docker info >/dev/null 2>&1 || { echo "the Docker Engine is not running (scripts/setup.sh)" >&2; exit 2; }
+fi
 
 work=$(mktemp -d)
 records=$(mktemp -d)
-trap 'rm -rf "$work" "$records"' EXIT
+# Outputs outside the context (scratchc refuses an output over it).
+dest=$(mktemp -d)
+trap 'rm -rf "$work" "$records" "$dest"' EXIT
 # scratchc's records of last builds (the no-change path) live here, so a
 # run starts from none.
 export SCRATCHC_CACHE_DIR=$records
@@ -46,11 +65,27 @@ COPY --from=build /build/src/app /usr/bin/app
 LABEL bench=0
 ENTRYPOINT ["/usr/bin/app"]
 DOCKERFILE
+# The same, cross-compiling for the target platform (as scratchc does)
+# rather than running the toolchain of the target: no emulator needed.
+cat >"$work/Dockerfile.cross" <<'DOCKERFILE'
+FROM --platform=$BUILDPLATFORM golang:1.24 AS build
+ARG TARGETOS TARGETARCH TARGETVARIANT
+WORKDIR /build/src
+COPY . .
+RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH GOARM=${TARGETVARIANT#v} \
+    go build -trimpath -ldflags=-s -o app .
+FROM scratch
+COPY --from=build /build/src/app /usr/bin/app
+LABEL bench=0
+ENTRYPOINT ["/usr/bin/app"]
+DOCKERFILE
 # scratchc leaves its own files (app.scratch, scratch.lock, .dockerignore)
 # out of the context by itself; buildx reads Dockerfile.dockerignore
 # instead of .dockerignore, so the same context goes to both.
-printf 'Dockerfile\nedit.sh\nlabel.sh\n' >"$work/.dockerignore"
-printf 'Dockerfile\n.dockerignore\nedit.sh\nlabel.sh\napp.scratch\n' >"$work/Dockerfile.dockerignore"
+ignore='Dockerfile\nDockerfile.cross\n*.dockerignore\nedit.sh\nlabel.sh\n'
+printf "$ignore" >"$work/.dockerignore"
+printf "$ignore"'.dockerignore\napp.scratch\n' >"$work/Dockerfile.dockerignore"
+cp "$work/Dockerfile.dockerignore" "$work/Dockerfile.cross.dockerignore"
 
 sc="$bin build $work/app.scratch --progress quiet -t bench-scratchc:latest"
 bx="docker buildx build --builder default -q -t bench-buildx:latest $work"
@@ -62,25 +97,30 @@ edit="bash $work/edit.sh"
 # A label-only change: the same image but for one label, on both sides.
 cat >"$work/label.sh" <<'LABEL'
 d=$(dirname "$0"); n=$RANDOM$RANDOM
-printf 'app hello {\n  port 8080\n  label bench=%s\n}\n' "$n" >"$d/app.scratch"
+printf '# syntax=scratchc/frontend:0.1\napp hello {\n  port 8080\n  label bench=%s\n}\n' "$n" >"$d/app.scratch"
 sed -i "s/^LABEL bench=.*/LABEL bench=$n/" "$d/Dockerfile"
 LABEL
 label="bash $work/label.sh"
 
 out=$root/target/bench-build
 mkdir -p "$out"
-rm -f "$out"/*.json
+rm -f "$out"/*.json "$out"/*.md "$out"/*.load "$out"/*.instructions
 
-# hyperfine with both commands, exported as JSON for the summary.
+# hyperfine with the commands of one case, exported as JSON for the
+# summary, with the load average at its end.
 compare() {
   local case=$1
   shift
   hyperfine --runs "$runs" "$@" --export-json "$out/$case.json" --export-markdown "$out/$case.md"
+  cut -d' ' -f1-3 /proc/loadavg >"$out/$case.load"
 }
+# Cold: no build cache, and no record of a last build (else scratchc would
+# find its image unchanged and build nothing).
+cold="docker builder prune -af >/dev/null; rm -rf $records/*"
 
 if want cold; then
-  echo "== cold (docker builder prune -af before each run)"
-  compare cold --prepare 'docker builder prune -af >/dev/null' -n scratchc "$sc" -n buildx "$bx"
+  echo "== cold (docker builder prune -af and no records before each run)"
+  compare cold --prepare "$cold" -n scratchc "$sc" -n buildx "$bx"
 fi
 
 if want warm; then
@@ -133,13 +173,60 @@ DOCKERFILE
 fi
 
 if want label; then
-echo "== after a label change"
-hyperfine --runs "$runs" --warmup 1 --prepare "$label" --prepare "$label" \
-  -n scratchc "$sc" -n buildx "$bx" --export-markdown "$out/label.md"
-# The compile is CACHED after a label change (plain progress shows it).
-bash "$work/label.sh"
-$bin build "$work/app.scratch" --progress plain -t bench-scratchc:latest 2>&1 \
-  | awk '/build: go build/ {id=$1} $0 == id" CACHED" {c=1} END {print (c ? "compile step: CACHED" : "compile step: RUN")}'
+  # The compile is CACHED after a label change (plain progress shows it).
+  bash "$work/label.sh"
+  $bin build "$work/app.scratch" --progress plain -t bench-scratchc:latest 2>&1 \
+    | awk '/build: go build/ {id=$1} $0 == id" CACHED" {c=1} END {print (c ? "label change, compile step: CACHED" : "label change, compile step: RUN")}'
+fi
+
+if want frontend; then
+  docker image inspect scratchc/frontend:0.1 >/dev/null 2>&1 \
+    || { echo "no frontend image: bash scripts/frontend-image.sh" >&2; exit 2; }
+  fe="docker buildx build --builder default -q -f $work/app.scratch -t bench-frontend:latest $work"
+  echo "== frontend, warm, no change"
+  compare frontend --warmup 1 -n scratchc "$sc" -n frontend "$fe" -n buildx "$bx"
+  echo "== frontend, after a one-line .go change"
+  compare frontend-edit --warmup 1 --prepare "$edit" -n scratchc "$sc" -n frontend "$fe" -n buildx "$bx"
+fi
+
+# Multi-platform builds to OCI tarballs: PLATFORMS, DEST, extra flags.
+p3=linux/amd64,linux/arm64,linux/arm/v7
+sc_oci() { echo "$bin build $work/app.scratch --progress quiet --platform $1 -o type=oci,dest=$dest/$2 ${3:-}"; }
+bx_oci() { echo "docker buildx build --builder default -q -f $work/Dockerfile.cross --platform $1 -o type=oci,dest=$dest/$2 ${3:-} $work"; }
+
+if want multiarch; then
+  echo "== 1 and 3 platforms, cold (build cache and records cleared before each run)"
+  compare multiarch --prepare "$cold" \
+    -n "scratchc 1 platform" "$(sc_oci linux/amd64 sc1.tar)" \
+    -n "scratchc 3 platforms" "$(sc_oci $p3 sc3.tar)" \
+    -n "buildx 1 platform" "$(bx_oci linux/amd64 bx1.tar)" \
+    -n "buildx 3 platforms" "$(bx_oci $p3 bx3.tar)"
+  echo "== 3 platforms, warm, no change"
+  compare multiarch-warm --warmup 1 \
+    -n "scratchc 3 platforms" "$(sc_oci $p3 sc3.tar)" \
+    -n "buildx 3 platforms" "$(bx_oci $p3 bx3.tar)"
+fi
+
+if want verify; then
+  echo "== verify (two --no-cache builds, every digest compared); buildx: the same two builds"
+  twice() { echo "bash -c '$(bx_oci "$1" a.tar --no-cache) && $(bx_oci "$1" b.tar --no-cache)'"; }
+  compare verify \
+    -n "scratchc 1 platform" "$bin verify $work/app.scratch --platform linux/amd64" \
+    -n "scratchc 3 platforms" "$bin verify $work/app.scratch --platform $p3" \
+    -n "buildx 1 platform" "$(twice linux/amd64)" \
+    -n "buildx 3 platforms" "$(twice $p3)"
+fi
+
+if want llb; then
+  echo "== scratchc llb examples/hello --format pb, the whole process"
+  hyperfine -N --warmup 5 --runs 100 "$bin llb $root/examples/hello/app.scratch --format pb" \
+    --export-json "$out/llb.json" --export-markdown "$out/llb.md"
+  cut -d' ' -f1-3 /proc/loadavg >"$out/llb.load"
+  if command -v valgrind >/dev/null; then
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+      "$bin" llb "$root/examples/hello/app.scratch" --format pb 2>&1 >/dev/null \
+      | sed -n 's/.*Collected : */instructions (callgrind): /p' | tee "$out/llb.instructions"
+  fi
 fi
 
 if want size; then
@@ -148,22 +235,38 @@ if want size; then
   docker image inspect bench-buildx:latest --format 'buildx   {{.Size}} bytes'
 fi
 
-# The ratios, scratchc / buildx, from each case's means and medians.
+# Every command as a ratio to buildx's command of the same case and
+# platforms ("scratchc 3 platforms" to "buildx 3 platforms"), from the
+# medians and the means; the load average (1, 5, 15 min) at each case's end.
 python3 - "$out" <<'PY' | tee "$out/summary.md"
 import json, pathlib, sys
 out = pathlib.Path(sys.argv[1])
-print("| case | scratchc median | buildx median | ratio (median) | ratio (mean) |")
-print("|---|---|---|---|---|")
-for case in ["cold", "warm", "edit", "label", "context", "apps"]:
+t = lambda x: f"{x:.3f} s" if x >= 1 else f"{x * 1000:.1f} ms"
+cases = ["cold", "warm", "edit", "label", "context", "apps", "frontend",
+         "frontend-edit", "multiarch", "multiarch-warm", "verify", "llb"]
+print("| case | command | median | mean ± σ | ratio to buildx (median) | (mean) | load at the end |")
+print("|---|---|---|---|---|---|---|")
+for case in cases:
     f = out / f"{case}.json"
     if not f.exists():
         continue
-    r = {x["command"]: x for x in json.loads(f.read_text())["results"]}
-    s, b = r["scratchc"], r["buildx"]
-    print(f"| {case} | {s['median']:.3f} s | {b['median']:.3f} s | "
-          f"{s['median'] / b['median']:.2f}x | {s['mean'] / b['mean']:.2f}x |")
+    load = out / f"{case}.load"
+    load = load.read_text().strip() if load.exists() else ""
+    results = json.loads(f.read_text())["results"]
+    by = {r["command"]: r for r in results}
+    for r in results:
+        tool, _, rest = r["command"].partition(" ")
+        base = by.get(f"buildx {rest}".strip()) if tool != "buildx" else None
+        sd = f" ± {t(r['stddev'])}" if r.get("stddev") is not None else ""
+        ratios = (f"{r['median'] / base['median']:.2f}x | {r['mean'] / base['mean']:.2f}x"
+                  if base else " | ")
+        print(f"| {case} | {r['command']} | {t(r['median'])} | {t(r['mean'])}{sd} | "
+              f"{ratios} | {load} |")
+    if "frontend" in by and "scratchc" in by:
+        print(f"| {case} | frontend minus scratchc | "
+              f"{t(by['frontend']['median'] - by['scratchc']['median'])} | | | | |")
 PY
-echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min)" | tee -a "$out/summary.md"
+echo "load now: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min)" | tee -a "$out/summary.md"
 
 if want basics; then
 echo "== what each runtime basic adds (one layer; bytes of the gzip blob, of the tar, entries)"
