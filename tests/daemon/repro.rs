@@ -569,8 +569,11 @@ fn push_and_registry_cache_survive_a_wiped_daemon() {
             .find(|l| l.contains(&step))
             .and_then(|l| l.split_whitespace().next())
             .unwrap_or_else(|| panic!("no compile step for {plat}:\n{log}"));
+        // Taken from the cache (CACHED), or not needed at all: BuildKit
+        // 0.25 cancels a step whose result a later cached step makes
+        // unnecessary. Either way it never ran (no DONE).
         assert!(
-            log.contains(&format!("{id} CACHED")),
+            !log.contains(&format!("{id} DONE")),
             "{plat} compile not reused:\n{log}"
         );
     }
