@@ -1,29 +1,27 @@
-//! Text to [`ast::File`]. pest stays inside this module: its pairs become
+//! The reference parser: pest over grammar/scratch.pest. Its pairs become
 //! our AST at once, and its errors become our [`Diag`]s with a plain-words
-//! list of what was expected.
+//! list of what was expected. [`error`] words the error of a text that
+//! `super::lines` found outside the grammar.
 
 use pest::Parser as _;
 use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
 
-use super::ast::{
-    Block, BlockKind, File, Import, Item, ItemKind, Part, Section, Stmt, Trivia, Value, Var,
+use super::lines::Stop;
+use super::{E_SYNTAX, Pending, interpolation, push_text, stray_dollar, unescape};
+use crate::compiler::ast::{
+    Block, BlockKind, File, Import, Item, ItemKind, Part, Section, Stmt, Trivia, Value,
 };
-use super::diagnostic::Diag;
-use super::span::{FileId, Span, Spanned};
+use crate::compiler::diagnostic::Diag;
+use crate::compiler::span::{FileId, Span, Spanned};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "grammar/scratch.pest"]
 struct ScratchParser;
 
-/// Diagnostic codes of this stage.
-pub const E_SYNTAX: &str = "scratch::E0001";
-pub const E_ESCAPE: &str = "scratch::E0002";
-pub const E_DOLLAR: &str = "scratch::E0003";
-
-/// Parses one file. On error, every error found is returned; a grammar
-/// error stops the parse of this file (the other files are still checked).
-pub fn parse(file: FileId, text: &str) -> Result<File, Vec<Diag>> {
+/// Parses one file with pest alone. On error, every error found is
+/// returned; a grammar error stops the parse of this file.
+pub(super) fn parse(file: FileId, text: &str) -> Result<File, Vec<Diag>> {
     let mut pairs = match ScratchParser::parse(Rule::file, text) {
         Ok(p) => p,
         Err(e) => return Err(vec![grammar_error(file, text, &e)]),
@@ -49,40 +47,23 @@ pub fn parse(file: FileId, text: &str) -> Result<File, Vec<Diag>> {
     }
 }
 
+/// The error pest gives for a text that `super::lines` found outside the
+/// grammar, asked on the text with `stop`'s filler in (see [`Stop`]: the
+/// same error, found in one scan of the filler); the message is worded
+/// from the text itself. Should pest accept the text with the filler (a
+/// bug in `lines` or in its filler), the whole text is parsed as it is:
+/// slower, never a different answer.
+pub(super) fn error(file: FileId, text: &str, stop: &Stop) -> Result<File, Vec<Diag>> {
+    let filled = stop.fill(text);
+    match ScratchParser::parse(Rule::file, filled.as_deref().unwrap_or(text)) {
+        Err(e) => Err(vec![grammar_error(file, text, &e)]),
+        Ok(_) => parse(file, text),
+    }
+}
+
 struct Cx {
     file: FileId,
     errors: Vec<Diag>,
-}
-
-/// Collects comments and blank lines until the next piece of code.
-#[derive(Default)]
-struct Pending {
-    trivia: Vec<Trivia>,
-}
-
-impl Pending {
-    /// A blank line; dropped at the very start (`at_start`) and when the
-    /// previous trivia is already a blank.
-    fn blank(&mut self, at_start: bool) {
-        if self.trivia.is_empty() && at_start {
-            return;
-        }
-        if !matches!(self.trivia.last(), Some(Trivia::Blank)) {
-            self.trivia.push(Trivia::Blank);
-        }
-    }
-
-    fn take(&mut self) -> Vec<Trivia> {
-        std::mem::take(&mut self.trivia)
-    }
-
-    /// The trivia before a closing `}` or the end of file: no final blank.
-    fn finish(&mut self) -> Vec<Trivia> {
-        if matches!(self.trivia.last(), Some(Trivia::Blank)) {
-            self.trivia.pop();
-        }
-        self.take()
-    }
 }
 
 impl Cx {
@@ -341,49 +322,20 @@ impl Cx {
                 match piece.as_rule() {
                     Rule::bare_text | Rule::quoted_text => push_text(&mut parts, piece.as_str()),
                     Rule::dollar => push_text(&mut parts, "$"),
-                    Rule::escape => match piece.as_str().chars().nth(1) {
-                        Some('"') => push_text(&mut parts, "\""),
-                        Some('\\') => push_text(&mut parts, "\\"),
-                        Some('n') => push_text(&mut parts, "\n"),
-                        Some('t') => push_text(&mut parts, "\t"),
-                        Some('$') => push_text(&mut parts, "$"),
-                        _ => self.errors.push(
-                            Diag::new(
-                                E_ESCAPE,
-                                format!("unknown escape `{}` in a string", piece.as_str()),
-                            )
-                            .at(pspan, "not an escape")
-                            .help(
-                                "the escapes are \\\" \\\\ \\n \\t \\$; write \\\\ for a backslash",
-                            ),
-                        ),
+                    Rule::escape => match unescape(piece.as_str(), pspan) {
+                        Ok(text) => push_text(&mut parts, text),
+                        Err(d) => self.errors.push(d),
                     },
-                    Rule::stray => self.errors.push(
-                        Diag::new(E_DOLLAR, "a `$` must start `${NAME}` or be doubled")
-                            .at(pspan, "lone `$`")
-                            .help("write `$$` for a literal `$`, or `${NAME}` to use a variable"),
-                    ),
+                    Rule::stray => self.errors.push(stray_dollar(pspan)),
                     Rule::interp => {
                         let body = piece
                             .into_inner()
                             .next()
-                            .map(|b| b.as_str().to_string())
+                            .map(|b| b.as_str())
                             .unwrap_or_default();
-                        match parse_var(&body) {
-                            Some((name, strip, alt)) => parts.push(Part::Var(Var {
-                                name,
-                                strip,
-                                alt,
-                                span: pspan,
-                            })),
-                            None => self.errors.push(
-                                Diag::new(E_DOLLAR, format!("`${{{body}}}` is not a variable reference"))
-                                    .at(pspan, "malformed interpolation")
-                                    .help(
-                                        "write `${NAME}`, `${NAME#PREFIX}` or `${NAME:+WORD}`; names are letters, \
-                                         digits, `_` and `-`, not starting with a digit",
-                                    ),
-                            ),
+                        match interpolation(body, pspan) {
+                            Ok(var) => parts.push(Part::Var(var)),
+                            Err(d) => self.errors.push(d),
                         }
                     }
                     _ => {}
@@ -392,43 +344,6 @@ impl Cx {
         }
         Value { parts, span }
     }
-}
-
-/// Appends literal text, merging with a preceding text part.
-fn push_text(parts: &mut Vec<Part>, text: &str) {
-    if text.is_empty() {
-        return;
-    }
-    if let Some(Part::Text(t)) = parts.last_mut() {
-        t.push_str(text);
-    } else {
-        parts.push(Part::Text(text.to_string()));
-    }
-}
-
-/// Splits the inside of `${...}` into a name and an optional prefix to
-/// strip or word to use instead (`:+WORD`, which may hold a `#`).
-fn parse_var(body: &str) -> Option<(String, Option<String>, Option<String>)> {
-    let (name, strip, alt) = if let Some((n, w)) = body.split_once(":+") {
-        (n, None, Some(w.to_string()))
-    } else {
-        match body.split_once('#') {
-            Some((n, s)) => (n, Some(s.to_string()), None),
-            None => (body, None, None),
-        }
-    };
-    let mut chars = name.chars();
-    let first = chars.next()?;
-    if !(first.is_ascii_alphabetic() || first == '_') {
-        return None;
-    }
-    if !chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        return None;
-    }
-    if alt.as_deref().is_some_and(|w| w.contains('$')) {
-        return None;
-    }
-    Some((name.to_string(), strip, alt))
 }
 
 /// What a grammar rule means to a reader, for "expected ..." messages.
@@ -544,40 +459,11 @@ fn join_or(items: &[&str]) -> String {
     }
 }
 
+/// pest's own error for a text (its position and the rules it expected),
+/// for the tests that compare it with the error on the text with filler.
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_a_small_file() {
-        let src = "# syntax=x\nimport \"./a.scratch\"\n\napp hello {\n  port 8080 # web\n  ldflags \"-X a=${V}\"\n}\n";
-        let f = parse(0, src).unwrap();
-        assert_eq!(f.items.len(), 2);
-        let ItemKind::Block(b) = &f.items[1].kind else {
-            panic!()
-        };
-        assert_eq!(b.name.node, "hello");
-        assert_eq!(b.stmts.len(), 2);
-        assert_eq!(b.stmts[0].comment.as_ref().unwrap().node, "# web");
-        assert_eq!(f.items[1].leading, vec![Trivia::Blank]);
-    }
-
-    #[test]
-    fn continuation_and_no_final_newline() {
-        let src = "app a {\n  cmd x \\\n    y\n}";
-        let f = parse(0, src).unwrap();
-        let ItemKind::Block(b) = &f.items[0].kind else {
-            panic!()
-        };
-        assert_eq!(b.stmts[0].values.len(), 2);
-    }
-
-    #[test]
-    fn errors_are_diags() {
-        assert!(parse(0, "app a {\n  port 80 }\n}\n").is_err());
-        assert!(parse(0, "app a {\n").is_err());
-        let e = parse(0, "app a {\n  x \"\\q\" $a\n}\n").unwrap_err();
-        assert_eq!(e.len(), 2);
-    }
+pub(super) fn raw_error(text: &str) -> Option<String> {
+    ScratchParser::parse(Rule::file, text)
+        .err()
+        .map(|e| format!("{:?} {:?}", e.location, e.variant))
 }
