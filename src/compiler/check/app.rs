@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::keys::{self, KeyDef, Merge, ParamType};
 use super::values::{self, Bad};
 use super::{
-    E_ARITY, E_CHAIN_DEPTH, E_PARAM_MISSING, E_PARAM_TYPE, MAX_DIAGS, ParamDecl, Templates, chain,
+    Depths, E_ARITY, E_PARAM_MISSING, E_PARAM_TYPE, MAX_DIAGS, ParamDecl, Templates, chain,
     check_keys, params, parent_too_deep, spanned,
 };
 use crate::compiler::ast::{Block, Stmt};
@@ -118,7 +118,7 @@ impl Acc {
 pub(super) fn eval(
     app: &Block,
     templates: &Templates<'_>,
-    depths: &BTreeMap<&str, usize>,
+    depths: &Depths<'_>,
     options: &Options,
     budget: &Budget,
     diags: &mut Vec<Diag>,
@@ -126,14 +126,15 @@ pub(super) fn eval(
     if budget.exhausted() {
         return None; // reported once, where it ran out
     }
+    // A template's own chain too deep is reported at the template.
+    if parent_too_deep(app, depths) {
+        return None;
+    }
     let before = diags.len();
     let chain = match chain(app, templates, Some(stdlib::DEFAULT_TEMPLATE)) {
         Ok(c) => c,
         Err(d) => {
-            // A template's own chain too deep is reported at the template.
-            if !(d.code == E_CHAIN_DEPTH && parent_too_deep(app, depths)) {
-                diags.push(d);
-            }
+            diags.push(d);
             return None;
         }
     };

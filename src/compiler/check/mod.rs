@@ -19,7 +19,7 @@ mod imports;
 pub mod keys;
 pub mod values;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::ast::{Block, BlockKind, File, ItemKind, Stmt, Value};
 use super::interp::{Budget, nearest, some_names};
@@ -257,48 +257,65 @@ fn dedupe(diags: &mut Vec<Diag>) {
     diags.retain(|d| seen.insert((d.code, d.span, d.message.clone())));
 }
 
+/// Each template's chain depth by name (see [`chain_depths`]). Only ever
+/// looked up, never walked, so its order cannot reach an output.
+pub(crate) type Depths<'a> = HashMap<&'a str, usize>;
+
 /// The length of every template's chain (itself included), counted up to
 /// [`MAX_CHAIN_DEPTH`] + 1; a chain that ends in an unknown template or a
-/// cycle counts up to there. Each template is walked once (memoised), so
-/// this is O(n log n) however the templates extend each other.
-pub(crate) fn chain_depths<'a>(templates: &Templates<'a>) -> BTreeMap<&'a str, usize> {
-    let mut depth: BTreeMap<&'a str, usize> = BTreeMap::new();
-    for &start in templates.keys() {
-        if depth.contains_key(start) {
-            continue;
-        }
+/// cycle counts up to there. Each template is walked once (memoised), over
+/// indices: one lookup per template finds its parent, so this is
+/// O(n log n) however the templates extend each other.
+pub(crate) fn chain_depths<'a>(templates: &Templates<'a>) -> Depths<'a> {
+    let names: Vec<&'a str> = templates.keys().copied().collect();
+    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let parent: Vec<Option<usize>> = templates
+        .values()
+        .map(|t| {
+            let p = t.parent.as_ref()?;
+            index.get(p.node.as_str()).copied()
+        })
+        .collect();
+    // 0: not known yet (every depth is at least 1).
+    let mut depth = vec![0; names.len()];
+    let mut on_path = vec![false; names.len()];
+    let mut path: Vec<usize> = Vec::new();
+    for start in 0..names.len() {
         // Walk up until a known depth, a missing parent or a cycle; every
         // template on the way gets its depth, so none is walked twice.
-        let mut path: Vec<&'a str> = Vec::new();
-        let mut on_path: BTreeSet<&'a str> = BTreeSet::new();
         let mut at = Some(start);
         let mut base = 0;
-        while let Some(name) = at {
-            if let Some(&d) = depth.get(name) {
-                base = d;
+        while let Some(i) = at {
+            if depth[i] != 0 {
+                base = depth[i];
                 break;
             }
-            if !on_path.insert(name) {
+            if on_path[i] {
                 break; // a cycle: chain() reports it
             }
-            path.push(name);
-            at = templates
-                .get(name)
-                .and_then(|t| t.parent.as_ref())
-                .and_then(|p| templates.get_key_value(p.node.as_str()))
-                .map(|(k, _)| *k);
+            on_path[i] = true;
+            path.push(i);
+            at = parent[i];
         }
-        for (i, name) in path.iter().rev().enumerate() {
-            depth.insert(name, (base + i + 1).min(MAX_CHAIN_DEPTH + 1));
+        for (k, i) in path.drain(..).rev().enumerate() {
+            depth[i] = (base + k + 1).min(MAX_CHAIN_DEPTH + 1);
+            on_path[i] = false;
         }
     }
-    depth
+    names.into_iter().zip(depth).collect()
 }
 
-/// Whether the chain of a block whose parent is `parent` is too long
-/// because of the parent's own chain: then the error is the parent's (or
-/// an ancestor's), reported once where the limit is first passed.
-pub(crate) fn parent_too_deep(block: &Block, depths: &BTreeMap<&str, usize>) -> bool {
+/// Whether the chain of a block is too long because of its parent's own
+/// chain: then the error is the parent's (or an ancestor's), reported once
+/// where the limit is first passed, and the block reports nothing. When
+/// this holds, [`chain`] of the block could only fail with
+/// [`E_CHAIN_DEPTH`]: the parent's depth counts distinct templates (a
+/// cycle stops the count), so at least `MAX_CHAIN_DEPTH + 1` of them
+/// follow it, and the block is not one of the first ones (it would close
+/// a cycle shorter than that). So the callers skip the walk: a chain of n
+/// templates costs n short lookups, not n walks of `MAX_CHAIN_DEPTH`
+/// lookups, each building an error to drop.
+pub(crate) fn parent_too_deep(block: &Block, depths: &Depths<'_>) -> bool {
     block
         .parent
         .as_ref()
@@ -617,15 +634,16 @@ fn check_section_keys(name: &str, stmts: &[Stmt], table: &[keys::KeyDef], diags:
 fn check_template(
     t: &Block,
     templates: &Templates<'_>,
-    depths: &BTreeMap<&str, usize>,
+    depths: &Depths<'_>,
     diags: &mut Vec<Diag>,
 ) {
+    if parent_too_deep(t, depths) {
+        return;
+    }
     let chain = match chain(t, templates, None) {
         Ok(c) => c,
         Err(d) => {
-            if !(d.code == E_CHAIN_DEPTH && parent_too_deep(t, depths)) {
-                diags.push(d);
-            }
+            diags.push(d);
             return;
         }
     };
