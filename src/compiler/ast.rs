@@ -107,9 +107,10 @@ pub struct Stmt {
     pub span: Span,
     /// `KEY { ... }`: the statements of a section (one level deep; which
     /// keys open one is the checker's business). Left out of the JSON when
-    /// absent, so trees without sections serialize as before.
+    /// absent, so trees without sections serialize as before. Boxed: most
+    /// statements have none, and a file may hold a hundred thousand.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub section: Option<Section>,
+    pub section: Option<Box<Section>>,
 }
 
 /// The inside of `KEY { ... }` in an app or a template.
@@ -144,10 +145,12 @@ impl Value {
     }
 }
 
+/// A piece of a value. (The variable is boxed so that a part, and a
+/// value of plain text, stays small.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Part {
     Text(String),
-    Var(Var),
+    Var(Box<Var>),
 }
 
 /// `${NAME}`, `${NAME#PREFIX}` or `${NAME:+WORD}`.

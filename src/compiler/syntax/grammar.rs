@@ -8,7 +8,7 @@ use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
 
 use super::lines::Stop;
-use super::{E_SYNTAX, Pending, interpolation, push_text, stray_dollar, unescape};
+use super::{E_SYNTAX, Pending, interpolation, push_part, push_text, stray_dollar, unescape};
 use crate::compiler::ast::{
     Block, BlockKind, File, Import, Item, ItemKind, Part, Section, Stmt, Trivia, Value,
 };
@@ -285,7 +285,7 @@ impl Cx {
             key,
             values: Vec::new(),
             comment,
-            section: Some(section),
+            section: Some(Box::new(section)),
         }
     }
 
@@ -334,7 +334,7 @@ impl Cx {
                             .map(|b| b.as_str())
                             .unwrap_or_default();
                         match interpolation(body, pspan) {
-                            Ok(var) => parts.push(Part::Var(var)),
+                            Ok(var) => push_part(&mut parts, Part::Var(Box::new(var))),
                             Err(d) => self.errors.push(d),
                         }
                     }

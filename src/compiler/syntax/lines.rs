@@ -21,7 +21,7 @@ use crate::compiler::ast::{
 use crate::compiler::diagnostic::Diag;
 use crate::compiler::span::{FileId, Span, Spanned};
 
-use super::{Pending, interpolation, push_text, stray_dollar, unescape};
+use super::{Pending, interpolation, push_part, push_text, stray_dollar, unescape};
 
 /// Parses one file: the tree, or the diagnostics of its values (unknown
 /// escapes, stray `$`, malformed `${...}`), or a [`Stop`] where the text
@@ -561,11 +561,11 @@ impl Parser<'_> {
             values: Vec::new(),
             comment,
             span: self.span(j, brace + 1),
-            section: Some(Section {
+            section: Some(Box::new(Section {
                 stmts,
                 closing,
                 close_comment,
-            }),
+            })),
         };
         Some((stmt, end))
     }
@@ -582,6 +582,10 @@ impl Parser<'_> {
             let before = self.errors.len();
             match self.value(start) {
                 Ok((value, end)) => {
+                    // Room for one first: most statements have one value.
+                    if values.capacity() == 0 {
+                        values.reserve_exact(1);
+                    }
                     values.push(value);
                     at = end;
                 }
@@ -712,7 +716,7 @@ impl Parser<'_> {
                 if self.get(close) == Some(b'}') {
                     let span = self.span(i, close + 1);
                     match interpolation(self.str(i + 2, close), span) {
-                        Ok(var) => parts.push(Part::Var(var)),
+                        Ok(var) => push_part(parts, Part::Var(Box::new(var))),
                         Err(d) => self.errors.push(d),
                     }
                     return close + 1;

@@ -96,8 +96,18 @@ fn push_text(parts: &mut Vec<Part>, text: &str) {
     if let Some(Part::Text(t)) = parts.last_mut() {
         t.push_str(text);
     } else {
-        parts.push(Part::Text(text.to_string()));
+        push_part(parts, Part::Text(text.to_string()));
     }
+}
+
+/// Appends a part. Most values are one part: the first push allocates
+/// room for one, not the four a `Vec` starts with (a `Part` is about a
+/// hundred bytes, and a file may hold a hundred thousand values).
+fn push_part(parts: &mut Vec<Part>, part: Part) {
+    if parts.capacity() == 0 {
+        parts.reserve_exact(1);
+    }
+    parts.push(part);
 }
 
 /// What an escape in a quoted string stands for; `escape` is the escape
