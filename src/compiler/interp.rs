@@ -130,34 +130,48 @@ impl VarValue {
 /// bytes made are charged to the budget; past it, the error is
 /// [`too_much`] (the text made so far is dropped).
 pub fn expand(value: &Value, env: &Env) -> Result<Vec<String>, Vec<Diag>> {
+    let mut args = Vec::new();
+    expand_into(value, env, &mut args)?;
+    Ok(args)
+}
+
+/// [`expand`], appending the args to `args` (unchanged on error): a
+/// caller expanding many values reuses one vector.
+pub fn expand_into(value: &Value, env: &Env, args: &mut Vec<String>) -> Result<(), Vec<Diag>> {
     if env.budget.exhausted() {
         return Err(vec![too_much(value.span)]);
     }
-    let args = expand_unbounded(value, env)?;
-    let made = args.iter().map(|a| a.len() + 1).sum::<usize>();
+    let start = args.len();
+    expand_unbounded(value, env, args)?;
+    let made = args
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .map(|a| a.len() + 1)
+        .sum::<usize>();
     if env.budget.charge(made) {
-        Ok(args)
+        Ok(())
     } else {
+        args.truncate(start);
         Err(vec![too_much(value.span)])
     }
 }
 
-/// [`expand`] without the budget, each part checked against what is left
-/// so one value cannot build more than the budget before it is charged.
-fn expand_unbounded(value: &Value, env: &Env) -> Result<Vec<String>, Vec<Diag>> {
+/// [`expand_into`] without the budget, each part checked against what is
+/// left so one value cannot build more than the budget before it is
+/// charged. Appends to `args` only when it succeeds.
+fn expand_unbounded(value: &Value, env: &Env, args: &mut Vec<String>) -> Result<(), Vec<Diag>> {
     let mut errors = Vec::new();
     if let [Part::Var(v)] = value.parts.as_slice()
         && v.alt.is_none()
         && let Some(VarValue::List(items)) = env.vars.get(&v.name)
     {
-        return Ok(items
-            .iter()
-            .map(|i| {
-                let mut arg = String::new();
-                push_escaped(&mut arg, env, strip(i, v.strip.as_deref()));
-                arg
-            })
-            .collect());
+        args.extend(items.iter().map(|i| {
+            let mut arg = String::new();
+            push_escaped(&mut arg, env, strip(i, v.strip.as_deref()));
+            arg
+        }));
+        return Ok(());
     }
     let mut out = String::new();
     for part in &value.parts {
@@ -240,7 +254,8 @@ fn expand_unbounded(value: &Value, env: &Env) -> Result<Vec<String>, Vec<Diag>> 
         }
     }
     if errors.is_empty() {
-        Ok(vec![out])
+        args.push(out);
+        Ok(())
     } else {
         Err(errors)
     }

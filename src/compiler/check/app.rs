@@ -4,9 +4,10 @@
 // buy nothing (lower.rs returns it too).
 #![allow(clippy::result_large_err)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use super::keys::{self, KeyDef, Merge, ParamType};
+use super::acc::{Acc, Arg, Set};
+use super::keys::{self, KeyDef, ParamType};
 use super::values::{self, Bad};
 use super::{
     Depths, E_ARITY, E_PARAM_MISSING, E_PARAM_TYPE, MAX_DIAGS, ParamDecl, Templates, chain,
@@ -34,85 +35,6 @@ pub const E_NO_SOURCE: &str = "scratch::E0222";
 pub const E_DEPS: &str = "scratch::E0223";
 pub const E_PROBE_PORT: &str = "scratch::E0140";
 pub const E_REQUEST_OVER_LIMIT: &str = "scratch::E0141";
-
-/// One arg after expansion, with the span of the value it came from.
-type Arg = (String, Span);
-
-/// A statement's args after expansion and validation.
-#[derive(Clone, Debug)]
-struct Set {
-    args: Vec<Arg>,
-    span: Span,
-}
-
-/// Settings gathered along the chain, farthest ancestor first.
-#[derive(Default)]
-struct Acc {
-    single: BTreeMap<&'static str, Set>,
-    list: BTreeMap<&'static str, Vec<Set>>,
-    map: BTreeMap<&'static str, Vec<Spanned<(String, String)>>>,
-    /// Per map key, the index of each entry's key in `map`.
-    map_index: BTreeMap<&'static str, BTreeMap<String, usize>>,
-}
-
-impl Acc {
-    fn single(&self, key: &str) -> Option<&Set> {
-        self.single.get(key)
-    }
-
-    fn one(&self, key: &str) -> Option<Spanned<String>> {
-        self.single
-            .get(key)
-            .and_then(|s| s.args.first().map(|(a, sp)| Spanned::new(a.clone(), *sp)))
-    }
-
-    fn args(&self, key: &str) -> Option<Spanned<Vec<String>>> {
-        self.single
-            .get(key)
-            .map(|s| Spanned::new(s.args.iter().map(|(a, _)| a.clone()).collect(), s.span))
-    }
-
-    fn flag(&self, key: &str) -> Option<(bool, Span)> {
-        self.single.get(key).map(|s| {
-            let on = s.args.first().is_none_or(|(a, _)| a == "true");
-            (on, s.span)
-        })
-    }
-
-    fn lists(&self, key: &str) -> &[Set] {
-        self.list.get(key).map_or(&[], Vec::as_slice)
-    }
-
-    fn pairs(&self, key: &str) -> Vec<Spanned<(String, String)>> {
-        self.map.get(key).cloned().unwrap_or_default()
-    }
-
-    /// Merges one statement's validated args as its key says.
-    fn add(&mut self, def: &'static KeyDef, set: Set) {
-        match def.merge {
-            Merge::Single => {
-                self.single.insert(def.name, set);
-            }
-            Merge::List => self.list.entry(def.name).or_default().push(set),
-            Merge::Map => {
-                let entries = self.map.entry(def.name).or_default();
-                let index = self.map_index.entry(def.name).or_default();
-                for (a, sp) in &set.args {
-                    let Ok((k, v)) = values::key_value(a) else {
-                        continue;
-                    };
-                    match index.get(&k).and_then(|&i| entries.get_mut(i)) {
-                        Some(e) => *e = Spanned::new((k, v), *sp),
-                        None => {
-                            index.insert(k.clone(), entries.len());
-                            entries.push(Spanned::new((k, v), *sp));
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
 
 /// Evaluates an app; `None` when errors stop it (they are in `diags`).
 pub(super) fn eval(
@@ -307,8 +229,8 @@ pub(super) fn eval(
     if diags.len() > before {
         return None;
     }
-    let mut model = assemble(app, &chain, &acc, build_args, options, out, diags)?;
-    model.kubernetes = kubernetes(&kube, &model.image.ports, diags)?;
+    let mut model = assemble(app, &chain, &mut acc, build_args, options, out, diags)?;
+    model.kubernetes = kubernetes(&mut kube, &model.image.ports, diags)?;
     model.switches = switches(app, &acc, &param_values);
     Some(model)
 }
@@ -382,7 +304,7 @@ fn setting(
 /// (a nearer probe replaces a farther one of the same kind), no request
 /// above its limit. `None` when one is in error (reported).
 fn kubernetes(
-    kube: &Acc,
+    kube: &mut Acc,
     ports: &[Spanned<model::Port>],
     diags: &mut Vec<Diag>,
 ) -> Option<model::Kubernetes> {
@@ -392,8 +314,8 @@ fn kubernetes(
             .ok()
             .map(|n| Spanned::new(n, r.span))
     });
-    let requests = kube.pairs("requests");
-    let limits = kube.pairs("limits");
+    let requests = kube.take_pairs("requests");
+    let limits = kube.take_pairs("limits");
     for r in &requests {
         let Some(l) = limits.iter().find(|l| l.node.0 == r.node.0) else {
             continue;
@@ -537,13 +459,15 @@ fn stmts<'a>(block: &'a Block, key: &'a str) -> impl Iterator<Item = &'a Stmt> +
 
 /// Expands a statement's values into args, each with its value's span.
 fn expand(s: &Stmt, env: &Env, diags: &mut Vec<Diag>) -> Vec<Arg> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(s.values.len());
+    // One value's args; one vector for all of them.
+    let mut args = Vec::new();
     for v in &s.values {
         if diags.len() >= MAX_DIAGS {
             break;
         }
-        match interp::expand(v, env) {
-            Ok(args) => out.extend(args.into_iter().map(|a| (a, v.span))),
+        match interp::expand_into(v, env, &mut args) {
+            Ok(()) => out.extend(args.drain(..).map(|a| (a, v.span))),
             Err(e) => {
                 for d in e {
                     if d.code == interp::E_TOO_MUCH {
@@ -770,7 +694,7 @@ fn platform_error(a: &str, e: &crate::compiler::platform::PlatformError, span: S
 fn assemble(
     app: &Block,
     chain: &[&Block],
-    acc: &Acc,
+    acc: &mut Acc,
     build_args: BTreeMap<String, String>,
     options: &Options,
     out: String,
@@ -902,7 +826,7 @@ fn assemble(
             dir: acc
                 .one("build-dir")
                 .map_or_else(|| "/src".to_string(), |d| d.node),
-            env: acc.pairs("build-env"),
+            env: acc.take_pairs("build-env"),
             caches,
             deps,
             run,
@@ -999,15 +923,26 @@ fn assemble(
             }
         }
     }
-    let mut volumes: Vec<Spanned<String>> = Vec::new();
-    let mut seen_volumes = BTreeSet::new();
-    for set in acc.lists("volume") {
-        for (a, sp) in &set.args {
-            if seen_volumes.insert(a.as_str()) {
-                volumes.push(Spanned::new(a.clone(), *sp));
-            }
-        }
-    }
+    // Each path once, where it is first listed. Membership is hashed (a
+    // list of 100,000 paths compared byte by byte in a tree was most of a
+    // check), and the paths are moved, not copied.
+    let listed: Vec<Arg> = acc
+        .take_lists("volume")
+        .into_iter()
+        .flat_map(|set| set.args)
+        .collect();
+    let first: Vec<bool> = {
+        let mut seen = HashSet::with_capacity(listed.len());
+        listed
+            .iter()
+            .map(|(a, _)| seen.insert(a.as_str()))
+            .collect()
+    };
+    let volumes: Vec<Spanned<String>> = listed
+        .into_iter()
+        .zip(first)
+        .filter_map(|((a, sp), first)| first.then(|| Spanned::new(a, sp)))
+        .collect();
     let user = acc
         .one("user")
         .and_then(|u| values::user(&u.node).ok().map(|v| Spanned::new(v, u.span)))
@@ -1048,8 +983,8 @@ fn assemble(
             user,
             entrypoint,
             cmd,
-            env: acc.pairs("env"),
-            labels: acc.pairs("label"),
+            env: acc.take_pairs("env"),
+            labels: acc.take_pairs("label"),
         },
         build_args,
         sbom: acc.flag("sbom").is_none_or(|(on, _)| on),

@@ -1,6 +1,8 @@
 //! The built-in keys: how many values each takes, how definitions along a
 //! template chain combine, and where platform variables are allowed.
 
+use std::sync::OnceLock;
+
 /// How definitions of a key combine along the chain (app, template,
 /// parent template, ...).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,8 +169,19 @@ pub const KUBERNETES: &[KeyDef] = &[
     ),
 ];
 
+/// The built-in key of this name: the first in [`KEYS`] that has it.
+/// (A binary search: the checker asks once per statement per app.)
 pub fn find(name: &str) -> Option<&'static KeyDef> {
-    KEYS.iter().find(|k| k.name == name)
+    static SORTED: OnceLock<Vec<&'static KeyDef>> = OnceLock::new();
+    let sorted = SORTED.get_or_init(|| {
+        let mut keys: Vec<&'static KeyDef> = KEYS.iter().collect();
+        // Stable, and the first of equal names kept: as a scan would find.
+        keys.sort_by_key(|k| k.name);
+        keys.dedup_by_key(|k| k.name);
+        keys
+    });
+    let i = sorted.binary_search_by(|k| k.name.cmp(name)).ok()?;
+    sorted.get(i).copied()
 }
 
 /// The keys of the section a key opens (`kubernetes`); `None` for the keys

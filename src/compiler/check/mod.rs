@@ -14,9 +14,12 @@
 // buy nothing (lower.rs returns it too).
 #![allow(clippy::result_large_err)]
 
+mod acc;
 mod app;
 mod imports;
 pub mod keys;
+#[cfg(test)]
+mod tests;
 pub mod values;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -118,8 +121,9 @@ pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec
 
     let mut templates: Templates<'_> = BTreeMap::new();
     let mut apps: Vec<&Block> = Vec::new();
-    // Apps by name, to find a duplicate without scanning every app.
-    let mut app_names: BTreeMap<&str, &Block> = BTreeMap::new();
+    // Apps by name, to find a duplicate without scanning every app (only
+    // looked up: hashed, a file may hold tens of thousands).
+    let mut app_names: HashMap<&str, &Block> = HashMap::new();
     // Stdlib files first, so a user template that reuses a stdlib name is
     // the one reported.
     let mut order: Vec<(FileId, &File)> = parsed.iter().map(|(id, f)| (*id, *f)).collect();
@@ -251,10 +255,25 @@ pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec
 }
 
 /// Drops repeated diagnostics (a template used by two apps reports a bad
-/// value once), keeping the first's position.
+/// value once), keeping the first's position. By sorting their indices
+/// (most compare by span alone), so no message is copied: a file may make
+/// a hundred thousand of them.
 fn dedupe(diags: &mut Vec<Diag>) {
-    let mut seen: BTreeSet<(&'static str, Option<Span>, String)> = BTreeSet::new();
-    diags.retain(|d| seen.insert((d.code, d.span, d.message.clone())));
+    fn key(d: &Diag) -> (Option<Span>, &'static str, &str) {
+        (d.span, d.code, d.message.as_str())
+    }
+    let mut order: Vec<usize> = (0..diags.len()).collect();
+    order.sort_unstable_by(|&a, &b| key(&diags[a]).cmp(&key(&diags[b])).then(a.cmp(&b)));
+    let mut keep = vec![true; diags.len()];
+    for pair in order.windows(2) {
+        if let [first, next] = *pair
+            && key(&diags[first]) == key(&diags[next])
+        {
+            keep[next] = false;
+        }
+    }
+    let mut keep = keep.into_iter();
+    diags.retain(|_| keep.next().unwrap_or(true));
 }
 
 /// Each template's chain depth by name (see [`chain_depths`]). Only ever
