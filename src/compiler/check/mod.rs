@@ -113,6 +113,8 @@ pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec
             Ok(ast) => {
                 own.insert(id, ast);
             }
+            // Moved, not copied, when first: a file may give many.
+            Err(e) if diags.is_empty() => diags = e,
             Err(e) => diags.extend(e),
         }
     }

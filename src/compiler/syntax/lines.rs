@@ -16,12 +16,14 @@
 //! every `$`) is remembered.
 
 use crate::compiler::ast::{
-    Block, BlockKind, File, Import, Item, ItemKind, Part, Section, Stmt, Trivia, Value,
+    Block, BlockKind, File, Import, Item, ItemKind, Part, Section, Stmt, Trivia, Value, Var,
 };
 use crate::compiler::diagnostic::Diag;
 use crate::compiler::span::{FileId, Span, Spanned};
 
-use super::{Pending, interpolation, push_part, push_text, stray_dollar, unescape};
+use super::{
+    Pending, escaped, interpolation, parse_var, push_part, push_text, stray_dollar, unescape,
+};
 
 /// Parses one file: the tree, or the diagnostics of its values (unknown
 /// escapes, stray `$`, malformed `${...}`), or a [`Stop`] where the text
@@ -44,7 +46,7 @@ pub(super) fn parse(file: FileId, text: &str) -> Result<Result<File, Vec<Diag>>,
     };
     match p.file() {
         Some(ast) if p.errors.is_empty() => Ok(Ok(ast)),
-        Some(_) => Ok(Err(p.errors)),
+        Some(_) => Ok(Err(p.diagnostics())),
         None => Err(p.stop.unwrap_or(Stop {
             line: 0,
             fills: Vec::new(),
@@ -133,12 +135,26 @@ impl Stop {
     }
 }
 
+/// A diagnostic of a value, kept as where it is until the parse is done:
+/// built only if the whole text is in the grammar (else pest's error is
+/// the only one), and then all at once. A file may hold hundreds of
+/// thousands of stray `$`.
+#[derive(Clone, Copy, Debug)]
+enum Found {
+    /// An unknown escape: `\` and the character, from `.0` to `.1`.
+    Escape(usize, usize),
+    /// A `$` starting neither `${` nor `$$`.
+    Stray(usize),
+    /// A malformed `${...}`: its `$` and its `}`.
+    Interp(usize, usize),
+}
+
 struct Parser<'t> {
     text: &'t str,
     b: &'t [u8],
     file: FileId,
-    /// The diagnostics of the values read so far.
-    errors: Vec<Diag>,
+    /// The diagnostics of the values read so far, as where they are.
+    errors: Vec<Found>,
     /// Where the current top-level line starts.
     top: usize,
     /// While in a block's body: where the body starts, and where the line
@@ -689,9 +705,9 @@ impl Parser<'_> {
                         return Err(i);
                     };
                     let end = i + 1 + c.len_utf8();
-                    match unescape(self.str(i, end), self.span(i, end)) {
-                        Ok(text) => push_text(&mut parts, text),
-                        Err(d) => self.errors.push(d),
+                    match escaped(c) {
+                        Some(text) => push_text(&mut parts, text),
+                        None => self.errors.push(Found::Escape(i, end)),
                     }
                     i = end;
                 }
@@ -714,10 +730,18 @@ impl Parser<'_> {
             Some(b'{') => {
                 let close = self.brace_end(i + 2);
                 if self.get(close) == Some(b'}') {
-                    let span = self.span(i, close + 1);
-                    match interpolation(self.str(i + 2, close), span) {
-                        Ok(var) => push_part(parts, Part::Var(Box::new(var))),
-                        Err(d) => self.errors.push(d),
+                    match parse_var(self.str(i + 2, close)) {
+                        Some((name, strip, alt)) => {
+                            let span = self.span(i, close + 1);
+                            let var = Var {
+                                name,
+                                strip,
+                                alt,
+                                span,
+                            };
+                            push_part(parts, Part::Var(Box::new(var)));
+                        }
+                        None => self.errors.push(Found::Interp(i, close)),
                     }
                     return close + 1;
                 }
@@ -728,8 +752,26 @@ impl Parser<'_> {
             }
             _ => {}
         }
-        self.errors.push(stray_dollar(self.span(i, i + 1)));
+        self.errors.push(Found::Stray(i));
         i + 1
+    }
+
+    /// The diagnostics of the values, in the order they were found.
+    fn diagnostics(&self) -> Vec<Diag> {
+        let mut out = Vec::with_capacity(self.errors.len());
+        for found in &self.errors {
+            let diag = match *found {
+                Found::Escape(start, end) => {
+                    unescape(self.str(start, end), self.span(start, end)).err()
+                }
+                Found::Stray(at) => Some(stray_dollar(self.span(at, at + 1))),
+                Found::Interp(dollar, close) => {
+                    interpolation(self.str(dollar + 2, close), self.span(dollar, close + 1)).err()
+                }
+            };
+            out.extend(diag);
+        }
+        out
     }
 
     /// The first `}`, line end or end of text from `from` on. Remembered:

@@ -110,16 +110,24 @@ fn push_part(parts: &mut Vec<Part>, part: Part) {
     parts.push(part);
 }
 
+/// What the escape `\` + `c` in a quoted string stands for, if it is one.
+fn escaped(c: char) -> Option<&'static str> {
+    Some(match c {
+        '"' => "\"",
+        '\\' => "\\",
+        'n' => "\n",
+        't' => "\t",
+        '$' => "$",
+        _ => return None,
+    })
+}
+
 /// What an escape in a quoted string stands for; `escape` is the escape
 /// as written (`\` and one character), `span` where.
 fn unescape(escape: &str, span: Span) -> Result<&'static str, Diag> {
-    match escape.chars().nth(1) {
-        Some('"') => Ok("\""),
-        Some('\\') => Ok("\\"),
-        Some('n') => Ok("\n"),
-        Some('t') => Ok("\t"),
-        Some('$') => Ok("$"),
-        _ => Err(
+    match escape.chars().nth(1).and_then(escaped) {
+        Some(text) => Ok(text),
+        None => Err(
             Diag::new(E_ESCAPE, format!("unknown escape `{escape}` in a string"))
                 .at(span, "not an escape")
                 .help("the escapes are \\\" \\\\ \\n \\t \\$; write \\\\ for a backslash"),
