@@ -732,6 +732,11 @@ fn fuzz_seeds_are_the_shapes_and_do_not_panic() {
     for e in std::fs::read_dir(&dir).unwrap() {
         let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
         // The fuzz target's body (fuzz/fuzz_targets/compile.rs).
+        assert_eq!(
+            compiler::syntax::parse(0, &text),
+            compiler::syntax::parse_reference(0, &text),
+            "the parser and pest differ"
+        );
         let sources = Sources::new("app.scratch", text.as_str());
         let _ = compiler::check::pending_imports(&sources);
         if let Err(d) = compiler::compile(&sources, &Options::default(), &Default::default(), None)

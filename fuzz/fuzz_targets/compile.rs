@@ -1,6 +1,7 @@
 //! Parse, check, lower and format arbitrary input, and render whatever
-//! errors come out: nothing may panic, and the formatter must be
-//! idempotent on whatever parses. Seeds: `fuzz/seeds/compile/` (the
+//! errors come out: nothing may panic, the parser must give what pest
+//! gives on the grammar (`syntax::parse_reference`), and the formatter
+//! must be idempotent on whatever parses. Seeds: `fuzz/seeds/compile/` (the
 //! hostile shapes of `tests/shapes`), e.g.
 //! `cargo +nightly fuzz run compile fuzz/corpus/compile fuzz/seeds/compile`.
 #![no_main]
@@ -10,6 +11,11 @@ use scratchc::compiler::{self, Options, Sources, fmt};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
+    assert_eq!(
+        compiler::syntax::parse(0, text),
+        compiler::syntax::parse_reference(0, text),
+        "the parser and pest differ"
+    );
     let sources = Sources::new("app.scratch", text);
     let _ = compiler::check::pending_imports(&sources);
     if let Err(diags) = compiler::compile(&sources, &Options::default(), &Default::default(), None) {

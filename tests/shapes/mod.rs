@@ -50,6 +50,22 @@ pub const SHAPES: &[Shape] = &[
         name: "control-chars",
         make: control_chars,
     },
+    Shape {
+        name: "long-string",
+        make: long_string,
+    },
+    Shape {
+        name: "open-interps-in-string",
+        make: open_interps_in_string,
+    },
+    Shape {
+        name: "late-syntax-error",
+        make: late_syntax_error,
+    },
+    Shape {
+        name: "stray-dollars",
+        make: stray_dollars,
+    },
 ];
 
 /// `template t0 extends go`, `t1 extends t0`, ..., and an app using the
@@ -158,4 +174,42 @@ pub fn control_chars(bytes: usize) -> String {
     }
     s.push_str("}\n");
     s
+}
+
+/// One quoted string as long as the size allows (pest read a string a
+/// character at a time: 1 MB took 100 ms).
+pub fn long_string(bytes: usize) -> String {
+    format!(
+        "app a {{\n  label \"a={}\"\n}}\n",
+        "x".repeat(bytes.saturating_sub(32))
+    )
+}
+
+/// A string of `${` left open to the end of its line: at each `$` the
+/// search for a `}` runs to the end of the line (quadratic in pest: 20,000
+/// took 74 ms), and the string is never closed, so the file has a syntax
+/// error after all of it.
+pub fn open_interps_in_string(bytes: usize) -> String {
+    format!(
+        "app a {{\n  label \"a={}\n}}\n",
+        "${".repeat(bytes.saturating_sub(32) / 2)
+    )
+}
+
+/// The volume list with a stray `}` at the end of its line: a syntax
+/// error after a megabyte of values.
+pub fn late_syntax_error(bytes: usize) -> String {
+    let mut s = volume_list(bytes.saturating_sub(8));
+    s.truncate(s.len().saturating_sub(3));
+    s.push_str(" }\n}\n");
+    s
+}
+
+/// A `$` that starts neither `${` nor `$$`, as many as fit on one line:
+/// an error each (E0003), half a million of them.
+pub fn stray_dollars(bytes: usize) -> String {
+    format!(
+        "app a {{\n  label a={}\n}}\n",
+        "$x".repeat(bytes.saturating_sub(32) / 2)
+    )
 }
