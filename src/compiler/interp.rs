@@ -98,8 +98,10 @@ pub const PLATFORM_VARS: &[&str] = &[
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VarValue {
     Str(String),
-    /// A list parameter: several args when used as a whole value.
-    List(Vec<String>),
+    /// A list parameter: several args when used as a whole value. Shared:
+    /// each block of a chain has it in scope (its size is charged to the
+    /// budget each time, as if copied).
+    List(Rc<[String]>),
 }
 
 /// The variables in scope for one statement.
@@ -198,6 +200,7 @@ fn expand_unbounded(value: &Value, env: &Env, args: &mut Vec<String>) -> Result<
                 }
                 Some(VarValue::Str(s)) => push_escaped(&mut out, env, strip(s, v.strip.as_deref())),
                 Some(VarValue::List(items)) => {
+                    out.reserve(items.iter().map(|i| i.len() + 1).sum());
                     for (k, i) in items.iter().enumerate() {
                         if k > 0 {
                             out.push(' ');

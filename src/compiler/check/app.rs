@@ -139,10 +139,11 @@ pub(super) fn eval(
         let (args, span) = match (setting, d.default) {
             (Some(s), _) => (expand(s, &with_args, diags), s.span),
             (None, Some(vals)) => {
-                let mut args = Vec::new();
+                let mut args = Vec::with_capacity(vals.len());
+                let mut one = Vec::new();
                 for v in vals {
-                    match interp::expand(v, &with_args) {
-                        Ok(a) => args.extend(a.into_iter().map(|x| (x, v.span))),
+                    match interp::expand_into(v, &with_args, &mut one) {
+                        Ok(()) => args.extend(one.drain(..).map(|x| (x, v.span))),
                         Err(e) => diags.extend(e),
                     }
                 }
@@ -166,7 +167,7 @@ pub(super) fn eval(
         if let Some(s) = setting {
             param_settings.insert(d.name.clone(), s.span);
         }
-        match typed(d, &args, span) {
+        match typed(d, args, span) {
             Ok(v) => param_values.push((d, v)),
             Err(e) => diags.push(e),
         }
@@ -508,7 +509,7 @@ fn arity(def: &KeyDef, got: usize, s: &Stmt) -> Diag {
 }
 
 /// A parameter's value with its type checked.
-fn typed(d: &ParamDecl<'_>, args: &[Arg], span: Span) -> Result<VarValue, Diag> {
+fn typed(d: &ParamDecl<'_>, args: Vec<Arg>, span: Span) -> Result<VarValue, Diag> {
     let article = if d.ty == ParamType::Int { "an" } else { "a" };
     let wrong = |what: String, at: Span| {
         Diag::new(
@@ -529,10 +530,8 @@ fn typed(d: &ParamDecl<'_>, args: &[Arg], span: Span) -> Result<VarValue, Diag> 
         })
     };
     match d.ty {
-        ParamType::List => Ok(VarValue::List(
-            args.iter().map(|(a, _)| a.clone()).collect(),
-        )),
-        ParamType::Bool => match args {
+        ParamType::List => Ok(VarValue::List(args.into_iter().map(|(a, _)| a).collect())),
+        ParamType::Bool => match args.as_slice() {
             [] => Ok(VarValue::Str("true".into())),
             [(a, sp)] => values::boolean(a)
                 .map(|b| VarValue::Str(b.to_string()))
@@ -542,7 +541,7 @@ fn typed(d: &ParamDecl<'_>, args: &[Arg], span: Span) -> Result<VarValue, Diag> 
                 span,
             )),
         },
-        ParamType::Int => match args {
+        ParamType::Int => match args.as_slice() {
             [(a, sp)] => a
                 .parse::<i64>()
                 .map(|n| VarValue::Str(n.to_string()))
@@ -552,7 +551,7 @@ fn typed(d: &ParamDecl<'_>, args: &[Arg], span: Span) -> Result<VarValue, Diag> 
                 span,
             )),
         },
-        ParamType::Str => match args {
+        ParamType::Str => match args.as_slice() {
             [(a, _)] => Ok(VarValue::Str(a.clone())),
             _ => Err(wrong(
                 format!("expected one value, got {}", args.len()),

@@ -98,7 +98,11 @@ pub fn abs_path(s: &str) -> Result<(), Bad> {
     if s.starts_with('/') {
         return Ok(());
     }
-    let example = s.trim_start_matches("./");
+    // `trim_start_matches("./")`, without its substring searcher.
+    let mut example = s;
+    while let Some(rest) = example.strip_prefix("./") {
+        example = rest;
+    }
     let mut message = String::with_capacity(s.len() + 28);
     message.push('`');
     message.push_str(s);

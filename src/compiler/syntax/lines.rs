@@ -43,6 +43,7 @@ pub(super) fn parse(file: FileId, text: &str) -> Result<Result<File, Vec<Diag>>,
         eoi: false,
         stop: None,
         brace: (usize::MAX, usize::MAX),
+        parts: Vec::new(),
     };
     match p.file() {
         Some(ast) if p.errors.is_empty() => Ok(Ok(ast)),
@@ -174,6 +175,8 @@ struct Parser<'t> {
     /// `(from, to)`: from any position in `from..=to`, the first `}`, line
     /// end or end of text is at `to` (see [`Parser::brace_end`]).
     brace: (usize, usize),
+    /// The parts of the value being read (see [`Parser::exact`]).
+    parts: Vec<Part>,
 }
 
 impl Parser<'_> {
@@ -642,7 +645,7 @@ impl Parser<'_> {
     /// `bare = !("#" | "\"") ~ (bare_text | interp | dollar | stray)+`
     /// (the first character is the caller's to check).
     fn bare(&mut self, start: usize) -> Option<(Value, usize)> {
-        let mut parts = Vec::new();
+        let mut parts = std::mem::take(&mut self.parts);
         let mut i = start;
         loop {
             match self.get(i) {
@@ -665,6 +668,7 @@ impl Parser<'_> {
                 }
             }
         }
+        let parts = self.exact(parts);
         if i == start {
             return None;
         }
@@ -677,17 +681,25 @@ impl Parser<'_> {
         ))
     }
 
+    /// A value's parts in a vector of their number, and `parts` (emptied)
+    /// kept for the next value: one allocation a value, none wasted.
+    fn exact(&mut self, mut parts: Vec<Part>) -> Vec<Part> {
+        let exact = parts.drain(..).collect();
+        self.parts = parts;
+        exact
+    }
+
     /// `quoted = "\"" ~ (quoted_text | interp | dollar | stray | escape)* ~
     /// "\""`, from the quote at `start`. A string left open is `Err`, with
     /// where its pieces stopped.
     fn quoted(&mut self, start: usize) -> Result<(Value, usize), usize> {
-        let mut parts = Vec::new();
+        let mut parts = std::mem::take(&mut self.parts);
         let mut i = start + 1;
         loop {
             match self.get(i) {
                 Some(b'"') => {
                     let value = Value {
-                        parts,
+                        parts: self.exact(parts),
                         span: self.span(start, i + 1),
                     };
                     return Ok((value, i + 1));
