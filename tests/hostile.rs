@@ -379,7 +379,22 @@ fn thousands_of_errors_render_the_first_hundred() {
     out.refused_with("scratch::E0100");
     assert_eq!(out.stderr.matches("scratch::E0100").count(), 100);
     assert!(
-        out.stderr.contains("more errors (the first 100 are shown)"),
+        out.stderr.contains("more errors (the first 100 are shown"),
+        "{}",
+        &out.stderr[out.stderr.len() - 300..]
+    );
+}
+
+#[test]
+fn half_a_million_stray_dollars_are_counted_to_the_first_thousand() {
+    let w = world(&shapes::stray_dollars(1 << 20));
+    let out = scratchc(&["check", "app.scratch"]).dir(&w.app).run();
+    out.refused_with("scratch::E0003");
+    assert_eq!(out.stderr.matches("scratch::E0003").count(), 100);
+    assert!(
+        out.stderr.contains(
+            "... and at least 900 more errors (the first 100 are shown; the search stops at 1000)"
+        ),
         "{}",
         &out.stderr[out.stderr.len() - 300..]
     );

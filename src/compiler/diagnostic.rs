@@ -177,6 +177,12 @@ impl Diag {
     }
 }
 
+/// Errors after which a stage stops looking for more (the parser for the
+/// errors in values, the checker for its own): what one run shows is
+/// bounded (and the renderer shows the first [`MAX_RENDERED`]), and so is
+/// the work spent on messages for a file that is all errors.
+pub const MAX_DIAGS: usize = 1000;
+
 /// Diagnostics shown at most by one render; the rest are counted.
 pub const MAX_RENDERED: usize = 100;
 
@@ -208,11 +214,24 @@ pub fn render(diags: &[Diag], sources: &Sources, color: bool) -> String {
         out.push_str(&one);
         out.push('\n');
     }
-    if diags.len() > MAX_RENDERED {
-        out.push_str(&format!(
-            "... and {} more errors (the first {MAX_RENDERED} are shown)\n",
-            diags.len() - MAX_RENDERED
-        ));
+    if let Some(line) = more_errors(diags.len()) {
+        out.push_str(&line);
+        out.push('\n');
     }
     out
+}
+
+/// The line that counts the errors a render leaves out of `total`, if it
+/// leaves any out. At [`MAX_DIAGS`] the stages stopped looking, so there
+/// may be more than were counted.
+pub fn more_errors(total: usize) -> Option<String> {
+    let left = total.checked_sub(MAX_RENDERED).filter(|&n| n > 0)?;
+    Some(if total >= MAX_DIAGS {
+        format!(
+            "... and at least {left} more errors (the first {MAX_RENDERED} are shown; \
+             the search stops at {MAX_DIAGS})"
+        )
+    } else {
+        format!("... and {left} more errors (the first {MAX_RENDERED} are shown)")
+    })
 }

@@ -15,7 +15,7 @@
 use prost::Message;
 
 use crate::client::errors::BuildError;
-use crate::compiler::diagnostic::MAX_RENDERED;
+use crate::compiler::diagnostic::{MAX_RENDERED, more_errors};
 use crate::compiler::excerpt::{MAX_LABEL_LINES, escape_text, shown_line};
 use crate::compiler::{Diag, Sources, Span};
 use crate::proto::errdefs;
@@ -79,12 +79,7 @@ pub fn diagnostics_status(diags: &[Diag], sources: &Sources) -> Status {
             });
         }
     }
-    if diags.len() > MAX_RENDERED {
-        lines.push(format!(
-            "... and {} more errors (the first {MAX_RENDERED} are shown)",
-            diags.len() - MAX_RENDERED
-        ));
-    }
+    lines.extend(more_errors(diags.len()));
     Status {
         code: CODE_UNKNOWN,
         message: lines.join("\n"),

@@ -25,6 +25,7 @@ pub mod values;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::ast::{Block, BlockKind, File, ItemKind, Stmt, Value};
+use super::diagnostic::MAX_DIAGS;
 use super::interp::{Budget, nearest, some_names};
 use super::span::{FileId, Span, Spanned};
 use super::{Diag, Options, Sources, model, sources, stdlib, syntax};
@@ -57,11 +58,6 @@ pub const E_UNDECLARED_ARG: &str = "scratch::E0301";
 /// templates it extends. Real chains are a handful deep; the limit keeps
 /// the work of checking a block bounded (every block walks its chain).
 pub const MAX_CHAIN_DEPTH: usize = 16;
-
-/// Errors after which the checker stops looking for more: what one run
-/// shows is bounded (and the renderer shows the first 100 of them), and
-/// so is the work spent on help lines for a file that is all errors.
-pub const MAX_DIAGS: usize = 1000;
 
 /// A `param` declaration, valid as far as its name and type go.
 #[derive(Clone, Debug)]

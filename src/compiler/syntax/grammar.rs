@@ -12,7 +12,7 @@ use super::{E_SYNTAX, Pending, interpolation, push_part, push_text, stray_dollar
 use crate::compiler::ast::{
     Block, BlockKind, File, Import, Item, ItemKind, Part, Section, Stmt, Trivia, Value,
 };
-use crate::compiler::diagnostic::Diag;
+use crate::compiler::diagnostic::{Diag, MAX_DIAGS};
 use crate::compiler::span::{FileId, Span, Spanned};
 
 #[derive(pest_derive::Parser)]
@@ -43,6 +43,8 @@ pub(super) fn parse(file: FileId, text: &str) -> Result<File, Vec<Diag>> {
     if cx.errors.is_empty() {
         Ok(ast)
     } else {
+        // The first as `lines` keeps them (the rest are not looked at).
+        cx.errors.truncate(MAX_DIAGS);
         Err(cx.errors)
     }
 }

@@ -18,7 +18,7 @@
 use crate::compiler::ast::{
     Block, BlockKind, File, Import, Item, ItemKind, Part, Section, Stmt, Trivia, Value, Var,
 };
-use crate::compiler::diagnostic::Diag;
+use crate::compiler::diagnostic::{Diag, MAX_DIAGS};
 use crate::compiler::span::{FileId, Span, Spanned};
 
 use super::{
@@ -719,7 +719,7 @@ impl Parser<'_> {
                     let end = i + 1 + c.len_utf8();
                     match escaped(c) {
                         Some(text) => push_text(&mut parts, text),
-                        None => self.errors.push(Found::Escape(i, end)),
+                        None => self.found(Found::Escape(i, end)),
                     }
                     i = end;
                 }
@@ -753,7 +753,7 @@ impl Parser<'_> {
                             };
                             push_part(parts, Part::Var(Box::new(var)));
                         }
-                        None => self.errors.push(Found::Interp(i, close)),
+                        None => self.found(Found::Interp(i, close)),
                     }
                     return close + 1;
                 }
@@ -764,8 +764,17 @@ impl Parser<'_> {
             }
             _ => {}
         }
-        self.errors.push(Found::Stray(i));
+        self.found(Found::Stray(i));
         i + 1
+    }
+
+    /// Notes a diagnostic of a value; past [`MAX_DIAGS`] the rest are not
+    /// kept (a line of half a million stray `$` is half a million errors,
+    /// and a run shows the first hundred).
+    fn found(&mut self, found: Found) {
+        if self.errors.len() < MAX_DIAGS {
+            self.errors.push(found);
+        }
     }
 
     /// The diagnostics of the values, in the order they were found.
