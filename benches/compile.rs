@@ -35,7 +35,9 @@ fn hello_sources() -> Sources {
 }
 
 /// An app file held in memory, as a build's reader (no imports, no lock,
-/// no `.dockerignore`, every probed file present).
+/// no `.dockerignore`, no context file readable; of the probed files,
+/// those of a plain module: `go.mod` and `go.sum`, so the dependency step
+/// is there as in the examples).
 struct Memory(String);
 
 impl Reader for Memory {
@@ -48,8 +50,12 @@ impl Reader for Memory {
     async fn read_dockerignore(&self) -> Result<Option<Vec<u8>>, BuildError> {
         Ok(None)
     }
+    async fn read_context(&self, _path: &str) -> Result<Option<Vec<u8>>, BuildError> {
+        Ok(None)
+    }
     async fn present(&self, paths: &BTreeSet<String>) -> Result<BTreeSet<String>, BuildError> {
-        Ok(paths.clone())
+        let plain = |p: &&String| matches!(p.as_str(), "go.mod" | "go.sum");
+        Ok(paths.iter().filter(plain).cloned().collect())
     }
 }
 

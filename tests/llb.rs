@@ -60,6 +60,8 @@ fn hello() -> App {
             deps: Some(Deps {
                 files: Spanned::new(strs(&["go.mod", "go.sum"]), s),
                 run: Spanned::new(strs(&["go", "mod", "download"]), s),
+                skip: None,
+                with: Vec::new(),
             }),
             run: Spanned::new(
                 strs(&[
@@ -74,6 +76,8 @@ fn hello() -> App {
                 s,
             ),
             out: "/out/hello".into(),
+            secrets: Vec::new(),
+            ssh: Vec::new(),
         }),
         platforms: vec![
             sp(Platform::linux_amd64(), 35, 46),
@@ -95,6 +99,7 @@ fn hello() -> App {
         },
         build_args: BTreeMap::new(),
         kubernetes: Default::default(),
+        params: BTreeMap::new(),
     }
 }
 
@@ -223,7 +228,7 @@ fn server_arm64() {
 fn hello_dockerfile() {
     insta::assert_snapshot!(
         "hello_dockerfile",
-        dockerfile::render(&hello(), None, &Options::default())
+        dockerfile::render(&hello(), None, &LowerOptions::default())
     );
 }
 
@@ -231,7 +236,7 @@ fn hello_dockerfile() {
 fn server_dockerfile() {
     insta::assert_snapshot!(
         "server_dockerfile",
-        dockerfile::render(&server(), None, &Options::default())
+        dockerfile::render(&server(), None, &LowerOptions::default())
     );
 }
 
@@ -558,7 +563,10 @@ fn llb_verb_prints_what_a_build_solves() {
         false,
         Some(inputs::local_unique(&context)),
         Some(&lock),
-        absent,
+        (
+            std::collections::BTreeSet::from(["go.mod".to_string()]),
+            absent,
+        ),
         1_700_000_000,
     );
     let app = &program.apps[0];

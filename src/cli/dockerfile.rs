@@ -12,6 +12,7 @@ pub fn run(args: &DockerfileArgs) -> Result<(), Failure> {
     let plan = plan(&args.file, &args.compile, None)?;
     let app = one_app(&plan, args.app.as_deref())?;
     let platform = plan.settings.platforms.first();
-    let text = dockerfile::render(app, platform, &plan.options());
+    let lower = plan.lower_options(app, std::collections::BTreeMap::new());
+    let text = dockerfile::render(app, platform, &lower);
     super::write_stdout(text.as_bytes())
 }

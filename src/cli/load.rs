@@ -5,8 +5,12 @@
 //! app file's directory after following symlinks (the app file included),
 //! within the compiler's size limits.
 //!
-//! The app file's directory is the build context: its `.dockerignore`
-//! filters what is sent, its files answer the dependency lookups.
+//! The build context is the app file's directory unless `--context DIR`
+//! names another: its `.dockerignore` filters what is sent, its files
+//! answer the dependency lookups, its git checkout gives the `GIT_*`
+//! variables. When the app file lies inside the context, imports are read
+//! from the whole context (a monorepo's shared templates); else from the
+//! app file's directory only.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -29,12 +33,21 @@ pub struct Disk {
     /// The build context, canonical, so the same tree gets the same
     /// `local.unique` whichever way its path was written.
     pub context: PathBuf,
+    /// The app file's directory inside the context (`Some("")`: the
+    /// context is that directory), or `None` when it lies outside.
+    pub app_dir: Option<String>,
 }
 
 impl Disk {
     /// The files of the app file at `file` (or of `file/app.scratch`, when
     /// `file` is a directory).
     pub fn new(file: &Path) -> Disk {
+        Disk::with_context(file, None)
+    }
+
+    /// The files of the app file at `file` with `context` as the build
+    /// context (`None`: the app file's directory).
+    pub fn with_context(file: &Path, context: Option<&Path>) -> Disk {
         let file = if file.is_dir() {
             file.join(build::APP_FILE)
         } else {
@@ -45,8 +58,31 @@ impl Disk {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."))
             .to_path_buf();
-        let context = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
-        Disk { file, dir, context }
+        let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let own = canonical(&dir);
+        let context = context.map_or_else(|| own.clone(), canonical);
+        let app_dir = own.strip_prefix(&context).ok().map(|rel| {
+            rel.components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/")
+        });
+        Disk {
+            file,
+            dir,
+            context,
+            app_dir,
+        }
+    }
+
+    /// Where imports are read: the context when the app file lies in it,
+    /// else its own directory.
+    fn import_root(&self) -> &Path {
+        if self.app_dir.is_some() {
+            &self.context
+        } else {
+            &self.dir
+        }
     }
 
     /// The app file's name in diagnostics: the path as given.
@@ -60,6 +96,8 @@ impl Disk {
     pub fn plan(&self, settings: Settings) -> Result<Plan, BuildError> {
         let settings = Settings {
             file: self.name(),
+            app_dir: self.app_dir.clone(),
+            vcs: crate::build::vcs::Vcs::from_git(&self.context),
             ..settings
         };
         futures::executor::block_on(Plan::load(self, settings))
@@ -85,20 +123,28 @@ impl Reader for Disk {
     async fn read_imports(&self, names: &[String]) -> Result<Vec<Found>, BuildError> {
         names
             .iter()
-            .map(
-                |n| match userfile::read_inside(&self.dir, Path::new(n), MAX_FILE_BYTES) {
+            .map(|n| {
+                match userfile::read_inside(self.import_root(), Path::new(n), MAX_FILE_BYTES) {
                     Ok(data) => Ok(Ok(data)),
                     Err(e) => match e.unreadable() {
                         Some(why) => Ok(Err(why)),
                         None => Err(e.into()),
                     },
-                },
-            )
+                }
+            })
             .collect()
     }
 
     async fn read_dockerignore(&self) -> Result<Option<Vec<u8>>, BuildError> {
         self.optional(&self.context, ".dockerignore")
+    }
+
+    async fn read_context(&self, path: &str) -> Result<Option<Vec<u8>>, BuildError> {
+        match userfile::read_inside(&self.context, Path::new(path), MAX_FILE_BYTES) {
+            Ok(data) => Ok(Some(data)),
+            Err(e) if e.unreadable().is_some() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn present(&self, paths: &BTreeSet<String>) -> Result<BTreeSet<String>, BuildError> {
@@ -142,7 +188,9 @@ pub fn read_root(path: &Path) -> Result<String, FileError> {
 /// with their span; an IO error stops the load.
 pub fn load(path: &Path) -> Result<Sources, BuildError> {
     let disk = Disk::new(path);
-    futures::executor::block_on(build::load_sources(&disk, &disk.name())).map(|(s, _)| s)
+    let app_dir = disk.app_dir.clone();
+    futures::executor::block_on(build::load_sources(&disk, &disk.name(), app_dir.as_deref()))
+        .map(|(s, _)| s)
 }
 
 /// The patterns of `<context>/.dockerignore`, in file order (comments and

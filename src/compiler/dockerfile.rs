@@ -15,12 +15,15 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::interp::PLATFORM_VARS;
+use super::model::SecretTarget;
 use super::model::{self, Build, Sharing};
-use super::{Options, Platform};
+use super::{LowerOptions, Platform};
 
 /// Renders the Dockerfile of `app`. `platform` only changes the suggested
-/// `--platform` in the header (None: all the app's platforms).
-pub fn render(app: &model::App, platform: Option<&Platform>, _options: &Options) -> String {
+/// `--platform` in the header (None: all the app's platforms); of `lower`
+/// only what the context holds is read (it decides the dependency step, as
+/// in the LLB).
+pub fn render(app: &model::App, platform: Option<&Platform>, lower: &LowerOptions) -> String {
     let mut d = String::new();
     let platforms: Vec<String> = match platform {
         Some(p) => vec![p.to_string()],
@@ -37,7 +40,7 @@ pub fn render(app: &model::App, platform: Option<&Platform>, _options: &Options)
     let dirs = image_dirs(img);
     let binary_src = match &app.build {
         Build::Compile(c) => {
-            compile_stage(&mut d, c, &dirs, img.user.node);
+            compile_stage(&mut d, c, &dirs, img.user.node, lower);
             Some(c.out.clone())
         }
         Build::Prebuilt { .. } => {
@@ -129,7 +132,13 @@ pub fn render(app: &model::App, platform: Option<&Platform>, _options: &Options)
     d
 }
 
-fn compile_stage(d: &mut String, c: &model::Compile, dirs: &[String], user: model::User) {
+fn compile_stage(
+    d: &mut String,
+    c: &model::Compile,
+    dirs: &[String],
+    user: model::User,
+    lower: &LowerOptions,
+) {
     let _ = writeln!(
         d,
         "\nFROM --platform=$BUILDPLATFORM {} AS build",
@@ -191,10 +200,40 @@ fn compile_stage(d: &mut String, c: &model::Compile, dirs: &[String], user: mode
             )
         })
         .collect();
-    if let Some(deps) = &c.deps {
+    let mut caches = caches;
+    for s in &c.secrets {
+        let required = if s.node.required { ",required" } else { "" };
+        match &s.node.target {
+            SecretTarget::File(t) => caches.push_str(&format!(
+                "--mount=type=secret,id={},target={t}{required} ",
+                s.node.id
+            )),
+            SecretTarget::Env(e) => caches.push_str(&format!(
+                "--mount=type=secret,id={},env={e}{required} ",
+                s.node.id
+            )),
+        }
+    }
+    for a in &c.ssh {
+        caches.push_str(&format!(
+            "--mount=type=ssh,id={},target={},required ",
+            a.node.id, a.node.path
+        ));
+    }
+    if let Some(first) = c.ssh.first() {
+        env_line(
+            d,
+            &[&("SSH_AUTH_SOCK".to_string(), first.node.path.clone())],
+        );
+    }
+    let step = c
+        .deps
+        .as_ref()
+        .and_then(|x| Some((x, x.step(&lower.present_files, &lower.absent_files)?)));
+    if let Some((deps, step)) = step {
         // Grouped by directory: COPY flattens several sources into one dest.
         let mut by_dir: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for f in &deps.files.node {
+        for f in step.files {
             let dir = f
                 .rsplit_once('/')
                 .map_or(String::new(), |(p, _)| format!("{p}/"));
