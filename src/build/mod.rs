@@ -22,6 +22,7 @@
 
 pub mod golang;
 pub mod inputs;
+pub mod lent;
 pub mod record;
 pub mod run;
 pub mod vcs;

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::build::run::Prepared;
-use crate::build::{self, NoCache, Plan, Settings, inputs, record};
+use crate::build::{self, NoCache, Plan, Settings, inputs, lent, record};
 use crate::client::cache::{self, Caches, Recorded};
 use crate::client::destination::{self, ContextGuard, Shape};
 use crate::client::errors::{BuildError, UsageError};
@@ -155,7 +155,7 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     let endpoint = args.daemon.endpoint()?;
 
     // The file, checked offline: its errors need no daemon.
-    let disk = Disk::new(&args.file);
+    let disk = Disk::for_args(&args.file, &args.compile)?;
     // SOURCE_DATE_EPOCH: every timestamp in the image is clamped to it.
     let epoch =
         epoch::source_date_epoch(&disk.context).map_err(|e| UsageError::new(e.to_string()))?;
@@ -179,6 +179,16 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         .into_iter()
         .map(str::to_string)
         .collect();
+    // The secrets given against the `secret` statements of the apps built:
+    // a required one missing stops here, before the daemon is asked.
+    let given = lent::Given {
+        secrets: secrets.keys().cloned().collect(),
+        ssh: Default::default(),
+    };
+    let built: Vec<&App> = apps.iter().map(|a| plan.app(a)).collect::<Result<_, _>>()?;
+    for w in lent::check(&built, &plan.sources, &given)? {
+        eprintln!("warning: {w}");
+    }
 
     // What each app makes, and whether the last build to the same place
     // already made it (then nothing is sent to the daemon).

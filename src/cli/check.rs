@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 
+use crate::build::{golang, vcs};
 use crate::client::errors::{BuildError, exit};
 use crate::compiler::excerpt::escape_text;
 use crate::compiler::{self, Diag, Options, Sources};
@@ -12,10 +13,7 @@ use super::{Failure, load};
 pub fn run(args: &super::CheckArgs) -> Result<(), Failure> {
     let mut worst = None;
     for path in &args.files {
-        let checked = load::load(path).and_then(|sources| {
-            compiler::check(&sources, &Options::default())
-                .map_err(|d| BuildError::diagnostics(d, &sources))
-        });
+        let checked = check_one(path, args.context.as_deref());
         match checked {
             Ok(program) => {
                 let names: Vec<&str> = program.apps.iter().map(|a| a.name.node.as_str()).collect();
@@ -39,6 +37,29 @@ pub fn run(args: &super::CheckArgs) -> Result<(), Failure> {
         None => Ok(()),
         Some(code) => Err(Failure::Reported(code.max(exit::FAILED))),
     }
+}
+
+/// Checks one file as a build would before anything runs: the compiler's
+/// checks (the `GIT_*` variables defined, empty), then the `go` template's
+/// `main` against the context's go.mod.
+fn check_one(
+    path: &std::path::Path,
+    context: Option<&std::path::Path>,
+) -> Result<compiler::model::Program, BuildError> {
+    let compile = super::CompileArgs {
+        context: context.map(std::path::Path::to_path_buf),
+        ..Default::default()
+    };
+    let disk = load::Disk::for_args(path, &compile)?;
+    let sources = load::load_disk(&disk)?;
+    let options = Options {
+        vars: vcs::Vcs::default().vars(),
+        ..Options::default()
+    };
+    let program =
+        compiler::check(&sources, &options).map_err(|d| BuildError::diagnostics(d, &sources))?;
+    futures::executor::block_on(golang::check_program(&program, &sources, &disk))?;
+    Ok(program)
 }
 
 /// A path as the CLI prints it: control characters escaped.

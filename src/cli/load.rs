@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::build::{self, Found, Plan, Reader, Settings};
-use crate::client::errors::BuildError;
+use crate::client::errors::{BuildError, UsageError};
 use crate::client::lock;
 use crate::client::userfile::{self, FileError};
 use crate::compiler::Sources;
@@ -73,6 +73,22 @@ impl Disk {
             context,
             app_dir,
         }
+    }
+
+    /// The files of the app file at `file` with the build context the
+    /// command line gives (`--context DIR`), which must be a directory.
+    pub fn for_args(file: &Path, args: &super::CompileArgs) -> Result<Disk, BuildError> {
+        if let Some(dir) = &args.context
+            && !dir.is_dir()
+        {
+            return Err(UsageError::new(format!(
+                "--context `{}` is not a directory",
+                crate::compiler::excerpt::escape_text(&dir.display().to_string())
+            ))
+            .help("name the directory to send as the build context, e.g. the repository root")
+            .into());
+        }
+        Ok(Disk::with_context(file, args.context.as_deref()))
     }
 
     /// Where imports are read: the context when the app file lies in it,
@@ -187,9 +203,13 @@ pub fn read_root(path: &Path) -> Result<String, FileError> {
 /// regular file, over a size limit) are marked for the checker to report
 /// with their span; an IO error stops the load.
 pub fn load(path: &Path) -> Result<Sources, BuildError> {
-    let disk = Disk::new(path);
+    load_disk(&Disk::new(path))
+}
+
+/// [`load`] of a [`Disk`] (with its context).
+pub fn load_disk(disk: &Disk) -> Result<Sources, BuildError> {
     let app_dir = disk.app_dir.clone();
-    futures::executor::block_on(build::load_sources(&disk, &disk.name(), app_dir.as_deref()))
+    futures::executor::block_on(build::load_sources(disk, &disk.name(), app_dir.as_deref()))
         .map(|(s, _)| s)
 }
 

@@ -117,7 +117,7 @@ impl Drop for TempDir {
 
 /// The apps to verify: `--app`, or every app of the file.
 fn app_names(args: &VerifyArgs) -> Result<Vec<String>, BuildError> {
-    let plan = Disk::new(&args.file).plan(Settings::default())?;
+    let plan = Disk::for_args(&args.file, &args.compile)?.plan(Settings::default())?;
     match &args.app {
         Some(a) => Ok(vec![plan.app(a)?.name.node.clone()]),
         None => Ok(plan
