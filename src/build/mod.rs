@@ -20,6 +20,7 @@
 //! session, reports progress and writes outputs; the frontend answers
 //! subrequests and returns the result to BuildKit.
 
+pub mod apps;
 pub mod golang;
 pub mod inputs;
 pub mod lent;

@@ -41,17 +41,19 @@ pub struct BuildArgs {
     /// is the build context.
     #[arg(value_name = "FILE", default_value = "app.scratch")]
     pub file: PathBuf,
-    /// Build only this app (default: every app of the file).
-    #[arg(long, value_name = "NAME")]
-    pub app: Option<String>,
+    /// Build only this app (repeatable; default: every app of the file).
+    #[arg(long = "app", value_name = "NAME")]
+    pub apps: Vec<String>,
     #[command(flatten)]
     pub compile: CompileArgs,
     /// Image name to load into the Docker Engine (repeatable). Without -t
-    /// and --output, each app is loaded as `<app>:latest`.
+    /// and --output, each app is loaded as `<app>:latest`. With several
+    /// apps, a pattern: `{app}` is each app's name (`registry/{app}:v1`).
     #[arg(short = 't', long = "tag", value_name = "NAME[:TAG]")]
     pub tags: Vec<String>,
     /// Write the result to files: type=oci|docker|tar|local,dest=PATH
-    /// (repeatable; a bare PATH means type=local).
+    /// (repeatable; a bare PATH means type=local; `{app}` is the app's
+    /// name, needed when several apps are built).
     #[arg(short = 'o', long = "output", value_name = "type=TYPE,dest=PATH")]
     pub outputs: Vec<String>,
     /// Push the image named with -t to its registry.
@@ -102,7 +104,7 @@ impl BuildArgs {
     pub fn for_file(file: PathBuf) -> BuildArgs {
         BuildArgs {
             file,
-            app: None,
+            apps: Vec::new(),
             compile: CompileArgs::default(),
             tags: Vec::new(),
             outputs: Vec::new(),
@@ -145,11 +147,9 @@ struct Job<'a> {
 
 async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     // The command line first: a malformed value needs no file, no daemon.
-    let files: Vec<OutputSpec> = args
-        .outputs
-        .iter()
-        .map(|o| exporter::parse_output(o).map_err(UsageError::new))
-        .collect::<Result<_, _>>()?;
+    for o in &args.outputs {
+        exporter::parse_output(o).map_err(UsageError::new)?;
+    }
     let secrets = parse_secrets(&args.secrets)?;
     let caches = cache::parse_all(&args.cache_to, &args.cache_from, args.insecure_registry)?;
     let endpoint = args.daemon.endpoint()?;
@@ -174,11 +174,22 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         ..Settings::default()
     };
     let mut plan = disk.plan(settings)?;
-    check_destinations(&files, &caches, &disk, &plan)?;
     let apps: Vec<String> = select_apps(args, &plan)?
         .into_iter()
         .map(str::to_string)
         .collect();
+    // Each app's files: `{app}` in --output is its name.
+    let mut files_of: BTreeMap<String, Vec<OutputSpec>> = BTreeMap::new();
+    for app in &apps {
+        let files: Vec<OutputSpec> = args
+            .outputs
+            .iter()
+            .map(|o| exporter::parse_output(&build::apps::expand(o, app)).map_err(UsageError::new))
+            .collect::<Result<_, _>>()?;
+        files_of.insert(app.clone(), files);
+    }
+    let all_files: Vec<OutputSpec> = files_of.values().flatten().cloned().collect();
+    check_destinations(&all_files, &caches, &disk, &plan)?;
     // The secrets given against the `secret` statements of the apps built:
     // a required one missing stops here, before the daemon is asked.
     let given = lent::Given {
@@ -199,8 +210,13 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     );
     let mut todo = Vec::new();
     for app in &apps {
+        let files = files_of.get(app).cloned().unwrap_or_default();
         let app = plan.app(app)?;
-        let mut names = args.tags.clone();
+        let mut names: Vec<String> = args
+            .tags
+            .iter()
+            .map(|t| build::apps::expand(t, &app.name.node))
+            .collect();
         // Without any output, load the image as `<app>:latest` (the Docker
         // Engine only; buildkitd has no image list to look in).
         if names.is_empty() && files.is_empty() && is_docker {
@@ -209,7 +225,7 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         let outputs = Outputs {
             names,
             push: args.push,
-            files: files.clone(),
+            files,
         };
         let slot = context.as_ref().and_then(|_| {
             unchanged::slot(
@@ -376,30 +392,14 @@ fn destinations(outputs: &Outputs) -> Vec<String> {
     what
 }
 
-/// The apps to build: `--app`, else every app of the file; `-t` and
-/// `--output` name one image, so they need one app.
+/// The apps to build: each `--app`, else every app of the file. With
+/// several, every -t and --output must hold `{app}` (one name for two
+/// images would have the second overwrite the first).
 fn select_apps<'a>(args: &'a BuildArgs, plan: &'a Plan) -> Result<Vec<&'a str>, BuildError> {
-    if let Some(name) = &args.app {
-        plan.app(name)?;
-        return Ok(vec![name.as_str()]);
-    }
-    let names: Vec<&str> = plan
-        .program
-        .apps
-        .iter()
-        .map(|a| a.name.node.as_str())
-        .collect();
-    if names.len() > 1 && (!args.tags.is_empty() || !args.outputs.is_empty()) {
-        return Err(UsageError::new(format!(
-            "-t and --output name one image, but {} defines {} apps ({})",
-            plan.settings.file,
-            names.len(),
-            names.join(", ")
-        ))
-        .help("pick one with --app NAME, or leave -t and --output out to load each app as <app>:latest")
-        .into());
-    }
-    Ok(names)
+    let apps = build::apps::select(plan, &args.apps)?;
+    build::apps::check_patterns("-t", &args.tags, &apps)?;
+    build::apps::check_patterns("--output", &args.outputs, &apps)?;
+    Ok(apps.into_iter().map(|a| a.name.node.as_str()).collect())
 }
 
 /// Where the results go, checked before anything runs: never the context

@@ -133,7 +133,7 @@ fn app_names(args: &VerifyArgs) -> Result<Vec<String>, BuildError> {
 /// verb with the user's compile, secret and daemon flags.
 fn build_once(args: &VerifyArgs, app: &str, dest: &Path) -> BuildArgs {
     BuildArgs {
-        app: Some(app.to_string()),
+        apps: vec![app.to_string()],
         compile: args.compile.clone(),
         outputs: vec![format!("type=oci,dest={}", dest.display())],
         no_cache: true,
