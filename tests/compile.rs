@@ -268,11 +268,15 @@ fn error_codes_are_documented() {
     let hostile = std::fs::read_to_string("tests/hostile.rs").unwrap();
     for line in docs.lines().filter_map(|l| l.strip_prefix("## ")) {
         let code = &line[..5];
-        // E0300: --app of the CLI (tests/cli.rs); E0500/E0501: the binary
-        // check of a build (tests/daemon); E0142: `scratchc k8s`
-        // (tests/deploy.rs); the rest in tests/hostile.rs.
-        let tested_elsewhere = matches!(code, "E0300" | "E0500" | "E0501" | "E0142")
-            || hostile.contains(&format!("\"scratch::{code}\""));
+        // E0300: --app of the CLI (tests/cli.rs); E0500/E0501/E0502: the
+        // binary check of a build (tests/daemon); E0142: `scratchc k8s`
+        // (tests/deploy.rs); E0224/E0302/E0303: checks against the context
+        // and the command line (tests/repos.rs); the rest in
+        // tests/hostile.rs.
+        let tested_elsewhere = matches!(
+            code,
+            "E0300" | "E0500" | "E0501" | "E0502" | "E0142" | "E0224" | "E0302" | "E0303"
+        ) || hostile.contains(&format!("\"scratch::{code}\""));
         assert!(
             tested_elsewhere || fixture_codes.iter().any(|c| c == code),
             "{code} is documented but has no fixture"

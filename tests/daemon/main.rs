@@ -5,6 +5,7 @@
 mod build;
 mod deploy;
 mod frontend;
+mod repos;
 mod repro;
 mod session;
 mod unchanged;
