@@ -191,7 +191,7 @@ fn an_import_symlinked_to_a_host_file_is_refused_and_never_printed() {
         out.refused_with("scratch::E0400");
         assert!(
             out.stderr
-                .contains("resolves outside the root file's directory"),
+                .contains("resolves outside the build context"),
             "{verb}: {}",
             out.stderr
         );

@@ -36,7 +36,7 @@ pub const E_NOT_A_FILE: &str = "scratch::E0408";
 pub enum Unreadable {
     /// Nothing there (a dangling symlink included).
     NotFound,
-    /// It resolves (through a symlink) outside the root file's directory;
+    /// It resolves (through a symlink) outside the directory it is read from;
     /// not read. A frontend sees only that directory, so for it such a
     /// file does not exist: the same code, E0400.
     OutsideRoot,
