@@ -236,17 +236,35 @@ fn secrets_are_ids_in_the_definition_never_values() {
 }
 
 #[test]
-fn ssh_is_left_to_the_frontend_with_the_way_to_build() {
-    let dir = repo("vendored");
+fn an_ssh_agent_not_given_stops_before_the_daemon() {
+    let dir = repo("agent");
     let app = file(dir.path(), "app.scratch");
-    std::fs::write(&app, "app hello {\n  main ./cmd/hello\n  ssh\n}\n").unwrap();
     let r = Scratchc::new()
         .args(["build", "--addr", NOWHERE])
         .arg(&app)
         .expect(1);
     assert!(r.stderr.contains("scratch::E0303"), "{}", r.stderr);
+    assert!(r.stderr.contains("pass `--ssh default`"), "{}", r.stderr);
+    // `--ssh default` is $SSH_AUTH_SOCK's agent: without one, a
+    // command-line error.
+    let r = Scratchc::new()
+        .args(["build", "--addr", NOWHERE, "--ssh", "default"])
+        .arg(&app)
+        .expect(2);
     assert!(
-        r.stderr.contains("--ssh default -f app.scratch ."),
+        r.stderr.contains("SSH_AUTH_SOCK is not set"),
+        "{}",
+        r.stderr
+    );
+    // Given: on to the daemon (none here); an agent no step uses warns.
+    let r = Scratchc::new()
+        .args(["build", "--addr", NOWHERE, "--ssh", "default=/tmp/a.sock"])
+        .args(["--ssh", "gh=/tmp/b.sock"])
+        .arg(&app)
+        .expect(3);
+    assert!(
+        r.stderr
+            .contains("--ssh gh is given, but no step of hello uses it"),
         "{}",
         r.stderr
     );

@@ -71,20 +71,18 @@ pub fn check(apps: &[&App], sources: &Sources, given: &Given) -> Result<Vec<Stri
             let id = &a.node.id;
             used.ssh.insert(id.clone());
             if !given.ssh.contains(id) {
-                // `scratchc build` serves no SSH agent on its session
-                // (yet): the frontend, through buildx, does.
                 let how = if id == "default" {
-                    "--ssh default".to_string()
+                    "pass `--ssh default` (the agent of $SSH_AUTH_SOCK)".to_string()
                 } else {
-                    format!("--ssh {id}=SOCKET")
+                    format!("pass `--ssh {id}=SOCKET` (an ssh-agent's socket)")
                 };
                 diags.push(
                     Diag::new(
                         E_SSH,
-                        format!("app `{name}` uses the SSH agent `{id}`, which scratchc build cannot forward"),
+                        format!("app `{name}` uses the SSH agent `{id}`, which is not given"),
                     )
                     .at(a.span, "used here")
-                    .help(format!("scratchc build does not forward SSH agents; build through the frontend: `docker buildx build {how} -f app.scratch .` (or use a `secret` with a token)")),
+                    .help(format!("{how}; buildx takes the same flag")),
                 );
             }
         }

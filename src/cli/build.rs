@@ -95,6 +95,10 @@ pub struct BuildArgs {
     /// (repeatable).
     #[arg(long = "secret", value_name = "id=NAME,src=FILE|env=VAR")]
     pub secrets: Vec<String>,
+    /// An SSH agent for `ssh` mounts: `default` ($SSH_AUTH_SOCK) or
+    /// ID=SOCKET (repeatable).
+    #[arg(long = "ssh", value_name = "default|ID=SOCKET")]
+    pub ssh: Vec<String>,
     #[command(flatten)]
     pub daemon: DaemonArgs,
 }
@@ -116,6 +120,7 @@ impl BuildArgs {
             update_lock: false,
             progress: ProgressMode::Auto,
             secrets: Vec::new(),
+            ssh: Vec::new(),
             daemon: DaemonArgs::default(),
         }
     }
@@ -151,6 +156,7 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         exporter::parse_output(o).map_err(UsageError::new)?;
     }
     let secrets = parse_secrets(&args.secrets)?;
+    let agents = parse_ssh(&args.ssh, std::env::var_os("SSH_AUTH_SOCK"))?;
     let caches = cache::parse_all(&args.cache_to, &args.cache_from, args.insecure_registry)?;
     let endpoint = args.daemon.endpoint()?;
 
@@ -194,7 +200,7 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     // a required one missing stops here, before the daemon is asked.
     let given = lent::Given {
         secrets: secrets.keys().cloned().collect(),
-        ssh: Default::default(),
+        ssh: agents.keys().cloned().collect(),
     };
     let built: Vec<&App> = apps.iter().map(|a| plan.app(a)).collect::<Result<_, _>>()?;
     for w in lent::check(&built, &plan.sources, &given)? {
@@ -318,6 +324,7 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
                 },
             )]),
             secrets,
+            ssh: agents,
             exports: jobs.iter().flat_map(|j| j.export.sinks.clone()).collect(),
             auth: true,
             content_stores: caches.stores(),
@@ -492,9 +499,57 @@ fn parse_secrets(values: &[String]) -> Result<BTreeMap<String, SecretSource>, Us
     Ok(out)
 }
 
+/// Parses `--ssh default` / `--ssh ID` (both the agent of
+/// `$SSH_AUTH_SOCK`, given as `auth_sock`) and `--ssh ID=SOCKET`.
+fn parse_ssh(
+    values: &[String],
+    auth_sock: Option<std::ffi::OsString>,
+) -> Result<BTreeMap<String, PathBuf>, UsageError> {
+    let mut out = BTreeMap::new();
+    for v in values {
+        let (id, path) = match v.split_once('=') {
+            Some((id, p)) if !p.is_empty() => (id, PathBuf::from(p)),
+            Some(_) => {
+                return Err(UsageError::new(format!("--ssh `{v}` names no socket"))
+                    .help("write --ssh ID=SOCKET, or --ssh default for $SSH_AUTH_SOCK"));
+            }
+            None => match &auth_sock {
+                Some(s) if !s.is_empty() => (v.as_str(), PathBuf::from(s)),
+                _ => {
+                    return Err(UsageError::new(format!(
+                        "--ssh {v}: SSH_AUTH_SOCK is not set, so there is no agent to forward"
+                    ))
+                    .help("start one (`eval $(ssh-agent)` and `ssh-add`), or name its socket: --ssh ID=SOCKET"));
+                }
+            },
+        };
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        {
+            return Err(UsageError::new(format!("--ssh `{v}`: `{id}` is not an id"))
+                .help("an id is letters, digits, `_`, `-` and `.`, e.g. `default` or `github`"));
+        }
+        out.insert(id.to_string(), path);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ssh_agents() {
+        let sock = Some(std::ffi::OsString::from("/run/agent.sock"));
+        let a = parse_ssh(&["default".into(), "gh=/tmp/gh.sock".into()], sock).unwrap();
+        assert_eq!(a["default"], PathBuf::from("/run/agent.sock"));
+        assert_eq!(a["gh"], PathBuf::from("/tmp/gh.sock"));
+        assert!(parse_ssh(&["default".into()], None).is_err());
+        assert!(parse_ssh(&["a b=/x".into()], None).is_err());
+        assert!(parse_ssh(&["gh=".into()], None).is_err());
+    }
 
     #[test]
     fn secrets() {

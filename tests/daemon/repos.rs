@@ -628,3 +628,107 @@ fn several_apps_build_to_their_own_names() {
         docker_rmi(&image);
     }
 }
+
+/// A real `ssh-agent` holding one key, killed on drop.
+struct Agent {
+    child: Child,
+    sock: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_agent() -> Agent {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key");
+    run(Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", ""])
+        .arg("-f")
+        .arg(&key));
+    let sock = dir.path().join("agent.sock");
+    let child = Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !sock.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "ssh-agent did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    run(Command::new("ssh-add")
+        .arg("-q")
+        .arg(&key)
+        .env("SSH_AUTH_SOCK", &sock));
+    Agent {
+        child,
+        sock,
+        _dir: dir,
+    }
+}
+
+/// `ssh` forwards the client's agent: with `scratchc build --ssh
+/// default` (served on our session) and through buildx alike, the build
+/// step asks a real ssh-agent for its keys at `$SSH_AUTH_SOCK` and finds
+/// the one added. Without `--ssh`, buildx's step gets no agent and fails.
+#[test]
+fn ssh_forwards_the_agent_from_scratchc_and_buildx() {
+    require_docker();
+    let agent = start_agent();
+    let dir = repo("agent");
+    let file = dir.path().join("app.scratch");
+    let out = output(
+        scratchc()
+            .args([
+                "build",
+                "--progress",
+                "plain",
+                "--no-cache",
+                "--ssh",
+                "default",
+                "-o",
+            ])
+            .arg(format!(
+                "type=oci,dest={}",
+                dir.path().join("cli.tar").display()
+            ))
+            .arg(&file)
+            .env("SSH_AUTH_SOCK", &agent.sock),
+    );
+    assert_ok(&out);
+    let log = text(&out.stderr);
+    assert!(log.contains("the agent holds 1 key(s)"), "{log}");
+    let out = output(
+        scratchc()
+            .args(["build", "--progress", "plain", "--no-cache", "-o"])
+            .arg(format!(
+                "type=oci,dest={}",
+                dir.path().join("cli2.tar").display()
+            ))
+            .arg("--ssh")
+            .arg(format!("default={}", agent.sock.display()))
+            .arg(&file)
+            .env_remove("SSH_AUTH_SOCK"),
+    );
+    assert_ok(&out);
+    let out = output(
+        buildx(&file, dir.path(), &["--ssh", "default", "--no-cache"])
+            .env("SSH_AUTH_SOCK", &agent.sock),
+    );
+    assert_ok(&out);
+    let log = text(&out.stderr);
+    assert!(log.contains("the agent holds 1 key(s)"), "{log}");
+    let out = output(&mut buildx(&file, dir.path(), &["--no-cache"]));
+    assert!(!out.status.success(), "{}", text(&out.stderr));
+}

@@ -8,8 +8,8 @@
 //! stream's metadata; the daemon calls nothing else.
 //!
 //! Services (see docs/client.md): Health (always), FileSync (local dirs),
-//! FileSend (exports), Auth (registry credentials), Secrets, Content
-//! (`type=local` build caches).
+//! FileSend (exports), Auth (registry credentials), Secrets, SSH (agents,
+//! `ssh.rs`), Content (`type=local` build caches).
 
 mod auth;
 mod content;
@@ -17,6 +17,7 @@ mod filesend;
 mod filesync;
 mod fsmode;
 mod h2serve;
+mod ssh;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -39,6 +40,7 @@ use crate::proto::moby::buildkit::secrets::v1::{GetSecretRequest, GetSecretRespo
 use crate::proto::moby::buildkit::v1::BytesMessage;
 use crate::proto::moby::filesync::v1::auth_server::AuthServer;
 use crate::proto::moby::filesync::v1::file_sync_server::FileSyncServer;
+use crate::proto::moby::sshforward::v1::ssh_server::SshServer;
 
 pub use content::STORE_ID_HEADER;
 pub use filesync::{Filter, WalkEntry, walk, walk_with};
@@ -56,6 +58,8 @@ pub struct SessionConfig {
     pub dirs: BTreeMap<String, LocalDir>,
     /// Secrets by id (`secret` mounts).
     pub secrets: BTreeMap<String, SecretSource>,
+    /// SSH agents' sockets by id (`ssh` mounts).
+    pub ssh: BTreeMap<String, PathBuf>,
     /// Export destinations; index i serves SolveRequest.Exporters\[i\].
     pub exports: Vec<ExportSink>,
     /// Serve registry credentials from the Docker config.
@@ -156,6 +160,10 @@ pub fn served_methods(cfg: &SessionConfig) -> Vec<&'static str> {
         m.push("/moby.filesync.v1.Auth/VerifyTokenAuthority");
     }
     m.push("/moby.buildkit.secrets.v1.Secrets/GetSecret");
+    if !cfg.ssh.is_empty() {
+        m.push("/moby.sshforward.v1.SSH/CheckAgent");
+        m.push("/moby.sshforward.v1.SSH/ForwardAgent");
+    }
     if !cfg.content_stores.is_empty() {
         m.extend(CONTENT_METHODS);
     }
@@ -177,6 +185,11 @@ pub async fn start(channel: Channel, cfg: SessionConfig) -> Result<Session, Clie
         })
         .max_encoding_message_size(MAX_MESSAGE_SIZE),
     );
+    if !cfg.ssh.is_empty() {
+        routes = routes.add_service(SshServer::new(ssh::SshService {
+            agents: cfg.ssh.clone(),
+        }));
+    }
     if !cfg.dirs.is_empty() {
         routes = routes.add_service(
             FileSyncServer::new(filesync::FileSyncService::new(cfg.dirs.clone()))
