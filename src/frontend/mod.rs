@@ -430,4 +430,33 @@ mod tests {
         let bad = env(&[("BUILDKIT_FRONTEND_OPT_0", "platform=linux/aarch6")]);
         assert!(matches!(settings(&bad, &caps), Err(BuildError::Usage(_))));
     }
+
+    #[test]
+    fn the_app_file_is_placed_in_the_context_by_the_git_attributes() {
+        let at = |pairs: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = pairs
+                .iter()
+                .enumerate()
+                .map(|(i, (k, v))| (format!("BUILDKIT_FRONTEND_OPT_{i}"), format!("{k}={v}")))
+                .collect();
+            let e = Environment::from_vars(vars).unwrap();
+            app_dir(&e.opts)
+        };
+        // buildx -f services/web/app.scratch . in a checkout.
+        let monorepo = [
+            ("filename", "app.scratch"),
+            ("vcs:localdir:dockerfile", "services/web"),
+            ("vcs:localdir:context", "."),
+        ];
+        assert_eq!(at(&monorepo).as_deref(), Some("services/web"));
+        // The file outside the context: imports stay in its directory.
+        let outside = [
+            ("filename", "app.scratch"),
+            ("vcs:localdir:dockerfile", "deploy"),
+            ("vcs:localdir:context", "services/web"),
+        ];
+        assert_eq!(at(&outside), None);
+        // No git attributes: two locals, nothing says where the file is.
+        assert_eq!(at(&[("filename", "app.scratch")]), None);
+    }
 }
