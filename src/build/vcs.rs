@@ -64,8 +64,9 @@ impl Vcs {
         let Some(commit) = git(dir, &["rev-parse", "--verify", "-q", "HEAD"]) else {
             return Vcs::default();
         };
-        let dirty =
-            git(dir, &["status", "--porcelain", "--ignore-submodules"]).map(|s| !s.is_empty());
+        // A clean tree prints nothing: success with no output.
+        let dirty = git_output(dir, &["status", "--porcelain", "--ignore-submodules"])
+            .map(|s| !s.trim().is_empty());
         let tag = git(dir, &["describe", "--tags", "--exact-match", "HEAD"])
             .or_else(|| git(dir, &["describe", "--tags", "HEAD"]));
         let source = ["origin", "upstream"]
@@ -160,6 +161,13 @@ impl Vcs {
 /// One line of git's answer, trimmed; `None` when git fails, is missing,
 /// or says nothing.
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let text = git_output(dir, args)?;
+    Some(text.trim_end().to_string()).filter(|s| !s.is_empty())
+}
+
+/// git's whole answer (empty when it says nothing); `None` when git fails
+/// or is missing.
+fn git_output(dir: &Path, args: &[&str]) -> Option<String> {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
@@ -175,8 +183,7 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
     if !out.status.success() {
         return None;
     }
-    let text = String::from_utf8(out.stdout).ok()?;
-    Some(text.trim_end().to_string()).filter(|s| !s.is_empty())
+    String::from_utf8(out.stdout).ok()
 }
 
 /// A remote URL without the `user:password@` of an http(s) URL (a token
@@ -266,6 +273,35 @@ mod tests {
         );
         assert_eq!(strip_credentials("ssh://git@h/r"), "ssh://git@h/r");
         assert_eq!(strip_credentials("https://h/p@x"), "https://h/p@x");
+    }
+
+    #[test]
+    fn a_checkout_says_its_commit_tag_and_dirtiness() {
+        let d = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let ok = Command::new("git")
+                .arg("-C")
+                .arg(d.path())
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+                .args(args)
+                .output()
+                .unwrap()
+                .status
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        std::fs::write(d.path().join("f"), "x").unwrap();
+        git(&["add", "f"]);
+        git(&["commit", "-q", "-m", "c"]);
+        git(&["tag", "v1.0.0"]);
+        let v = Vcs::from_git(d.path());
+        assert_eq!(v.commit.as_ref().map(String::len), Some(40));
+        assert_eq!(v.tag.as_deref(), Some("v1.0.0"));
+        assert_eq!(v.dirty, Some(false), "a clean tree is known clean");
+        assert_eq!(v.source, None);
+        std::fs::write(d.path().join("g"), "y").unwrap();
+        assert_eq!(Vcs::from_git(d.path()).dirty, Some(true));
     }
 
     #[test]

@@ -335,7 +335,12 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     let mode = args.progress.resolve(std::io::stderr().is_terminal());
     let mut reporter = Reporter::new(mode, Box::new(std::io::stderr()));
     let mut results = Vec::new();
+    // The apps solve one after another on the one session; each one's
+    // exporters write to its own sinks.
+    let mut first_sink = 0;
     for (job, cache) in jobs.iter().zip(job_caches) {
+        session.route_exports_from(first_sink);
+        first_sink += job.export.sinks.len();
         let platforms: Vec<String> = plan.platforms(job.app).iter().map(|p| p.id()).collect();
         let spec = SolveSpec {
             build_ref: solve::new_ref(),
