@@ -32,14 +32,16 @@ use crate::client::session::{Filter, walk_with};
 use crate::compiler::ImageConfig;
 
 /// The format this scratchc reads and writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The last successful build to one destination.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Record {
     pub version: u32,
-    /// `sha256:` digest of each platform's definition, in platform order.
+    /// `sha256:` digest of each platform's definition and image config
+    /// (`cli::unchanged`), in platform order. (Version 1 held the
+    /// definition's alone.)
     pub definitions: Vec<String>,
     /// Builder images the daemon resolved (those the lock does not pin).
     pub builders: BTreeMap<String, Builder>,

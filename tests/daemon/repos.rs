@@ -741,3 +741,46 @@ fn ssh_forwards_the_agent_from_scratchc_and_buildx() {
     let out = output(&mut buildx(&file, dir.path(), &["--no-cache"]));
     assert!(!out.status.success(), "{}", text(&out.stderr));
 }
+
+/// A new tag on the same commit changes only the image config (the
+/// version label): with `.git` left out of the context, the record of the
+/// last build must still see it, and the image is built again.
+#[test]
+fn a_new_tag_alone_builds_a_relabelled_image() {
+    require_docker();
+    let dir = repo("vendored");
+    let root = dir.path();
+    std::fs::write(root.join(".dockerignore"), ".git\n").unwrap();
+    commit_all(root);
+    git(root, &["tag", "v1.0.0"]);
+    let image = unique("retag");
+    let build = || {
+        let out = output(
+            scratchc()
+                .args(["build", "--progress", "plain", "-t", &image])
+                .arg(root.join("app.scratch")),
+        );
+        assert_ok(&out);
+        text(&out.stderr)
+    };
+    let version = || {
+        let out = run(Command::new("docker").args([
+            "image",
+            "inspect",
+            "--format",
+            "{{index .Config.Labels \"org.opencontainers.image.version\"}}",
+            &image,
+        ]));
+        text(&out.stdout).trim().to_string()
+    };
+    build();
+    assert_eq!(version(), "v1.0.0");
+    let again = build();
+    assert!(again.contains("unchanged since the last build"), "{again}");
+    git(root, &["tag", "-d", "v1.0.0"]);
+    git(root, &["tag", "v1.0.1"]);
+    let log = build();
+    assert!(!log.contains("unchanged since the last build"), "{log}");
+    assert_eq!(version(), "v1.0.1");
+    docker_rmi(&image);
+}
