@@ -110,6 +110,17 @@ fn a_workspace_downloads_with_every_module_of_go_work() {
     ] {
         assert!(names.iter().any(|n| n == want), "no `{want}` in {names:?}");
     }
+    // COPY cannot keep the layout of `**/go.mod`: the Dockerfile copies
+    // the whole context for the download.
+    let r = Scratchc::new()
+        .arg("dockerfile")
+        .arg(file(dir.path(), "app.scratch"))
+        .expect(0);
+    assert!(
+        r.stdout.contains("# COPY cannot keep the directories of **/go.mod **/go.sum: the whole context.\nCOPY . .\nRUN"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]

@@ -231,16 +231,36 @@ fn compile_stage(
         .as_ref()
         .and_then(|x| Some((x, x.step(&lower.present_files, &lower.absent_files)?)));
     if let Some((deps, step)) = step {
-        // Grouped by directory: COPY flattens several sources into one dest.
-        let mut by_dir: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for f in step.files {
-            let dir = f
-                .rsplit_once('/')
-                .map_or(String::new(), |(p, _)| format!("{p}/"));
-            by_dir.entry(dir).or_default().push(optional(f));
-        }
-        for (dir, files) in by_dir {
-            let _ = writeln!(d, "COPY {} ./{}", files.join(" "), dir);
+        // A pattern in a directory (`**/go.mod`) matches files in many
+        // directories, and COPY puts them all in one: only the whole
+        // context keeps the layout (the LLB copies exactly those files).
+        let spread: Vec<&str> = step
+            .files
+            .iter()
+            .filter(|f| {
+                f.rsplit_once('/')
+                    .is_some_and(|(dir, _)| dir.contains(['*', '?', '[']))
+            })
+            .map(String::as_str)
+            .collect();
+        if spread.is_empty() {
+            // Grouped by directory: COPY flattens several sources into one dest.
+            let mut by_dir: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for f in step.files {
+                let dir = f
+                    .rsplit_once('/')
+                    .map_or(String::new(), |(p, _)| format!("{p}/"));
+                by_dir.entry(dir).or_default().push(optional(f));
+            }
+            for (dir, files) in by_dir {
+                let _ = writeln!(d, "COPY {} ./{}", files.join(" "), dir);
+            }
+        } else {
+            let _ = writeln!(
+                d,
+                "# COPY cannot keep the directories of {}: the whole context.\nCOPY . .",
+                spread.join(" ")
+            );
         }
         let _ = writeln!(d, "RUN {caches}{}", run_args(&deps.run.node));
     }
