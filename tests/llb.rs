@@ -601,3 +601,22 @@ fn llb_verb_prints_what_a_build_solves() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("scratchc lock"), "{err}");
 }
+
+/// The context definition a build solves early (to start the transfer
+/// while the builder resolves) holds the very context op of the build's
+/// definition: same bytes, so the daemon shares the work.
+#[test]
+fn the_early_context_op_is_the_builds_own() {
+    use prost::Message;
+    let p = Platform::linux_amd64();
+    let o = lower_opts();
+    let full = lower::lower(&hello(), &p, &sources(), &Options::default(), &o).unwrap();
+    let early = lower::context_definition(&hello(), &sources(), &Options::default(), &o).unwrap();
+    let full = scratchc::proto::pb::Definition::decode(full.definition.as_slice()).unwrap();
+    let early = scratchc::proto::pb::Definition::decode(early.as_slice()).unwrap();
+    assert_eq!(early.def.len(), 2, "one source op and the terminal");
+    assert!(
+        full.def.contains(&early.def[0]),
+        "the context op differs from the build's"
+    );
+}

@@ -11,7 +11,8 @@
 //!   filter applied): every path with its kind, mode, owner, size, mtime
 //!   and link target;
 //! - what each destination held right after the build: the engine's id of
-//!   each image name, or a fingerprint of each file or directory written.
+//!   each image name, or a fingerprint of each file or directory written;
+//! - the image digest the build reported, to report it again.
 //!
 //! Invariant: any doubt means a build. A record that is missing, of
 //! another version, or unreadable is no record; the caller compares every
@@ -31,8 +32,9 @@ use crate::client::atomic;
 use crate::client::session::{Filter, walk_with};
 use crate::compiler::ImageConfig;
 
-/// The format this scratchc reads and writes.
-pub const VERSION: u32 = 2;
+/// The format this scratchc reads and writes (3: `definitions` cover the
+/// image config too).
+pub const VERSION: u32 = 3;
 
 /// The last successful build to one destination.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,7 +42,7 @@ pub const VERSION: u32 = 2;
 pub struct Record {
     pub version: u32,
     /// `sha256:` digest of each platform's definition and image config
-    /// (`cli::unchanged`), in platform order. (Version 1 held the
+    /// (`cli::unchanged`), in platform order. (Versions 1 and 2 held the
     /// definition's alone.)
     pub definitions: Vec<String>,
     /// Builder images the daemon resolved (those the lock does not pin).
@@ -49,6 +51,9 @@ pub struct Record {
     pub context: String,
     /// What the destinations held right after the build.
     pub outputs: Vec<Held>,
+    /// The digest the build reported for the image (manifest or index),
+    /// shown again when nothing changed.
+    pub image: Option<String>,
 }
 
 /// A builder image as a build used it.
@@ -197,6 +202,7 @@ mod tests {
                 name: "docker.io/library/hello:latest".into(),
                 id: "sha256:dd".into(),
             }],
+            image: Some("sha256:ee".into()),
         }
     }
 

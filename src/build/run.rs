@@ -67,7 +67,14 @@ pub async fn solve_app(gateway: &Gateway, plan: &Plan, app: &App) -> Result<Solv
 /// Resolves the builder's config (unless the lock holds it) and lowers
 /// every platform of `app` in one graph.
 pub async fn prepare(gateway: &Gateway, plan: &Plan, app: &App) -> Result<Prepared, BuildError> {
-    let builders = builder_config(gateway, plan, app).await?;
+    // The context transfer starts while the builder image is resolved: the
+    // context op is the same one the build solves next (same digest), so
+    // the daemon has it, or is getting it, by then.
+    let (builders, ()) = futures::join!(
+        builder_config(gateway, plan, app),
+        warm_context(gateway, plan, app)
+    );
+    let builders = builders?;
     let lower = plan.lower_options(app, builders.clone());
     let targets = plan.targets(app, &lower)?;
     let mut definitions = Vec::with_capacity(targets.len());
@@ -136,6 +143,20 @@ pub async fn solve(
     let mut result = gateway::image_result(parts, multi);
     result.metadata.extend(metadata);
     Ok(result)
+}
+
+/// Solves the app's context source alone, now. Best effort: a failure
+/// here shows again, with its details, when the build solves it.
+async fn warm_context(gateway: &Gateway, plan: &Plan, app: &App) {
+    let lower = plan.lower_options(app, BTreeMap::new());
+    let Ok(bytes) =
+        crate::compiler::lower::context_definition(app, &plan.sources, &plan.options(), &lower)
+    else {
+        return;
+    };
+    if let Ok(def) = pb::Definition::decode(bytes.as_slice()) {
+        let _ = gateway.evaluate(def).await;
+    }
 }
 
 /// The config of the app's builder image when the lock does not hold it,

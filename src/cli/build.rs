@@ -383,7 +383,8 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     for (job, resp, prepared) in results {
         summarize(job, &resp, &caches, app_key(job.app).as_deref(), &epoch)?;
         if let (Some(slot), Some(p), Some(fp)) = (&job.slot, &prepared, &context) {
-            unchanged::remember(slot, p, &job.outputs, fp).await;
+            let image = resp.get("containerimage.digest").map(String::as_str);
+            unchanged::remember(slot, p, &job.outputs, fp, image).await;
         }
     }
     Ok(())

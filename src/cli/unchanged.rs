@@ -146,7 +146,13 @@ async fn engine_id(slot: &Slot, image: &str) -> Option<String> {
 /// After a successful build: records what it made. A record that cannot
 /// be made (the engine does not answer, a destination cannot be read) is
 /// simply not written: the next build runs.
-pub(super) async fn remember(slot: &Slot, prepared: &Prepared, outputs: &Outputs, context: &str) {
+pub(super) async fn remember(
+    slot: &Slot,
+    prepared: &Prepared,
+    outputs: &Outputs,
+    context: &str,
+    image: Option<&str>,
+) {
     let made = async {
         let mut builders = BTreeMap::new();
         for (image, config) in &prepared.builders {
@@ -173,6 +179,7 @@ pub(super) async fn remember(slot: &Slot, prepared: &Prepared, outputs: &Outputs
             builders,
             context: context.to_string(),
             outputs: held,
+            image: image.map(str::to_string),
         })
     };
     match made.await {
@@ -189,10 +196,7 @@ pub(super) fn forget(slot: &Slot) {
     record::forget(&slot.dir, &slot.key);
 }
 
-/// The summary line's digest: the first image's id, if any.
+/// The summary line's digest: the one the build reported, as then.
 pub(super) fn digest(r: &Record) -> Option<&str> {
-    r.outputs.iter().find_map(|h| match h {
-        Held::Image { id, .. } => Some(id.as_str()),
-        Held::Path { .. } => None,
-    })
+    r.image.as_deref()
 }

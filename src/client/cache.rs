@@ -725,6 +725,78 @@ mod tests {
         .to_string()
     }
 
+    /// A cache as BuildKit 0.21+ writes it by default: an OCI image
+    /// manifest whose config is the cache config; returns its descriptor.
+    fn fake_image_manifest_cache(layout: &Layout, layer: &[u8]) -> String {
+        let put = |data: &[u8]| {
+            let mut ing = layout.ingest().unwrap();
+            ing.write(data).unwrap();
+            ing.commit(layout, None, None).unwrap()
+        };
+        let config = br#"{"layers":[],"records":[]}"#;
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.buildkit.cacheconfig.v0",
+                       "digest": put(config).to_string(), "size": config.len()},
+            "layers": [
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                 "digest": put(layer).to_string(), "size": layer.len()},
+            ],
+        })
+        .to_string();
+        let d = put(manifest.as_bytes());
+        serde_json::json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": d.to_string(),
+            "size": manifest.len(),
+        })
+        .to_string()
+    }
+
+    /// The image-manifest form is recorded and imported like an index,
+    /// and refused the same way when a blob it lists is missing.
+    #[test]
+    fn a_cache_written_as_an_image_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let c = parse_all(&[format!("type=local,dest={}", root.display())], &[], false).unwrap();
+        let layout = Layout::new(&root);
+        let desc = fake_image_manifest_cache(&layout, b"layer");
+        let digest = ocilayout::descriptor_target(&serde_json::from_str(&desc).unwrap())
+            .unwrap()
+            .0
+            .to_string();
+        let resp = BTreeMap::from([(MANIFEST_KEY.to_string(), desc)]);
+        assert!(matches!(
+            c.record(None, &resp).unwrap(),
+            Some(Recorded::Written { digest: d, .. }) if d == digest
+        ));
+        let from = parse_all(&[], &[format!("type=local,src={}", root.display())], false).unwrap();
+        let imports = from.for_app(None).unwrap().options.unwrap().imports;
+        assert_eq!(imports[0].attrs["digest"], digest);
+
+        let other = tempfile::tempdir().unwrap();
+        let c = parse_all(
+            &[format!("type=local,dest={}", other.path().display())],
+            &[],
+            false,
+        )
+        .unwrap();
+        let layout = Layout::new(other.path());
+        let desc = fake_image_manifest_cache(&layout, b"another layer");
+        let layer = Digest::parse(&format!(
+            "sha256:{}",
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"another layer"))
+        ))
+        .unwrap();
+        std::fs::remove_file(layout.blob_path(&layer)).unwrap();
+        let resp = BTreeMap::from([(MANIFEST_KEY.to_string(), desc)]);
+        let e = c.record(None, &resp).unwrap_err();
+        assert!(e.0.contains("is missing"), "{e}");
+        assert!(!other.path().join("index.json").exists());
+    }
+
     #[test]
     fn export_then_import_through_index_json() {
         let dir = tempfile::tempdir().unwrap();

@@ -228,11 +228,22 @@ impl Gateway {
     /// lazy: a failing step surfaces when the result is first read. Errors
     /// keep the gRPC details (failing vertex, source range).
     pub async fn solve(&self, def: pb::Definition) -> Result<Ref, BuildError> {
+        self.solve_with(def, false).await
+    }
+
+    /// Solves a definition now, not lazily: the daemon runs it before
+    /// answering (to start work early, e.g. a context transfer).
+    pub async fn evaluate(&self, def: pb::Definition) -> Result<Ref, BuildError> {
+        self.solve_with(def, true).await
+    }
+
+    async fn solve_with(&self, def: pb::Definition, evaluate: bool) -> Result<Ref, BuildError> {
         let req = gw::SolveRequest {
             definition: Some(def),
             allow_result_return: true,
             allow_result_array_ref: true,
             cache_imports: self.cache_imports.clone(),
+            evaluate,
             ..Default::default()
         };
         let resp = self

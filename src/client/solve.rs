@@ -315,3 +315,7 @@ pub fn convert_status(m: control::StatusResponse) -> Update {
             .collect(),
     }
 }
+
+#[cfg(test)]
+#[path = "solve_tests.rs"]
+mod tests;

@@ -99,6 +99,23 @@ pub fn lower_each(
         .collect()
 }
 
+/// The definition of the app's context source alone: the very op
+/// [`lower_each`] makes for it (same bytes, same digest), so a driver can
+/// start the context transfer while it still resolves the builder image.
+#[allow(clippy::result_large_err)] // as `lower`
+pub fn context_definition(
+    app: &model::App,
+    sources: &Sources,
+    options: &Options,
+    lower: &LowerOptions,
+) -> Result<Vec<u8>, Diag> {
+    let mut l = Lowerer::new(app, sources, options, lower);
+    let files = source_files(sources);
+    l.context()
+        .and_then(|ctx| Marshaler::new(&l.g).bytes(ctx, &files))
+        .map_err(internal)
+}
+
 /// Every file, borrowed; marshaling embeds those the ops point into.
 fn source_files(sources: &Sources) -> Vec<SourceFileInfo<'_>> {
     sources

@@ -65,7 +65,8 @@ pub fn definition(read: &LocalRead<'_>) -> pb::Definition {
         platform: None,
         constraints: Some(pb::WorkerConstraints::default()),
     };
-    let source_bytes = source.encode_to_vec();
+    // In BuildKit's field order, as every op we send (`llb::op_bytes`).
+    let source_bytes = crate::llb::op_bytes(&source);
     let digest = digest_of(&source_bytes);
     let terminal = pb::Op {
         inputs: vec![pb::Input {

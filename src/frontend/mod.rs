@@ -130,7 +130,18 @@ pub async fn build(gateway: &Gateway, env: &Environment, caps: &Caps) -> Result<
     let o = &env.opts;
     let solve = async {
         let reader = Locals { gateway, env };
-        let plan = Plan::load(&reader, settings(env, caps)?).await?;
+        let loaded = Plan::load(&reader, settings(env, caps)?).await;
+        if o.request_id.as_deref() == Some(subrequest::LINT) {
+            // A check: the file's diagnostics are the answer, not a failure.
+            return match loaded {
+                Ok(plan) => Ok(Err(Ok(subrequest::lint(&[], &plan.sources)))),
+                Err(BuildError::Diagnostics { diags, sources }) => {
+                    Ok(Err(Ok(subrequest::lint(&diags, &sources))))
+                }
+                Err(e) => Err(e),
+            };
+        }
+        let plan = loaded?;
         if let Some(id) = &o.request_id {
             return Ok(Err(subrequest::answer(
                 id,

@@ -5,18 +5,23 @@
 //! no refs and three metadata keys: `result.json` (the structure buildx
 //! decodes and prints), `result.txt` (the same, already printed, for
 //! clients that do not know the structure) and `version`. The JSON shapes
-//! are BuildKit's `frontend/subrequests/{targets,outline}` version 1.0.0.
+//! are BuildKit's `frontend/subrequests/{targets,outline,lint}` version
+//! 1.0.0. `frontend.lint` (`docker buildx build --check`, `--call check`)
+//! answers with every diagnostic of the file in buildx's lint format and
+//! `result.statuscode` 1 when there is one, so buildx exits non-zero and
+//! never falls back to the Dockerfile frontend.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::compiler::model::{App, Build, Program};
-use crate::compiler::{Sources, Span};
+use crate::compiler::{Diag, Sources, Span};
 
 pub const DESCRIBE: &str = "frontend.subrequests.describe";
 pub const TARGETS: &str = "frontend.targets";
 pub const OUTLINE: &str = "frontend.outline";
+pub const LINT: &str = "frontend.lint";
 const VERSION: &str = "1.0.0";
 
 /// The metadata of a subrequest's answer.
@@ -124,9 +129,103 @@ pub fn answer(
     }
 }
 
+/// `pb.SourceInfo` in Go's JSON form.
+#[derive(Debug, Serialize)]
+struct SourceInfo {
+    filename: String,
+    /// Base64, as Go encodes `[]byte`.
+    data: String,
+    language: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct LintResults {
+    warnings: Vec<LintWarning>,
+    sources: Vec<SourceInfo>,
+    #[serde(rename = "buildError", skip_serializing_if = "Option::is_none")]
+    build_error: Option<LintError>,
+}
+
+#[derive(Debug, Serialize)]
+struct LintWarning {
+    #[serde(rename = "ruleName")]
+    rule_name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    description: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<Location>,
+}
+
+#[derive(Debug, Serialize)]
+struct LintError {
+    message: String,
+    location: Location,
+}
+
+/// The answer to `frontend.lint`: each diagnostic as a lint warning (its
+/// code as the rule, its message and help as the detail, its span as the
+/// location), the first error also as the build error, and the status
+/// code buildx exits with.
+pub fn lint(diags: &[Diag], sources: &Sources) -> Answer {
+    let warnings: Vec<LintWarning> = diags
+        .iter()
+        .map(|d| LintWarning {
+            rule_name: d.code.to_string(),
+            description: d.label.clone(),
+            detail: match &d.help {
+                Some(h) => format!("{} (help: {h})", d.message),
+                None => d.message.clone(),
+            },
+            location: d.span.and_then(|s| location(s, sources)),
+        })
+        .collect();
+    let build_error = diags.first().map(|d| LintError {
+        message: format!("{} [{}]", d.message, d.code),
+        location: d
+            .span
+            .and_then(|s| location(s, sources))
+            .unwrap_or(Location {
+                source_index: -1,
+                ranges: Vec::new(),
+            }),
+    });
+    let results = LintResults {
+        warnings,
+        sources: sources
+            .iter()
+            .map(|(_, f)| SourceInfo {
+                filename: f.name.clone(),
+                data: {
+                    use base64::Engine as _;
+                    base64::engine::general_purpose::STANDARD.encode(f.text.as_bytes())
+                },
+                language: super::errors::LANGUAGE,
+            })
+            .collect(),
+        build_error,
+    };
+    let txt = if diags.is_empty() {
+        "Check complete, no warnings found.\n".to_string()
+    } else {
+        crate::compiler::render_plain(diags, sources)
+    };
+    let mut answer = finish(&results, txt);
+    let status = if diags.is_empty() { "0" } else { "1" };
+    answer.insert("result.statuscode".to_string(), status.as_bytes().to_vec());
+    answer
+}
+
 fn describe() -> Answer {
     let named = |n: &str, d: &str| serde_json::json!({"name": n, "description": d});
     let list = serde_json::json!([
+        {
+            "name": LINT, "version": VERSION, "type": "rpc",
+            "description": "Check an app.scratch for errors",
+            "opts": [], "inputs": null,
+            "metadata": [named("result.json", ""), named("result.txt", ""), named("result.statuscode", "")], "refs": null
+        },
         {
             "name": OUTLINE, "version": VERSION, "type": "rpc",
             "description": "List all parameters current build target supports",
@@ -148,6 +247,7 @@ fn describe() -> Answer {
     ]);
     let mut txt = String::from("NAME                            VERSION DESCRIPTION\n");
     for (n, d) in [
+        (LINT, "Check an app.scratch for errors"),
         (OUTLINE, "List all parameters current build target supports"),
         (TARGETS, "List all targets current build supports"),
         (DESCRIBE, "List available subrequest types"),
@@ -315,4 +415,58 @@ fn finish<T: Serialize>(value: &T, txt: String) -> Answer {
     m.insert("result.txt".to_string(), txt.into_bytes());
     m.insert("version".to_string(), VERSION.as_bytes().to_vec());
     m
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::compiler::{self, Options};
+
+    fn json(a: &Answer) -> serde_json::Value {
+        serde_json::from_slice(&a["result.json"]).unwrap()
+    }
+
+    #[test]
+    fn lint_reports_each_diagnostic_as_buildx_reads_it() {
+        let text = "app hello {\n  port 99999\n}\n";
+        let sources = Sources::new("app.scratch", text);
+        let diags = compiler::check(&sources, &Options::default()).unwrap_err();
+        let a = lint(&diags, &sources);
+        assert_eq!(a["result.statuscode"], b"1");
+        let v = json(&a);
+        let w = &v["warnings"][0];
+        assert_eq!(w["ruleName"], diags[0].code);
+        assert!(w["detail"].as_str().unwrap().contains("99999"), "{w}");
+        assert_eq!(w["location"]["ranges"][0]["start"]["line"], 2);
+        // Source 0 is the app file: the index is left out, as Go leaves
+        // out a zero.
+        assert!(w["location"].get("sourceIndex").is_none(), "{w}");
+        assert_eq!(v["sources"][0]["filename"], "app.scratch");
+        assert_eq!(v["sources"][0]["language"], "scratch");
+        assert!(
+            v["buildError"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("[scratch::E0110]")
+        );
+        assert!(String::from_utf8_lossy(&a["result.txt"]).contains("99999"));
+
+        let clean = lint(&[], &Sources::new("app.scratch", "app hello {\n}\n"));
+        assert_eq!(clean["result.statuscode"], b"0");
+        assert_eq!(json(&clean)["warnings"], serde_json::json!([]));
+        assert!(json(&clean).get("buildError").is_none());
+    }
+
+    #[test]
+    fn describe_lists_lint() {
+        let v = json(&describe());
+        let names: Vec<&str> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert!(names.contains(&LINT), "{names:?}");
+    }
 }

@@ -386,6 +386,41 @@ impl<'g> Marshaler<'g> {
     }
 }
 
+/// An op's bytes, in the field order BuildKit digests: `inputs` (1),
+/// `platform` (10), `constraints` (11), then the `op` oneof (exec 2 ...
+/// merge 6).
+///
+/// Since 0.18 BuildKit decodes every op of a definition and names it by
+/// the digest of its own re-encoding (`solver/llbsolver/vertex.go`,
+/// `recomputeDigests`), made with Go's protobuf library, which writes a
+/// message's oneof fields after all its other fields (its "legacy" field
+/// order). Progress, error details and its own source-map lookups then
+/// carry that digest. Ops written in plain field-number order (as prost
+/// writes them) get other digests there than here, and a failing step
+/// could not be tied to its app.scratch line. Written in Go's order,
+/// every BuildKit (0.13 keeps the bytes as sent) and Go's own LLB client
+/// agree with our digests. No other message of an op differs between the
+/// two orders: `FileAction`'s oneof has the highest numbers of its
+/// message already, `UserOpt` has nothing but its oneof.
+pub fn op_bytes(op: &pb::Op) -> Vec<u8> {
+    use prost::encoding::message;
+    let len = op.encoded_len();
+    let mut buf = Vec::with_capacity(len);
+    for input in &op.inputs {
+        message::encode(1, input, &mut buf);
+    }
+    if let Some(p) = &op.platform {
+        message::encode(10, p, &mut buf);
+    }
+    if let Some(c) = &op.constraints {
+        message::encode(11, c, &mut buf);
+    }
+    if let Some(o) = &op.op {
+        o.encode(&mut buf);
+    }
+    buf
+}
+
 /// A node's op: its bytes, their digest and the caps it needs. `digests`
 /// are those of `inputs`, in order.
 fn encode(node: &Node, inputs: &[Output], digests: &[Digest]) -> Op {
@@ -443,7 +478,7 @@ fn encode(node: &Node, inputs: &[Output], digests: &[Digest]) -> Op {
         platform,
         constraints: Some(pb::WorkerConstraints::default()),
     };
-    let bytes = pb_op.encode_to_vec();
+    let bytes = op_bytes(&pb_op);
     if node.meta.name.is_some() {
         caps.insert(Cap::MetaDescription);
     }
@@ -947,6 +982,71 @@ mod tests {
         let infos = &def.source.unwrap().infos;
         let names: Vec<&str> = infos.iter().map(|i| i.filename.as_str()).collect();
         assert_eq!(names, ["b", "d"]);
+    }
+
+    /// The top-level field numbers of an encoded message, in order.
+    fn tags(mut b: &[u8]) -> Vec<u32> {
+        use prost::encoding::{WireType, decode_key, skip_field};
+        let mut out = Vec::new();
+        while !b.is_empty() {
+            let (tag, wt) = decode_key(&mut b).unwrap();
+            assert_eq!(wt, WireType::LengthDelimited);
+            out.push(tag);
+            skip_field(wt, tag, &mut b, Default::default()).unwrap();
+        }
+        out
+    }
+
+    /// An op as Go's protobuf writes it, byte for byte (the bytes BuildKit
+    /// 0.18+ digests): inputs, platform, constraints, and the oneof last.
+    #[test]
+    fn op_bytes_put_the_oneof_last_as_go_does() {
+        let op = pb::Op {
+            inputs: vec![pb::Input {
+                digest: "sha256:ab".into(),
+                index: 1,
+            }],
+            op: Some(pb::op::Op::Source(pb::SourceOp {
+                identifier: "x".into(),
+                attrs: BTreeMap::new(),
+            })),
+            platform: Some(pb::Platform {
+                architecture: "amd64".into(),
+                os: "linux".into(),
+                ..Default::default()
+            }),
+            constraints: Some(pb::WorkerConstraints::default()),
+        };
+        let mut want = vec![0x0a, 13, 0x0a, 9];
+        want.extend(b"sha256:ab");
+        want.extend([0x10, 1, 0x52, 14, 0x0a, 5]);
+        want.extend(b"amd64");
+        want.extend([0x12, 5]);
+        want.extend(b"linux");
+        want.extend([0x5a, 0, 0x1a, 3, 0x0a, 1, b'x']);
+        let got = op_bytes(&op);
+        assert_eq!(got, want);
+        // The same message: only the order differs from prost's.
+        assert_eq!(pb::Op::decode(got.as_slice()).unwrap(), op);
+        assert_eq!(tags(&op.encode_to_vec()), [1, 3, 10, 11]);
+        assert_eq!(got.len(), op.encode_to_vec().len());
+    }
+
+    /// Every op a graph marshals is in Go's order (the terminal op has no
+    /// oneof, so both orders agree on it).
+    #[test]
+    fn marshaled_ops_have_the_oneof_last() {
+        let (g, out) = graph();
+        let def = marshal(&g, out, &[]).unwrap();
+        let (terminal, ops) = def.def.split_last().unwrap();
+        assert_eq!(tags(terminal), [1]);
+        for op in ops {
+            let t = tags(op);
+            let oneof = t.iter().position(|&n| (2..=8).contains(&n)).unwrap();
+            assert_eq!(oneof, t.len() - 1, "{t:?}");
+            assert!(t[..oneof].windows(2).all(|w| w[0] <= w[1]), "{t:?}");
+            assert_eq!(op_bytes(&pb::Op::decode(op.as_slice()).unwrap()), *op);
+        }
     }
 
     /// The fast encoder writes what prost writes for the full message, and

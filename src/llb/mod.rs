@@ -18,4 +18,4 @@ pub use graph::{
     LocalOpts, Meta, Mount, MountKind, Network, NodeId, Output, Owner, ResolveMode, SecretEnv,
     Source, SourceRange,
 };
-pub use marshal::{Marshaler, SourceFileInfo, digest, marshal, marshal_bytes};
+pub use marshal::{Marshaler, SourceFileInfo, digest, marshal, marshal_bytes, op_bytes};

@@ -11,26 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn scratchc() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_scratchc"));
-    c.env_remove("BUILDKIT_HOST").env_remove("DOCKER_HOST");
-    c
-}
-
-use super::output;
+use super::{docker, engine, output, require_engine, scratchc};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// Fails (never skips) when the daemon is down: CI starts it.
-fn require_docker() {
-    let out = output(Command::new("docker").args(["info", "--format", "{{.ServerVersion}}"]));
-    assert!(
-        out.status.success(),
-        "the Docker Engine is not running (start it with scripts/setup.sh): {}",
-        text(&out.stderr)
-    );
 }
 
 /// A copy of `examples/<name>` in a temp dir, to mutate or build from.
@@ -125,14 +109,12 @@ fn files(entries: &[String]) -> BTreeSet<String> {
 }
 
 fn docker_rmi(name: &str) {
-    let _ = Command::new("docker")
-        .args(["image", "rm", "-f", name])
-        .output();
+    let _ = docker().args(["image", "rm", "-f", name]).output();
 }
 
 #[test]
 fn hello_builds_runs_and_holds_one_file() {
-    require_docker();
+    require_engine();
     let dir = fixture("hello");
     let name = image_name("hello");
     let oci = dir.path().join("hello.oci.tar");
@@ -151,18 +133,13 @@ fn hello_builds_runs_and_holds_one_file() {
     assert!(stderr.contains("exporting"), "{stderr}");
 
     // The image answers.
-    let ran = output(Command::new("docker").args(["run", "--rm", &name, "-version"]));
+    let ran = output(docker().args(["run", "--rm", &name, "-version"]));
     assert!(ran.status.success(), "{}", text(&ran.stderr));
     assert_eq!(text(&ran.stdout).trim(), "dev");
 
     // Its config is the app's.
-    let inspect = output(Command::new("docker").args([
-        "image",
-        "inspect",
-        &name,
-        "--format",
-        "{{json .Config}}",
-    ]));
+    let inspect =
+        output(docker().args(["image", "inspect", &name, "--format", "{{json .Config}}"]));
     assert!(inspect.status.success(), "{}", text(&inspect.stderr));
     let cfg: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
     assert_eq!(cfg["Entrypoint"], serde_json::json!(["/usr/bin/hello"]));
@@ -185,7 +162,7 @@ fn hello_builds_runs_and_holds_one_file() {
 
 #[test]
 fn server_image_has_binary_certs_and_mime_types_only() {
-    require_docker();
+    require_engine();
     let dir = fixture("server");
     let oci = dir.path().join("server.oci.tar");
     let out = build(
@@ -215,7 +192,7 @@ fn server_image_has_binary_certs_and_mime_types_only() {
 
 #[test]
 fn docker_tarball_and_local_outputs() {
-    require_docker();
+    require_engine();
     let dir = fixture("hello");
     // Outside the context: a directory output inside it is refused.
     let outs = tempfile::tempdir().unwrap();
@@ -296,7 +273,7 @@ fn an_output_over_the_context_is_refused_and_touches_nothing() {
     }
     // The same place through .dockerignore is not part of the context.
     std::fs::write(proj.join(".dockerignore"), "out\n").unwrap();
-    require_docker();
+    require_engine();
     let out = build(proj, &["-o", &proj.join("out").display().to_string()]);
     assert_ok(&out);
     assert!(proj.join("out/usr/bin/hello").is_file());
@@ -322,7 +299,7 @@ fn listing(dir: &Path) -> Vec<(PathBuf, u64)> {
 
 #[test]
 fn failing_step_shows_its_logs_and_line_and_leaves_no_output() {
-    require_docker();
+    require_engine();
     let dir = fixture("hello");
     let main = dir.path().join("main.go");
     let src = std::fs::read_to_string(&main).unwrap();
@@ -341,12 +318,68 @@ fn failing_step_shows_its_logs_and_line_and_leaves_no_output() {
     assert!(stderr.contains("ERROR: process"), "{stderr}");
     assert!(stderr.contains("syntax error"), "the step's logs: {stderr}");
     assert!(stderr.contains("failed:"), "{stderr}");
+    // The error sits on the app's line of app.scratch; the stdlib template
+    // line that expands to the step follows as a note, not as the error.
+    let (error, note) = stderr
+        .split_once("the step is defined by this template line")
+        .unwrap_or_else(|| panic!("no template note:\n{stderr}"));
+    let error = &error[error
+        .find("× step `[hello linux/amd64] build: go build")
+        .unwrap_or_else(|| panic!("no step error:\n{stderr}"))..];
+    // The file is named as on the command line.
+    let file = dir.path().join("app.scratch");
+    let app_line = line_of(&std::fs::read_to_string(&file).unwrap(), "app hello {");
     assert!(
-        stderr.contains("app.scratch:"),
-        "the app.scratch line: {stderr}"
+        error.contains(&format!("[{}:{app_line}:1]", file.display())),
+        "the error is not on {}:{app_line}:\n{stderr}",
+        file.display()
     );
-    assert!(stderr.contains("app hello"), "{stderr}");
+    assert_eq!(
+        labelled_line(error, "this step failed"),
+        Some(app_line),
+        "{stderr}"
+    );
+    assert!(!error.contains("go.scratch"), "{stderr}");
+    let template =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("stdlib/go.scratch"))
+            .unwrap();
+    let build_line = line_of(&template, "build-run go build");
+    assert!(
+        note.contains(&format!("[<stdlib>/go.scratch:{build_line}:3]")),
+        "the note is not on the template's build-run line:\n{stderr}"
+    );
+    assert_eq!(
+        labelled_line(note, "expands to the failing step"),
+        Some(build_line),
+        "{stderr}"
+    );
+    assert!(!note.contains("this step failed"), "{stderr}");
     assert!(!oci.exists(), "a failed build leaves no output");
+}
+
+/// The 1-based line of `text` that contains `needle`.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no {needle:?} in:\n{text}"))
+        + 1
+}
+
+/// In a rendered diagnostic, the number of the last source line shown
+/// above `label` (miette prints a label under the line it marks).
+fn labelled_line(report: &str, label: &str) -> Option<usize> {
+    let mut last = None;
+    for l in report.lines() {
+        if l.contains(label) {
+            return last;
+        }
+        if let Some((n, _)) = l.split_once(" │ ")
+            && let Ok(n) = n.trim().parse()
+        {
+            last = Some(n);
+        }
+    }
+    None
 }
 
 #[test]
@@ -365,7 +398,7 @@ fn unreachable_daemon_is_named() {
 
 #[test]
 fn sigint_cancels_the_build_on_the_daemon() {
-    require_docker();
+    require_engine();
     let dir = fixture("hello");
     let marker = format!("cancelme{}", uuid::Uuid::new_v4().simple());
     std::fs::write(
@@ -450,7 +483,7 @@ fn sigint_cancels_the_build_on_the_daemon() {
 /// step is back, and the image is the same.
 #[test]
 fn dependency_step_runs_only_when_its_files_are_there() {
-    require_docker();
+    require_engine();
     let dir = fixture("hello");
     let digest = |out: &Output| {
         let s = text(&out.stderr);
@@ -481,7 +514,7 @@ fn dependency_step_runs_only_when_its_files_are_there() {
 /// and a last frame with every step done.
 #[test]
 fn a_terminal_gets_the_live_view() {
-    require_docker();
+    require_engine();
     let dir = fixture("hello");
     let outs = tempfile::tempdir().unwrap();
     let dest = outs.path().join("out");
@@ -494,8 +527,8 @@ fn a_terminal_gets_the_live_view() {
     let out = output(
         Command::new("script")
             .args(["--quiet", "--return", "--command", &cmd, "/dev/null"])
+            .env("DOCKER_HOST", &engine().host)
             .env_remove("BUILDKIT_HOST")
-            .env_remove("DOCKER_HOST")
             .env("COLUMNS", "120"),
     );
     let screen = text(&out.stdout);

@@ -11,16 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::{output, run};
+use super::{docker, output, run, scratchc};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-fn scratchc() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_scratchc"));
-    c.env_remove("BUILDKIT_HOST").env_remove("DOCKER_HOST");
-    c
 }
 
 /// A copy of `examples/<name>` in a temp dir.
@@ -46,7 +40,7 @@ struct Project {
 
 impl Project {
     fn compose(&self) -> Command {
-        let mut c = Command::new("docker");
+        let mut c = docker();
         c.args(["compose", "-p", &self.name]);
         for f in &self.files {
             c.arg("-f").arg(f);
@@ -61,9 +55,7 @@ impl Drop for Project {
             .compose()
             .args(["down", "--volumes", "--remove-orphans", "--timeout", "5"])
             .output();
-        let _ = Command::new("docker")
-            .args(["image", "rm", "-f", &self.image])
-            .output();
+        let _ = docker().args(["image", "rm", "-f", &self.image]).output();
     }
 }
 
@@ -170,7 +162,7 @@ fn compose_runs_the_server_read_only_as_its_user() {
     // What the engine was told, as it reports it.
     let ps = run(project.compose().args(["ps", "--quiet", "server"]));
     let container = text(&ps.stdout).trim().to_string();
-    let inspect = run(Command::new("docker").args(["inspect", &container]));
+    let inspect = run(docker().args(["inspect", &container]));
     let info: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
     let info = &info[0];
     assert_eq!(info["HostConfig"]["ReadonlyRootfs"], true);

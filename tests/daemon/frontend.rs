@@ -18,22 +18,12 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn scratchc() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_scratchc"))
-}
-
-use super::{output, run};
+use super::{docker, output, run, scratchc};
 
 /// Fails (never skips) when the Docker Engine or the frontend image is
 /// missing.
 fn require_frontend_image() {
-    let out = output(Command::new("docker").args([
-        "image",
-        "inspect",
-        "--format",
-        "{{.Id}}",
-        FRONTEND_IMAGE,
-    ]));
+    let out = output(docker().args(["image", "inspect", "--format", "{{.Id}}", FRONTEND_IMAGE]));
     assert!(
         out.status.success(),
         "the frontend image {FRONTEND_IMAGE} is not in the Docker Engine (or the engine is down): \
@@ -44,7 +34,7 @@ fn require_frontend_image() {
 
 /// `docker buildx build` through the frontend, with the fixed epoch.
 fn buildx(file: &Path, context: &Path, extra: &[&str]) -> Command {
-    let mut c = Command::new("docker");
+    let mut c = docker();
     c.env("SOURCE_DATE_EPOCH", EPOCH)
         .env("BUILDX_NO_DEFAULT_ATTESTATIONS", "1")
         .args(["buildx", "build", "--progress", "plain", "-f"])
@@ -55,7 +45,7 @@ fn buildx(file: &Path, context: &Path, extra: &[&str]) -> Command {
 }
 
 fn inspect(image: &str, format: &str) -> String {
-    let out = run(Command::new("docker").args(["image", "inspect", "--format", format, image]));
+    let out = run(docker().args(["image", "inspect", "--format", format, image]));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -94,7 +84,7 @@ fn buildx_through_the_frontend_makes_the_image_scratchc_build_makes() {
             &meta_path,
         ],
     ));
-    run(Command::new("docker").arg("load").arg("-i").arg(&oci));
+    run(docker().arg("load").arg("-i").arg(&oci));
 
     let via_cli = "scratchc-test/frontend-hello:cli";
     run(scratchc()
@@ -217,9 +207,6 @@ fn buildx_and_scratchc_agree_by_default_and_buildx_repeats_itself() {
 
     let tar = outs.path().join("cli.tar");
     run(scratchc()
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("DOCKER_HOST")
-        .env_remove("BUILDKIT_HOST")
         .args(["build", "--progress", "plain", "-o"])
         .arg(format!("type=oci,dest={}", tar.display()))
         .arg(dir.join("app.scratch")));

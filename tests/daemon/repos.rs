@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::{output, run};
+use super::{docker, output, run};
 
 /// A fixed epoch, so two builds can only differ by what they build.
 const EPOCH: &str = "1700000000";
@@ -29,18 +29,18 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// scratchc on the engine under test, with the fixed epoch.
 fn scratchc() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_scratchc"));
-    c.env_remove("BUILDKIT_HOST")
-        .env_remove("DOCKER_HOST")
-        .env("SOURCE_DATE_EPOCH", EPOCH);
+    let mut c = super::scratchc();
+    c.env("SOURCE_DATE_EPOCH", EPOCH);
     c
 }
 
 /// Fails (never skips) when the daemon or the frontend image is missing.
 fn require_docker() {
+    super::require_engine();
     let out = output(
-        Command::new("docker")
+        docker()
             .args(["image", "inspect", "--format", "{{.Id}}"])
             .arg(frontend_image()),
     );
@@ -142,14 +142,12 @@ fn all_blobs(tar: &Path) -> Vec<u8> {
 }
 
 fn docker_run(image: &str) -> String {
-    let out = run(Command::new("docker").args(["run", "--rm", image]));
+    let out = run(docker().args(["run", "--rm", image]));
     text(&out.stdout).trim().to_string()
 }
 
 fn docker_rmi(name: &str) {
-    let _ = Command::new("docker")
-        .args(["image", "rm", "-f", name])
-        .output();
+    let _ = docker().args(["image", "rm", "-f", name]).output();
 }
 
 fn unique(prefix: &str) -> String {
@@ -160,7 +158,7 @@ fn unique(prefix: &str) -> String {
 /// prepended to the app file), with the fixed epoch.
 fn buildx(file: &Path, context: &Path, extra: &[&str]) -> Command {
     with_syntax(file);
-    let mut c = Command::new("docker");
+    let mut c = docker();
     c.env("SOURCE_DATE_EPOCH", EPOCH)
         .env("BUILDX_NO_DEFAULT_ATTESTATIONS", "1")
         .args(["buildx", "build", "--progress", "plain", "-f"])
@@ -451,7 +449,7 @@ fn a_monorepo_builds_its_services_with_shared_templates() {
         );
         assert_ok(&out);
         assert_eq!(docker_run(&image), format!("{svc} of the monorepo"));
-        let team = run(Command::new("docker").args([
+        let team = run(docker().args([
             "image",
             "inspect",
             "--format",
@@ -624,7 +622,7 @@ fn several_apps_build_to_their_own_names() {
     assert_ok(&out);
     for app in ["api", "worker"] {
         let image = format!("scratchc-test-{app}:{tag}");
-        let ep = run(Command::new("docker").args([
+        let ep = run(docker().args([
             "image",
             "inspect",
             "--format",
@@ -764,7 +762,7 @@ fn a_new_tag_alone_builds_a_relabelled_image() {
         text(&out.stderr)
     };
     let version = || {
-        let out = run(Command::new("docker").args([
+        let out = run(docker().args([
             "image",
             "inspect",
             "--format",

@@ -15,19 +15,7 @@ use scratchc::compiler::Platform;
 /// The Go toolchain image `scripts/setup.sh` builds locally.
 const GO_IMAGE: &str = "golang:1.24";
 
-use super::run;
-
-/// Fails (never skips) when the Docker Engine is not up.
-fn require_docker() {
-    let ok = Command::new("docker")
-        .args(["info", "--format", "{{.ServerVersion}}"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "the Docker Engine is not running: run scripts/setup.sh first"
-    );
-}
+use super::{docker, require_engine, run, scratchc};
 
 /// A tiny Go module printing its platform, in a fresh temp dir.
 fn hello_module() -> tempfile::TempDir {
@@ -53,7 +41,7 @@ fn go_build(dir: &Path, builds: &[(&str, &str)]) -> Vec<PathBuf> {
         .collect::<String>()
         + "chmod -R a+rwX /src/out";
     let mount = format!("{}:/src", dir.display());
-    run(Command::new("docker").args([
+    run(docker().args([
         "run",
         "--rm",
         "--network=none",
@@ -81,7 +69,7 @@ fn plat(s: &str) -> Platform {
 /// under qemu's user-mode emulators.
 #[test]
 fn real_go_binaries_pass_the_elf_check_for_their_platform_only() {
-    require_docker();
+    require_engine();
     let module = hello_module();
     let targets = [
         (
@@ -147,7 +135,7 @@ fn real_go_binaries_pass_the_elf_check_for_their_platform_only() {
 /// loader: a scratch image cannot start it, and the check says so.
 #[test]
 fn real_dynamically_linked_go_binary_is_refused() {
-    require_docker();
+    require_engine();
     let module = hello_module();
     let bins = go_build(
         module.path(),
@@ -172,24 +160,17 @@ fn real_dynamically_linked_go_binary_is_refused() {
 
 /// Tests that wipe the daemon's build cache take this, so one's wipe does
 /// not land in the middle of another's cache export.
-static WIPES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+pub(crate) static WIPES: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The local registry of `scripts/registry.sh`.
-const REGISTRY: &str = "127.0.0.1:5000";
-
-fn scratchc() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_scratchc"));
-    // Builds must not depend on the caller's SOURCE_DATE_EPOCH.
-    c.env_remove("SOURCE_DATE_EPOCH");
-    c
-}
+pub(crate) const REGISTRY: &str = "127.0.0.1:5000";
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
 /// Fails (never skips) when the registry is not up.
-fn require_registry() {
+pub(crate) fn require_registry() {
     let ok = Command::new("curl")
         .args(["-fsS", "-m", "3", "-o", "/dev/null"])
         .arg(format!("http://{REGISTRY}/v2/"))
@@ -203,7 +184,7 @@ fn require_registry() {
 
 /// A copy of `examples/NAME` in a temp dir (not a git checkout, so the
 /// epoch is 0 unless a test sets it).
-fn example(name: &str) -> tempfile::TempDir {
+pub(crate) fn example(name: &str) -> tempfile::TempDir {
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("examples")
         .join(name);
@@ -236,7 +217,7 @@ fn build(dir: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-fn assert_ok(out: &Output) {
+pub(crate) fn assert_ok(out: &Output) {
     assert!(
         out.status.success(),
         "scratchc failed ({}):\n{}\n{}",
@@ -284,7 +265,7 @@ fn binaries(tar: &Path, path: &str) -> Vec<(String, Vec<u8>)> {
 /// arm64 one runs under qemu-aarch64-static.
 #[test]
 fn multi_arch_index_has_the_right_binary_per_platform() {
-    require_docker();
+    require_engine();
     let dir = example("hello");
     let tar = dir.path().join("hello.oci.tar");
     let out = build(
@@ -332,7 +313,7 @@ fn multi_arch_index_has_the_right_binary_per_platform() {
 /// before export, naming the platform and what was found.
 #[test]
 fn binary_for_the_wrong_platform_fails_the_build() {
-    require_docker();
+    require_engine();
     let dir = example("hello");
     let file = dir.path().join("app.scratch");
     let src = std::fs::read_to_string(&file).unwrap();
@@ -369,7 +350,7 @@ fn binary_for_the_wrong_platform_fails_the_build() {
 }
 
 /// The index digest a build to an OCI tarball reports.
-fn built_digest(out: &Output) -> String {
+pub(crate) fn built_digest(out: &Output) -> String {
     let err = text(&out.stderr);
     err.lines()
         .rev()
@@ -382,7 +363,7 @@ fn built_digest(out: &Output) -> String {
 /// with the daemon's build cache wiped, a third build agrees again.
 #[test]
 fn verify_and_a_wiped_cache_give_the_same_digest() {
-    require_docker();
+    require_engine();
     let _wipe = WIPES.lock().unwrap_or_else(|e| e.into_inner());
     for name in ["hello", "server"] {
         let dir = example(name);
@@ -400,7 +381,7 @@ fn verify_and_a_wiped_cache_give_the_same_digest() {
             .and_then(|l| l.split_whitespace().nth(1))
             .unwrap_or_else(|| panic!("no image digest in:\n{report}"))
             .to_string();
-        run(Command::new("docker").args(["builder", "prune", "-af"]));
+        run(docker().args(["builder", "prune", "-af"]));
         let tar = dir.path().join("again.tar");
         let out = build(
             dir.path(),
@@ -419,7 +400,7 @@ fn verify_and_a_wiped_cache_give_the_same_digest() {
 /// environment; a different epoch is a different (but stable) image.
 #[test]
 fn epoch_comes_from_git_head_and_changes_the_digest() {
-    require_docker();
+    require_engine();
     let dir = example("hello");
     let git = |args: &[&str]| {
         run(Command::new("git")
@@ -468,14 +449,13 @@ fn epoch_comes_from_git_head_and_changes_the_digest() {
 /// clear message; `--update-lock` refreshes it.
 #[test]
 fn lock_pins_builders_and_refuses_a_stale_lock() {
-    require_docker();
+    require_engine();
     let dir = example("hello");
     let file = dir.path().join("app.scratch");
     assert_ok(&scratchc().arg("lock").arg(&file).output().unwrap());
     let lock_path = dir.path().join("scratch.lock");
     let lock = std::fs::read_to_string(&lock_path).unwrap();
-    let digest =
-        run(Command::new("docker").args(["image", "inspect", "--format", "{{.Id}}", GO_IMAGE]));
+    let digest = run(docker().args(["image", "inspect", "--format", "{{.Id}}", GO_IMAGE]));
     assert!(lock.contains(text(&digest.stdout).trim()), "{lock}");
     let tar = dir.path().join("x.tar");
     let dest = format!("type=oci,dest={}", tar.display());
@@ -517,7 +497,7 @@ fn lock_pins_builders_and_refuses_a_stale_lock() {
 /// in the progress output) and gives the pushed digest again.
 #[test]
 fn push_and_registry_cache_survive_a_wiped_daemon() {
-    require_docker();
+    require_engine();
     require_registry();
     let _wipe = WIPES.lock().unwrap_or_else(|e| e.into_inner());
     let dir = example("hello");
@@ -553,7 +533,7 @@ fn push_and_registry_cache_survive_a_wiped_daemon() {
         "{}",
         text(&manifest.stdout)
     );
-    run(Command::new("docker").args(["builder", "prune", "-af"]));
+    run(docker().args(["builder", "prune", "-af"]));
     let tar = dir.path().join("x.tar");
     let out = build(
         dir.path(),
@@ -591,8 +571,15 @@ fn push_and_registry_cache_survive_a_wiped_daemon() {
 /// Checks that `dir` is an OCI image layout whose `latest` entry is a cache
 /// manifest, and that every blob in it hashes to its name. Returns the
 /// manifest's digest and the digests of the layers it lists.
+///
+/// BuildKit writes the cache manifest in one of two forms: an OCI index
+/// listing the layers and the cache config (BuildKit 0.13, and later ones
+/// with `image-manifest=false`), or an OCI image manifest whose config is
+/// the cache config (the default since BuildKit 0.21; Docker 28.5 writes
+/// it). Both are checked the same way.
 fn check_cache_layout(dir: &Path) -> (String, Vec<String>) {
     use sha2::Digest as _;
+    const CACHE_CONFIG: &str = "application/vnd.buildkit.cacheconfig.v0";
     let sha = |p: &Path| hex::encode(sha2::Sha256::digest(std::fs::read(p).unwrap()));
     let blob = |d: &str| {
         dir.join("blobs/sha256")
@@ -625,19 +612,28 @@ fn check_cache_layout(dir: &Path) -> (String, Vec<String>) {
         std::fs::metadata(&path).unwrap().len(),
         top["size"].as_u64().unwrap()
     );
-    // The cache manifest lists its blobs (layers and the cache config),
-    // each present with its size.
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    let listed = manifest["manifests"].as_array().unwrap();
-    assert!(
-        listed
-            .iter()
-            .any(|m| m["mediaType"] == "application/vnd.buildkit.cacheconfig.v0"),
-        "{manifest}"
-    );
-    assert!(listed.len() >= 2, "no layers in {manifest}");
-    for m in listed {
+    assert_eq!(top["mediaType"], manifest["mediaType"], "{index}");
+    // The blobs it lists (the layers and the cache config), each present
+    // with its size.
+    let (layers, config): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) =
+        match manifest["mediaType"].as_str().unwrap() {
+            "application/vnd.oci.image.index.v1+json" => manifest["manifests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .partition(|m| m["mediaType"] != CACHE_CONFIG),
+            "application/vnd.oci.image.manifest.v1+json" => (
+                manifest["layers"].as_array().unwrap().iter().collect(),
+                vec![&manifest["config"]],
+            ),
+            other => panic!("a cache manifest of type {other}: {manifest}"),
+        };
+    assert_eq!(config.len(), 1, "{manifest}");
+    assert_eq!(config[0]["mediaType"], CACHE_CONFIG, "{manifest}");
+    assert!(!layers.is_empty(), "no layers in {manifest}");
+    for m in layers.iter().chain(&config) {
         let p = blob(m["digest"].as_str().unwrap());
         assert_eq!(
             std::fs::metadata(&p).unwrap().len(),
@@ -653,21 +649,21 @@ fn check_cache_layout(dir: &Path) -> (String, Vec<String>) {
             "corrupt blob"
         );
     }
-    let layers = listed
+    let layers = layers
         .iter()
-        .filter(|m| m["mediaType"] != "application/vnd.buildkit.cacheconfig.v0")
         .map(|m| m["digest"].as_str().unwrap().to_string())
         .collect();
     (digest, layers)
 }
 
 /// `--cache-to type=local`: the client serves the directory to the daemon
-/// as a content store and tags the cache manifest in index.json. Then, with
+/// as a content store and tags the cache manifest (an index or an image
+/// manifest, as the daemon writes it) in index.json. Then, with
 /// the daemon's build cache wiped, `--cache-from type=local` reuses the
 /// compile step (CACHED) and gives the same image.
 #[test]
 fn local_cache_survives_a_wiped_daemon() {
-    require_docker();
+    require_engine();
     let _wipe = WIPES.lock().unwrap_or_else(|e| e.into_inner());
     let dir = example("hello");
     // A binary of its own: images are reproducible, so hello's plain layer
@@ -701,12 +697,13 @@ fn local_cache_survives_a_wiped_daemon() {
     );
     let (manifest, layers) = check_cache_layout(&cache);
     assert!(
-        log.contains(&format!("writing cache manifest {manifest}")),
+        log.contains(&format!("writing cache manifest {manifest}"))
+            || log.contains(&format!("writing cache image manifest {manifest}")),
         "{log}"
     );
     let built = built_digest(&out);
 
-    run(Command::new("docker").args(["builder", "prune", "-af"]));
+    run(docker().args(["builder", "prune", "-af"]));
     let second = work.path().join("second.tar");
     let out = build(
         dir.path(),
@@ -747,7 +744,7 @@ fn local_cache_survives_a_wiped_daemon() {
 /// index.json fails before anything is built.
 #[test]
 fn local_cache_from_missing_warns_and_from_broken_fails() {
-    require_docker();
+    require_engine();
     let dir = example("hello");
     let work = tempfile::tempdir().unwrap();
     let missing = work.path().join("never-exported");
@@ -798,12 +795,10 @@ fn local_cache_from_missing_warns_and_from_broken_fails() {
 /// runs (the Engine unpacks it on container create).
 #[test]
 fn loaded_image_is_the_oci_image_bit_for_bit() {
-    require_docker();
+    require_engine();
     let dir = example("hello");
     let name = "scratchc-test/repro-load:1";
-    let _ = Command::new("docker")
-        .args(["image", "rm", "-f", name])
-        .output();
+    let _ = docker().args(["image", "rm", "-f", name]).output();
     assert_ok(&build(dir.path(), &["--no-cache", "-t", name]));
     let tar = dir.path().join("out.tar");
     let out = build(
@@ -822,16 +817,13 @@ fn loaded_image_is_the_oci_image_bit_for_bit() {
         .unwrap()
         .to_string();
     assert_eq!(built_digest(&out), exported);
-    let loaded =
-        run(Command::new("docker").args(["image", "inspect", "--format", "{{.Id}}", name]));
+    let loaded = run(docker().args(["image", "inspect", "--format", "{{.Id}}", name]));
     assert_eq!(
         text(&loaded.stdout).trim(),
         exported,
         "-t image differs from the OCI one"
     );
-    let ran = run(Command::new("docker").args(["run", "--rm", "--network=none", name, "-version"]));
+    let ran = run(docker().args(["run", "--rm", "--network=none", name, "-version"]));
     assert_eq!(text(&ran.stdout), "dev\n");
-    let _ = Command::new("docker")
-        .args(["image", "rm", "-f", name])
-        .output();
+    let _ = docker().args(["image", "rm", "-f", name]).output();
 }

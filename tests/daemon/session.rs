@@ -22,10 +22,9 @@ use scratchc::proto::pb;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const DOCKER_SOCK: &str = "/var/run/docker.sock";
-
+/// The engine under test (`SCRATCHC_TEST_DOCKER`, tests/daemon/main.rs).
 fn docker() -> Endpoint {
-    Endpoint::DockerUnix(DOCKER_SOCK.into())
+    Endpoint::DockerUnix(super::engine().socket.clone())
 }
 
 fn unique() -> String {
@@ -484,11 +483,12 @@ async fn docker_socket_that_is_not_docker_is_explained() {
 /// BuildKit (after the `/grpc` upgrade), so the `unix://` path is tested
 /// against the real daemon.
 async fn buildkitd_proxy(sock: PathBuf) {
+    let engine: &'static Path = &super::engine().socket;
     let l = tokio::net::UnixListener::bind(&sock).unwrap();
     tokio::spawn(async move {
         while let Ok((mut client, _)) = l.accept().await {
             tokio::spawn(async move {
-                let mut up = tokio::net::UnixStream::connect(DOCKER_SOCK).await.unwrap();
+                let mut up = tokio::net::UnixStream::connect(engine).await.unwrap();
                 up.write_all(
                     b"POST /grpc HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
                 )
@@ -605,6 +605,7 @@ async fn buildkitd_tls_proxy(pki: &Pki) -> u16 {
         .unwrap();
     config.alpn_protocols = vec![b"h2".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let engine: &'static Path = &super::engine().socket;
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = l.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -614,7 +615,7 @@ async fn buildkitd_tls_proxy(pki: &Pki) -> u16 {
                 let Ok(mut client) = acceptor.accept(tcp).await else {
                     return;
                 };
-                let mut up = tokio::net::UnixStream::connect(DOCKER_SOCK).await.unwrap();
+                let mut up = tokio::net::UnixStream::connect(engine).await.unwrap();
                 up.write_all(
                     b"POST /grpc HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
                 )

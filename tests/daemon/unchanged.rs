@@ -6,9 +6,9 @@
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use super::{output, run};
+use super::{docker, output, run, scratchc};
 
 const UNCHANGED: &str = "unchanged since the last build";
 
@@ -43,10 +43,7 @@ impl Case {
 
     fn build(&self, extra: &[&str]) -> Output {
         let out = output(
-            Command::new(env!("CARGO_BIN_EXE_scratchc"))
-                .env_remove("BUILDKIT_HOST")
-                .env_remove("DOCKER_HOST")
-                .env_remove("SOURCE_DATE_EPOCH")
+            scratchc()
                 .env("SCRATCHC_CACHE_DIR", self.records.path())
                 .arg("build")
                 .arg(self.path("app.scratch"))
@@ -74,7 +71,7 @@ impl Case {
 
 impl Drop for Case {
     fn drop(&mut self) {
-        let _ = output(Command::new("docker").args(["image", "rm", "-f", &self.image]));
+        let _ = output(docker().args(["image", "rm", "-f", &self.image]));
     }
 }
 
@@ -86,10 +83,8 @@ fn a_second_build_with_nothing_changed_does_not_run() {
     let err = text(&out.stderr);
     assert!(err.contains(UNCHANGED), "{err}");
     // It names the image the engine holds.
-    let id = text(
-        &run(Command::new("docker").args(["image", "inspect", "--format", "{{.Id}}", &c.image]))
-            .stdout,
-    );
+    let id =
+        text(&run(docker().args(["image", "inspect", "--format", "{{.Id}}", &c.image])).stdout);
     assert!(err.contains(id.trim()), "{err}");
 }
 
@@ -120,8 +115,7 @@ fn every_stale_record_makes_a_real_build() {
 
     // Another epoch: another definition.
     let out = output(
-        Command::new(env!("CARGO_BIN_EXE_scratchc"))
-            .env_remove("DOCKER_HOST")
+        scratchc()
             .env("SOURCE_DATE_EPOCH", "1700000000")
             .env("SCRATCHC_CACHE_DIR", c.records.path())
             .arg("build")
@@ -132,11 +126,11 @@ fn every_stale_record_makes_a_real_build() {
     assert!(!c.skipped(&[]), "back to epoch 0");
 
     // The image name now points elsewhere.
-    run(Command::new("docker").args(["tag", "scratchc/frontend:0.1", &c.image]));
+    run(docker().args(["tag", "scratchc/frontend:0.1", &c.image]));
     assert!(!c.skipped(&[]), "a re-pointed image name");
     assert!(c.skipped(&[]));
     // The image removed.
-    run(Command::new("docker").args(["image", "rm", &c.image]));
+    run(docker().args(["image", "rm", &c.image]));
     assert!(!c.skipped(&[]), "a removed image");
 
     // --no-cache always builds, and a corrupt record is no record.
@@ -164,7 +158,7 @@ fn every_stale_record_makes_a_real_build() {
 fn a_moved_builder_tag_makes_a_real_build() {
     let c = Case::new();
     let builder = format!("scratchc-test-builder:{}", uuid::Uuid::new_v4().simple());
-    run(Command::new("docker").args(["tag", "golang:1.24", &builder]));
+    run(docker().args(["tag", "golang:1.24", &builder]));
     std::fs::write(
         c.path("app.scratch"),
         format!("app hello {{\n  builder {builder}\n  port 8080\n}}\n"),
@@ -173,17 +167,16 @@ fn a_moved_builder_tag_makes_a_real_build() {
     assert!(!c.skipped(&[]));
     assert!(c.skipped(&[]));
     // The same tag on another image (the frontend image: any other id).
-    run(Command::new("docker").args(["tag", "scratchc/frontend:0.1", &builder]));
+    run(docker().args(["tag", "scratchc/frontend:0.1", &builder]));
     let out = output(
-        Command::new(env!("CARGO_BIN_EXE_scratchc"))
-            .env_remove("DOCKER_HOST")
+        scratchc()
             .env("SCRATCHC_CACHE_DIR", c.records.path())
             .arg("build")
             .arg(c.path("app.scratch"))
             .args(["--progress", "plain", "-t", &c.image]),
     );
     let err = text(&out.stderr);
-    let _ = output(Command::new("docker").args(["image", "rm", &builder]));
+    let _ = output(docker().args(["image", "rm", &builder]));
     assert!(!err.contains(UNCHANGED), "{err}");
     assert!(err.contains("#1 "), "a real build ran: {err}");
 }
