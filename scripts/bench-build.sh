@@ -10,6 +10,8 @@
 #             line of main.go changed
 #   apps      two apps of one module (examples/multi; buildx: two targets)
 #   size      the resulting image sizes
+#   basics    what each runtime basic (tmp, passwd, certs, mime-types,
+#             tzdata, zoneinfo) adds to the image, in bytes and files
 # Needs: the Docker Engine (scripts/setup.sh), hyperfine, python3, a release
 # build of scratchc (cargo build --release). Results: docs/benchmarks.md.
 # RUNS=N runs per case (default 5); ONLY=cold,warm,... runs just those cases
@@ -19,7 +21,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SCRATCHC:-$root/target/release/scratchc}
 runs=${RUNS:-5}
-only=${ONLY:-cold,warm,edit,label,context,apps,size}
+only=${ONLY:-cold,warm,edit,label,context,apps,size,basics}
 want() { [[ ",$only," == *",$1,"* ]]; }
 [ -x "$bin" ] || { echo "build scratchc first: cargo build --release" >&2; exit 2; }
 command -v hyperfine >/dev/null || { echo "hyperfine is not installed" >&2; exit 2; }
@@ -44,7 +46,11 @@ COPY --from=build /build/src/app /usr/bin/app
 LABEL bench=0
 ENTRYPOINT ["/usr/bin/app"]
 DOCKERFILE
-printf 'Dockerfile\n.dockerignore\nedit.sh\nlabel.sh\n' >"$work/.dockerignore"
+# scratchc leaves its own files (app.scratch, scratch.lock, .dockerignore)
+# out of the context by itself; buildx reads Dockerfile.dockerignore
+# instead of .dockerignore, so the same context goes to both.
+printf 'Dockerfile\nedit.sh\nlabel.sh\n' >"$work/.dockerignore"
+printf 'Dockerfile\n.dockerignore\nedit.sh\nlabel.sh\napp.scratch\n' >"$work/Dockerfile.dockerignore"
 
 sc="$bin build $work/app.scratch --progress quiet -t bench-scratchc:latest"
 bx="docker buildx build --builder default -q -t bench-buildx:latest $work"
@@ -126,6 +132,16 @@ DOCKERFILE
   rm -rf "$multi"
 fi
 
+if want label; then
+echo "== after a label change"
+hyperfine --runs "$runs" --warmup 1 --prepare "$label" --prepare "$label" \
+  -n scratchc "$sc" -n buildx "$bx" --export-markdown "$out/label.md"
+# The compile is CACHED after a label change (plain progress shows it).
+bash "$work/label.sh"
+$bin build "$work/app.scratch" --progress plain -t bench-scratchc:latest 2>&1 \
+  | awk '/build: go build/ {id=$1} $0 == id" CACHED" {c=1} END {print (c ? "compile step: CACHED" : "compile step: RUN")}'
+fi
+
 if want size; then
   echo "== image size"
   docker image inspect bench-scratchc:latest --format 'scratchc {{.Size}} bytes'
@@ -148,4 +164,40 @@ for case in ["cold", "warm", "edit", "label", "context", "apps"]:
           f"{s['median'] / b['median']:.2f}x | {s['mean'] / b['mean']:.2f}x |")
 PY
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min)" | tee -a "$out/summary.md"
+
+if want basics; then
+echo "== what each runtime basic adds (one layer; bytes of the gzip blob, of the tar, entries)"
+b=$work/basics
+mkdir -p "$b"
+cp "$root/examples/hello/go.mod" "$root/examples/hello/main.go" "$b/"
+variant() { # NAME SETTINGS...
+  local name=$1; shift
+  printf 'app hello {\n' >"$b/app.scratch"
+  for s in "$@"; do printf '  %s\n' "$s" >>"$b/app.scratch"; done
+  printf '}\n' >>"$b/app.scratch"
+  "$bin" build "$b/app.scratch" --progress quiet -o "type=oci,dest=$b/$name.tar" >/dev/null 2>&1
+  python3 - "$b/$name.tar" "$name" <<'PY'
+import gzip, io, json, sys, tarfile
+oci = tarfile.open(sys.argv[1])
+blob = lambda d: oci.extractfile("blobs/sha256/" + d.split(":")[1]).read()
+index = json.loads(oci.extractfile("index.json").read())
+manifest = json.loads(blob(index["manifests"][0]["digest"]))
+layer = manifest["layers"][0]
+raw = gzip.decompress(blob(layer["digest"]))
+members = tarfile.open(fileobj=io.BytesIO(raw)).getmembers()
+files = [m for m in members if not m.isdir()]
+content = sum(m.size for m in files)
+print(f"{sys.argv[2]:<12} gzip {layer['size']:>9} B  tar {len(raw):>9} B  "
+      f"files {len(files):>4} ({content} B)  dirs {len(members) - len(files):>3}")
+PY
+}
+variant none "tmp false" "passwd false"
+variant default
+variant tmp "passwd false"
+variant passwd "tmp false"
+variant certs certs
+variant mime-types mime-types
+variant tzdata tzdata
+variant zoneinfo zoneinfo
+fi
 echo "tables in $out/"

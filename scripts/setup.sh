@@ -21,17 +21,21 @@
 #      from PyPI (tests validate SBOMs with `pyspdxtools`);
 #   6. installs kubernetes-validate (PyPI) in a venv of its own, for the
 #      tests that check `scratchc k8s` output against the Kubernetes
-#      OpenAPI schemas, and checks `docker compose` is there.
+#      OpenAPI schemas, and checks `docker compose` is there;
+#   7. builds the frontend image (scripts/frontend-image.sh), and installs
+#      the static scratchc binary it stages into $PREFIX/bin (default
+#      /usr/local), with its bash, zsh and fish completions and its man
+#      pages, so `scratchc` works from any shell (README, "Quick start").
 #
 # Every step is skipped when already done; a re-run takes a few seconds.
-# Usage: scripts/setup.sh [--quiet]
+# Usage: scripts/setup.sh [--quiet]      PREFIX=/opt/x scripts/setup.sh
 set -euo pipefail
 
 QUIET=0
 for arg in "$@"; do
   case "$arg" in
     -q|--quiet) QUIET=1 ;;
-    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup: unknown argument: $arg (use --quiet or --help)" >&2; exit 2 ;;
   esac
 done
@@ -446,6 +450,33 @@ step_tools() {
   docker compose version >/dev/null 2>&1 || die "'docker compose' is not available (docker-compose package)"
 }
 
+# ------------------------------------------------------- 7. the scratchc CLI
+# The binary frontend-image.sh staged (static, release), its completion
+# scripts and man pages, each written only when it changed.
+PREFIX=${PREFIX:-/usr/local}
+step_cli() {
+  local bin="$(dirname "$0")/../frontend/bin/scratchc" changed=0 tmp page
+  [ -x "$bin" ] || die "cli: $bin is missing (scripts/frontend-image.sh stages it)"
+  if ! cmp -s "$bin" "$PREFIX/bin/scratchc"; then
+    install -D -m 0755 "$bin" "$PREFIX/bin/scratchc"
+    changed=1
+  fi
+  "$bin" completions bash | write_if_changed "$PREFIX/share/bash-completion/completions/scratchc" && changed=1
+  "$bin" completions zsh | write_if_changed "$PREFIX/share/zsh/site-functions/_scratchc" && changed=1
+  "$bin" completions fish | write_if_changed "$PREFIX/share/fish/vendor_completions.d/scratchc.fish" && changed=1
+  tmp=$(mktemp -d)
+  "$bin" man --dir "$tmp" || { rm -rf "$tmp"; die "cli: scratchc man failed"; }
+  for page in "$tmp"/*.1; do
+    write_if_changed "$PREFIX/share/man/man1/$(basename "$page")" <"$page" && changed=1
+  done
+  rm -rf "$tmp"
+  if [ "$changed" = 1 ]; then
+    log "cli: $("$PREFIX/bin/scratchc" --version | head -1) installed in $PREFIX (completions, man pages)"
+  else
+    log "cli: $PREFIX/bin/scratchc up to date"
+  fi
+}
+
 step_apt
 step_binfmt
 step_daemon_json
@@ -458,6 +489,7 @@ step_tools
 # scratchc itself and loaded so examples and tests use it offline.
 "$(dirname "$0")/frontend-image.sh" $([ "$QUIET" = 1 ] && echo --quiet) \
   || die "scripts/frontend-image.sh failed"
+step_cli
 
 GO_VER=$(docker run --rm --network=none "$GO_IMAGE" go version 2>/dev/null | awk '{print $3}') \
   || die "'docker run --rm $GO_IMAGE go version' failed"

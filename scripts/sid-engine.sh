@@ -135,8 +135,16 @@ live_pid() {
 # daemon (nsenter and chroot do), so the pid is the daemon's.
 spawn() {
   local name=$1 logf=$2; shift 2
-  # 9>&-: the daemon must not hold this script's lock.
-  setsid sh -c 'echo $$ >"$0"; exec "$@"' "$RUN/$name.pid" "$@" >>"$logf" 2>&1 </dev/null 9>&- &
+  # The daemon keeps no descriptor of ours but stdio: not this script's
+  # lock (fd 9), nor a lock its caller holds (`flock FILE sid-engine.sh
+  # setup` would otherwise stay locked for as long as the engine runs).
+  (
+    for fd in /proc/self/fd/*; do
+      n=${fd##*/}
+      [ "$n" -gt 2 ] && eval "exec $n>&-" 2>/dev/null
+    done
+    exec setsid sh -c 'echo $$ >"$0"; exec "$@"' "$RUN/$name.pid" "$@"
+  ) >>"$logf" 2>&1 </dev/null &
 }
 
 wait_for() {  # wait_for SECONDS WHAT LOG CMD...

@@ -41,8 +41,11 @@ done
 # - a_terminal_gets_the_live_view: our terminal rendering, a no-cache build.
 # - deploy::: our Compose file run by `docker compose` (the host's plugin;
 #   sid's CLI has none installed): the file, not the engine, is the subject.
+# - quickstart::: the README's commands as a user runs them, with the
+#   host's `docker` on PATH and a port published on the host.
 SID_SKIP=(
   deploy::
+  quickstart::
   repro::verify_and_a_wiped_cache_give_the_same_digest
   repro::real_go_binaries_pass_the_elf_check_for_their_platform_only
   repro::real_dynamically_linked_go_binary_is_refused
@@ -68,7 +71,10 @@ static() {
   # and the deploy outputs through their validators (none needs a daemon).
   cargo test --benches --locked
   cargo test --lib --bins --locked
-  cargo test --test compile --test llb --test cli --test hostile --locked
+  cargo test --test compile --test llb --test hostile --locked
+  # The command line through the real binary: exit codes, init, FILE and
+  # stdin, completions run by bash, man pages rendered by man.
+  cargo test --test cli --test first_contact --locked
   cargo test --test gobin --test deploy --locked
 }
 
@@ -76,7 +82,9 @@ static() {
 # daemon's build cache or check what a build took from a cache, which a
 # concurrent build on the same daemon would disturb.
 host() {
-  cargo test --test daemon --locked -- --test-threads=1 --skip two_engines::
+  # two_engines:: needs the sid twin; lint:: needs buildx 0.15+ (--check):
+  # both run in the sid stage.
+  cargo test --test daemon --locked -- --test-threads=1 --skip two_engines:: --skip lint::
 }
 
 sid() {

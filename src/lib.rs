@@ -3,8 +3,10 @@
 //!
 //! The compiler (`compiler`, `llb`) does no IO: it turns sources into a
 //! protobuf definition; `deploy` turns a checked app into Kubernetes and
-//! Compose YAML, with no IO either. The client, the frontend and the CLI
-//! sit outside them.
+//! Compose YAML, with no IO either; `init` turns the Go files of a module
+//! into a first app file, with no IO either. The client, the frontend and the CLI
+//! sit outside them. `platform` and `image_ref` are the leaf types they all
+//! share.
 
 pub mod build;
 pub mod cli;
@@ -13,6 +15,9 @@ pub mod compiler;
 pub mod deploy;
 pub mod frontend;
 pub mod gobin;
+pub mod image_ref;
+pub mod init;
 pub mod llb;
+pub mod platform;
 pub mod proto;
 pub mod sbom;

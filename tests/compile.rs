@@ -6,9 +6,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use scratchc::cli::load::load;
 use scratchc::compiler::{self, Options, Platform, Sources, Spanned, fmt, syntax};
@@ -267,19 +268,45 @@ fn error_codes_are_documented() {
     // 1 MiB, ...) are tested through the binary in tests/hostile.rs.
     let hostile = std::fs::read_to_string("tests/hostile.rs").unwrap();
     for line in docs.lines().filter_map(|l| l.strip_prefix("## ")) {
-        let code = &line[..5];
+        // Section headings ("## Warnings") are not codes.
+        let Some(code) = line
+            .get(..5)
+            .filter(|c| c.starts_with(['E', 'W']) && c[1..].chars().all(|d| d.is_ascii_digit()))
+        else {
+            continue;
+        };
         // E0300: --app of the CLI (tests/cli.rs); E0500/E0501/E0502: the
         // binary check of a build (tests/daemon); E0142: `scratchc k8s`
         // (tests/deploy.rs); E0224/E0302/E0303: checks against the context
-        // and the command line (tests/repos.rs); the rest in
-        // tests/hostile.rs.
+        // and the command line (tests/repos.rs); the warnings W01xx: the runtime-need check
+        // of a build (src/build/needs_tests.rs, tests/daemon/runtime.rs);
+        // the rest in tests/hostile.rs.
         let tested_elsewhere = matches!(
             code,
             "E0300" | "E0500" | "E0501" | "E0502" | "E0142" | "E0224" | "E0302" | "E0303"
-        ) || hostile.contains(&format!("\"scratch::{code}\""));
+        ) || code.starts_with('W')
+            || hostile.contains(&format!("\"scratch::{code}\""));
         assert!(
             tested_elsewhere || fixture_codes.iter().any(|c| c == code),
             "{code} is documented but has no fixture"
+        );
+    }
+}
+
+/// Every warning the build's runtime-need check can give is documented.
+#[test]
+fn warning_codes_are_documented() {
+    let docs = std::fs::read_to_string("docs/errors.md").unwrap();
+    let src = std::fs::read_to_string("src/build/needs.rs").unwrap();
+    let codes: Vec<&str> = src
+        .match_indices("\"scratch::W")
+        .map(|(i, _)| &src[i + 10..i + 15])
+        .collect();
+    assert_eq!(codes.len(), 6, "{codes:?}");
+    for code in codes {
+        assert!(
+            docs.contains(&format!("## {code}")),
+            "{code} is not in docs/errors.md"
         );
     }
 }
@@ -482,10 +509,7 @@ fn random_inputs_never_panic() {
 // ---- the real binary ----
 
 fn scratchc(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_scratchc"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = common::command().args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

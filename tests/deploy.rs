@@ -10,6 +10,8 @@
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -41,9 +43,7 @@ fn run(cmd: &mut Command) -> Output {
 }
 
 fn scratchc(args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_scratchc"));
-    c.args(args);
-    run(&mut c)
+    run(common::command().args(args))
 }
 
 /// `scratchc VERB FILE EXTRA...`, which must succeed: (stdout, stderr).

@@ -9,6 +9,8 @@
 
 mod shapes;
 
+mod common;
+
 use std::io::Read as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -94,14 +96,10 @@ impl Run {
     }
 
     fn run(self) -> Out {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scratchc"));
+        let mut cmd = common::command();
         cmd.args(&self.args)
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .env_remove("BUILDKIT_HOST")
-            .env_remove("DOCKER_HOST")
-            .env_remove("SCRATCHC_CONNECT_TIMEOUT");
+            .stderr(Stdio::piped());
         for (k, v) in &self.env {
             cmd.env(k, v);
         }

@@ -3,15 +3,18 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use prost::Message;
+use scratchc::compiler::lower;
 use scratchc::compiler::model::{
     App, Build, BuilderFile, CacheMount, Compile, Deps, ExtraFile, Image, ImageRef, Port, Proto,
     Sharing, User,
 };
 use scratchc::compiler::{ImageConfig, LowerOptions, Options, Platform, Sources, Span, Spanned};
-use scratchc::compiler::{dockerfile, lower};
 use scratchc::llb;
 use scratchc::proto::pb;
 
@@ -87,6 +90,9 @@ fn hello() -> App {
             binary: Spanned::new("/usr/bin/hello".into(), s),
             certs: None,
             mime_types: None,
+            tmp: None,
+            passwd: None,
+            zoneinfo: None,
             files: vec![],
             ports: vec![],
             volumes: vec![],
@@ -100,6 +106,8 @@ fn hello() -> App {
         build_args: BTreeMap::new(),
         kubernetes: Default::default(),
         params: BTreeMap::new(),
+        strict: false,
+        switches: Default::default(),
     }
 }
 
@@ -224,20 +232,41 @@ fn server_arm64() {
     snapshot("server_linux_arm64", &server(), "linux/arm64");
 }
 
+/// `scratchc dockerfile` of an example, as the binary prints it (build
+/// arguments kept as ARGs takes the driver's second check).
+fn dockerfile_of(example: &str) -> String {
+    let out = common::command()
+        // Not the revision of this repository's checkout: the snapshot
+        // would change with every commit.
+        .args(["dockerfile", "--build-arg", "GIT_COMMIT=", "app.scratch"])
+        .current_dir(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("examples")
+                .join(example),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
 fn hello_dockerfile() {
-    insta::assert_snapshot!(
-        "hello_dockerfile",
-        dockerfile::render(&hello(), None, &LowerOptions::default())
-    );
+    insta::assert_snapshot!("hello_dockerfile", dockerfile_of("hello"));
 }
 
 #[test]
 fn server_dockerfile() {
-    insta::assert_snapshot!(
-        "server_dockerfile",
-        dockerfile::render(&server(), None, &LowerOptions::default())
-    );
+    insta::assert_snapshot!("server_dockerfile", dockerfile_of("server"));
+}
+
+#[test]
+fn multi_dockerfile() {
+    insta::assert_snapshot!("multi_dockerfile", dockerfile_of("multi"));
 }
 
 #[test]
@@ -539,7 +568,7 @@ fn llb_verb_prints_what_a_build_solves() {
     lock.write(&lock_path).unwrap();
 
     let llb = |format: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_scratchc"))
+        common::command()
             .args(["llb", "--format", format])
             .arg(&file)
             .env("SOURCE_DATE_EPOCH", "1700000000")
@@ -558,8 +587,14 @@ fn llb_verb_prints_what_a_build_solves() {
     let context = std::fs::canonicalize(dir.path()).unwrap();
     // hello has no go.sum: the dependency step is left out.
     let absent = std::collections::BTreeSet::from(["go.sum".to_string()]);
+    // The build's own files first (left out of the context so that a
+    // label change or `scratchc lock` re-runs no step), then .dockerignore.
+    let mut excludes: Vec<String> = [".dockerignore", "app.scratch", "scratch.lock"]
+        .map(String::from)
+        .to_vec();
+    excludes.extend(scratchc::cli::load::dockerignore(&context).unwrap());
     let lower_options = inputs::lower_options(
-        scratchc::cli::load::dockerignore(&context).unwrap(),
+        excludes,
         false,
         Some(inputs::local_unique(&context)),
         Some(&lock),
@@ -590,7 +625,9 @@ fn llb_verb_prints_what_a_build_solves() {
         "the lock's build platform"
     );
     assert!(json.contains(&inputs::local_unique(&context)));
-    assert!(json.contains(r#""local.excludepatterns": "[\"*.md\",\".git\"]""#));
+    assert!(json.contains(
+        r#""local.excludepatterns": "[\".dockerignore\",\"app.scratch\",\"scratch.lock\",\"*.md\",\".git\"]""#
+    ));
 
     // A lock that no longer matches the file is refused, as a build does.
     let mut stale = lock.clone();
@@ -619,4 +656,212 @@ fn the_early_context_op_is_the_builds_own() {
         full.def.contains(&early.def[0]),
         "the context op differs from the build's"
     );
+}
+
+/// The image op and the build command of the only app of `text`, checked
+/// and lowered as a build does (for linux/amd64).
+fn image_of(text: &str) -> (Vec<pb::FileAction>, Vec<String>) {
+    let sources = Sources::new("app.scratch", text);
+    let options = Options::default();
+    let program = scratchc::compiler::check(&sources, &options)
+        .unwrap_or_else(|d| panic!("{}", scratchc::compiler::render_plain(&d, &sources)));
+    let t = lower::lower(
+        &program.apps[0],
+        &Platform::linux_amd64(),
+        &sources,
+        &options,
+        &lower_opts(),
+    )
+    .unwrap();
+    let ops = ops(&t.definition);
+    let args = ops
+        .iter()
+        .filter_map(|op| match &op.op {
+            Some(pb::op::Op::Exec(e)) => e.meta.as_ref().map(|m| m.args.clone()),
+            _ => None,
+        })
+        .next_back()
+        .unwrap_or_default();
+    let file = ops
+        .iter()
+        .filter_map(|op| match &op.op {
+            Some(pb::op::Op::File(f)) => Some(f.actions.clone()),
+            _ => None,
+        })
+        .next_back()
+        .unwrap();
+    (file, args)
+}
+
+/// The actions of an image op as short lines: `copy SRC DEST MODE OWNER`,
+/// `mkdir PATH MODE OWNER`, `mkfile PATH MODE OWNER DATA` (the last copy,
+/// which stamps the whole result with the epoch, left out).
+fn actions(file: &[pb::FileAction]) -> Vec<String> {
+    let owner = |o: &Option<pb::ChownOpt>| {
+        let id = |u: &Option<pb::UserOpt>| match u.as_ref().and_then(|u| u.user.as_ref()) {
+            Some(pb::user_opt::User::ById(n)) => n.to_string(),
+            _ => "-".into(),
+        };
+        o.as_ref()
+            .map_or("-".into(), |o| format!("{}:{}", id(&o.user), id(&o.group)))
+    };
+    file[..file.len() - 1]
+        .iter()
+        .map(|a| match a.action.as_ref().unwrap() {
+            pb::file_action::Action::Copy(c) => {
+                let mode = match c.mode {
+                    -1 => "keep".to_string(),
+                    m => format!("{m:o}"),
+                };
+                format!("copy {} {} {mode} {}", c.src, c.dest, owner(&c.owner))
+            }
+            pb::file_action::Action::Mkdir(m) => {
+                format!("mkdir {} {:o} {}", m.path, m.mode, owner(&m.owner))
+            }
+            pb::file_action::Action::Mkfile(f) => format!(
+                "mkfile {} {:o} {} {:?}",
+                f.path,
+                f.mode,
+                owner(&f.owner),
+                String::from_utf8_lossy(&f.data)
+            ),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+/// The go template's runtime basics: a sticky, world-writable /tmp owned
+/// by root (a copy of scratch's empty root, since a mkdir cannot set the
+/// sticky bit), /etc/passwd and /etc/group naming the image user, and its
+/// private home; nothing else besides the binary.
+#[test]
+fn the_go_template_gives_tmp_and_passwd() {
+    let (file, args) = image_of("app hello {\n}\n");
+    assert_eq!(
+        actions(&file),
+        vec![
+            "copy / /tmp 1777 0:0",
+            "mkdir /etc 755 0:0",
+            "mkdir /home 755 0:0",
+            "mkdir /home/nonroot 700 65532:65532",
+            "copy /hello /usr/bin/hello 755 0:0",
+            "mkfile /etc/passwd 644 0:0 \"nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\\n\"",
+            "mkfile /etc/group 644 0:0 \"nonroot:x:65532:\\n\"",
+        ]
+    );
+    // The copy for /tmp reads scratch (no input), so it needs no op.
+    assert_eq!(file[0].secondary_input, -1);
+    assert!(args.contains(&"-tags=".to_string()), "{args:?}");
+
+    // Turned off, the image is the binary alone again.
+    let (file, _) = image_of("app hello {\n  tmp false\n  passwd false\n}\n");
+    assert_eq!(actions(&file), vec!["copy /hello /usr/bin/hello 755 0:0"]);
+}
+
+/// `passwd` follows the image user: a name of the app's choosing, the gid
+/// the runtime uses anyway (root's when `user` gives none), `/root` for
+/// uid 0; a workdir or volume below /tmp is made inside the sticky one.
+#[test]
+fn passwd_follows_the_user_and_tmp_holds_volumes() {
+    let (file, _) = image_of("app hello {\n  user 1000\n  passwd app\n  volume /tmp/cache\n}\n");
+    assert_eq!(
+        actions(&file),
+        vec![
+            "copy / /tmp 1777 0:0",
+            "mkdir /etc 755 0:0",
+            "mkdir /home 755 0:0",
+            "mkdir /home/app 700 1000:0",
+            "mkdir /tmp/cache 755 1000:0",
+            "copy /hello /usr/bin/hello 755 0:0",
+            "mkfile /etc/passwd 644 0:0 \"app:x:1000:0:app:/home/app:/sbin/nologin\\n\"",
+            "mkfile /etc/group 644 0:0 \"root:x:0:\\n\"",
+        ]
+    );
+    let (file, _) = image_of("app hello {\n  user 0\n  tmp false\n}\n");
+    assert_eq!(
+        actions(&file),
+        vec![
+            "mkdir /etc 755 0:0",
+            "mkdir /root 700 0:0",
+            "copy /hello /usr/bin/hello 755 0:0",
+            "mkfile /etc/passwd 644 0:0 \"root:x:0:0:root:/root:/sbin/nologin\\n\"",
+            "mkfile /etc/group 644 0:0 \"root:x:0:\\n\"",
+        ]
+    );
+}
+
+/// Time zones, both ways the go template offers: `tzdata` adds the
+/// `timetzdata` build tag (no file; `go build` reads the space-separated
+/// form), `zoneinfo` copies the builder's /usr/share/zoneinfo.
+#[test]
+fn tzdata_is_a_build_tag_and_zoneinfo_a_copy() {
+    let (file, args) = image_of("app hello {\n  tzdata\n  tmp false\n  passwd false\n}\n");
+    assert!(args.contains(&"-tags= timetzdata".to_string()), "{args:?}");
+    assert_eq!(actions(&file).len(), 1, "no file: {:?}", actions(&file));
+    let (_, args) = image_of("app hello {\n  tzdata\n  tags netgo osusergo\n}\n");
+    assert!(
+        args.contains(&"-tags=netgo osusergo timetzdata".to_string()),
+        "{args:?}"
+    );
+    let (file, args) = image_of("app hello {\n  zoneinfo\n  tmp false\n  passwd false\n}\n");
+    assert!(args.contains(&"-tags=".to_string()), "{args:?}");
+    assert_eq!(
+        actions(&file),
+        vec![
+            "copy /hello /usr/bin/hello 755 0:0",
+            "copy /usr/share/zoneinfo /usr/share/zoneinfo keep 0:0",
+        ]
+    );
+}
+
+/// The build's own files are not part of its context, so a label change
+/// or `scratchc lock` re-runs no step that reads it: the app file, its
+/// imports, `scratch.lock` and `.dockerignore` are excluded (before the
+/// `.dockerignore` patterns, so a `!` line there wins), unless a `file`
+/// statement copies one of them, or a directory holding it.
+#[test]
+fn the_build_files_are_left_out_of_the_context() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("t[1]")).unwrap();
+    std::fs::write(
+        dir.path().join("t[1]/base.scratch"),
+        "template base extends go {\n}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join(".dockerignore"), "*.md\n").unwrap();
+    std::fs::write(
+        dir.path().join("app.scratch"),
+        "import \"./t[1]/base.scratch\"\n\napp a uses base {\n}\n\n\
+         app b uses base {\n  file app.scratch /etc/app.scratch\n  file t[1] /etc/t\n}\n",
+    )
+    .unwrap();
+    let excludes = |app: &str| -> String {
+        let out = common::command()
+            .args(["llb", "--format", "json", "--app", app, "app.scratch"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["linux/amd64"]["ops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|op| {
+                let attrs = &op["source"]["attrs"];
+                (op["source"]["identifier"] == "local://context"
+                    && attrs["local.includepatterns"].is_null())
+                .then(|| attrs["local.excludepatterns"].as_str().unwrap().to_string())
+            })
+            .unwrap()
+    };
+    assert_eq!(
+        excludes("a"),
+        r#"[".dockerignore","app.scratch","scratch.lock","t\\[1]/base.scratch","*.md"]"#
+    );
+    assert_eq!(excludes("b"), r#"[".dockerignore","scratch.lock","*.md"]"#);
 }

@@ -119,6 +119,19 @@ pub fn local_unique(context: &Path) -> String {
     hex::encode(&h[..16])
 }
 
+/// A `.dockerignore` pattern that matches exactly `path` (relative to the
+/// context): the pattern characters `*`, `?`, `[` and `\\` escaped.
+pub fn literal_pattern(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(c, '*' | '?' | '[' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `.dockerignore` text as patterns, in file order: comments and blank
 /// lines dropped, surrounding whitespace trimmed. Both drivers parse with
 /// this, so a context excludes the same files whichever reads it.

@@ -24,6 +24,7 @@ pub mod apps;
 pub mod golang;
 pub mod inputs;
 pub mod lent;
+pub mod needs;
 pub mod record;
 pub mod run;
 pub mod vcs;
@@ -37,7 +38,7 @@ use crate::compiler::model::{App, Program};
 use crate::compiler::sources::{self, MAX_FILE_BYTES, Unreadable};
 use crate::compiler::{self, LowerOptions, Options, Platform, Sources, Target, check};
 
-pub use run::{Solved, solve_app};
+pub use run::{Checked, Solved, solve_app};
 
 /// The app file's name when none is given.
 pub const APP_FILE: &str = "app.scratch";
@@ -108,6 +109,9 @@ pub struct Settings {
     pub app_dir: Option<String>,
     /// What is known of the checkout (the `GIT_*` variables, OCI labels).
     pub vcs: vcs::Vcs,
+    /// `--strict`: runtime-need warnings are errors for every app (an
+    /// app's own `strict` does the same for it).
+    pub strict: bool,
 }
 
 impl Default for Settings {
@@ -126,6 +130,7 @@ impl Default for Settings {
             resolve: ResolveMode::LocalFirst,
             app_dir: Some(String::new()),
             vcs: vcs::Vcs::default(),
+            strict: false,
         }
     }
 }
@@ -258,6 +263,19 @@ impl Plan {
         self.check()
     }
 
+    /// The plan checked again with other build argument values (as
+    /// `scratchc dockerfile` checks it with markers to find where each
+    /// argument lands).
+    pub fn with_build_args(
+        &self,
+        build_args: BTreeMap<String, String>,
+    ) -> Result<Plan, BuildError> {
+        let mut plan = self.clone();
+        plan.settings.build_args = build_args;
+        plan.check()?;
+        Ok(plan)
+    }
+
     /// Pins the plan to a lock just written (`--update-lock`).
     pub fn pin_to(&mut self, lock: Lock) -> Result<(), BuildError> {
         self.lock = Some(lock);
@@ -303,8 +321,15 @@ impl Plan {
         app: &App,
         builders: BTreeMap<String, compiler::ImageConfig>,
     ) -> LowerOptions {
+        let mut excludes: Vec<String> = self
+            .own_files(app)
+            .iter()
+            .map(|f| inputs::literal_pattern(f))
+            .collect();
+        // The user's patterns after ours: a `!app.scratch` there wins.
+        excludes.extend(self.excludes.iter().cloned());
         let mut o = inputs::lower_options(
-            self.excludes.clone(),
+            excludes,
             self.settings.no_cache.applies_to(&app.name.node),
             self.settings.local_unique.clone(),
             self.lock.as_ref(),
@@ -313,6 +338,45 @@ impl Plan {
         );
         o.builder_configs.extend(builders);
         o
+    }
+
+    /// The build's own files, which the context leaves out so that changing
+    /// them (a `label`, `scratchc lock`) never re-runs a step that reads the
+    /// context: the app file, the templates it imports, `scratch.lock` and
+    /// `.dockerignore`. Named relative to the app file's directory, which
+    /// is the context root for `scratchc build` (and for `buildx build -f
+    /// app.scratch .`). A file `app` copies with `file` (or a directory
+    /// holding it) stays in.
+    pub fn own_files(&self, app: &App) -> Vec<String> {
+        let base = |p: &str| p.rsplit_once('/').map_or(p, |(_, b)| b).to_string();
+        let root = base(&self.settings.file);
+        let mut own = vec![
+            root.clone(),
+            lock::name_beside(&root),
+            ".dockerignore".to_string(),
+        ];
+        own.extend(
+            self.sources
+                .iter()
+                .skip(1)
+                .map(|(_, f)| f.name.as_str())
+                .filter(|n| !compiler::stdlib::is_stdlib(n))
+                .map(str::to_string),
+        );
+        let copied: Vec<&str> = app
+            .image
+            .files
+            .iter()
+            .map(|f| f.node.src.as_str())
+            .collect();
+        own.retain(|f| {
+            !copied
+                .iter()
+                .any(|c| f == c || f.strip_prefix(c).is_some_and(|r| r.starts_with('/')))
+        });
+        own.sort();
+        own.dedup();
+        own
     }
 
     /// Lowers `app` for every one of its platforms in one graph: the steps

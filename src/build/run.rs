@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use prost::Message;
 
-use super::{Plan, ResolveMode, golang};
+use super::{Plan, ResolveMode, golang, needs};
 use crate::client::binary::{self, BinaryError};
 use crate::client::elf::ElfProblem;
 use crate::client::errors::{BuildError, locate_all};
@@ -32,12 +32,24 @@ pub const DEFINITION_DIGEST_KEY: &str = "frontend.scratchc.definition.digest";
 /// (`scratchc llb --local-unique` reproduces the definition with it).
 pub const LOCAL_UNIQUE_KEY: &str = "frontend.scratchc.local.unique";
 
-/// An app solved on the daemon: the result to return, and the definitions
-/// that made it.
+/// An app solved on the daemon: the result to return, the definitions
+/// that made it, and what the check of its binaries found.
 #[derive(Clone, Debug)]
 pub struct Solved {
     pub result: gw::Result,
     pub definitions: Vec<pb::Definition>,
+    pub checked: Checked,
+}
+
+/// What reading the binaries back found beside the ELF check: their
+/// runtime needs ([`needs`]).
+#[derive(Clone, Debug, Default)]
+pub struct Checked {
+    /// Warnings and notes, at the app's line (never errors: under
+    /// `strict` the warnings fail the solve instead).
+    pub diags: Vec<Diag>,
+    /// One per platform, in target order.
+    pub inspections: Vec<needs::Inspection>,
 }
 
 /// An app lowered for all its platforms, ready to solve.
@@ -57,10 +69,11 @@ pub struct Prepared {
 /// [`prepare`], then [`solve`].
 pub async fn solve_app(gateway: &Gateway, plan: &Plan, app: &App) -> Result<Solved, BuildError> {
     let prepared = prepare(gateway, plan, app).await?;
-    let result = solve(gateway, plan, app, &prepared).await?;
+    let (result, checked) = solve(gateway, plan, app, &prepared).await?;
     Ok(Solved {
         result,
         definitions: prepared.definitions,
+        checked,
     })
 }
 
@@ -96,13 +109,15 @@ pub async fn prepare(gateway: &Gateway, plan: &Plan, app: &App) -> Result<Prepar
 }
 
 /// Solves the platforms of a prepared app concurrently, checks each binary
-/// before anything is exported, and shapes the result.
+/// before anything is exported (its ELF header, then its runtime needs),
+/// and shapes the result. Under `strict` (the app's or the settings'), a
+/// runtime need the image does not meet is an error.
 pub async fn solve(
     gateway: &Gateway,
     plan: &Plan,
     app: &App,
     prepared: &Prepared,
-) -> Result<gw::Result, BuildError> {
+) -> Result<(gw::Result, Checked), BuildError> {
     let binary_path = &app.image.binary.node;
     let jobs = prepared
         .targets
@@ -119,9 +134,22 @@ pub async fn solve(
             binary::check_binary(&result, binary_path, &t.platform)
                 .await
                 .map_err(|e| binary_error(e, app, plan, def))?;
-            Ok::<Ref, BuildError>(result)
+            let inspection = needs::inspect(&result, binary_path, &t.platform).await;
+            Ok::<(Ref, needs::Inspection), BuildError>((result, inspection))
         });
-    let refs = futures::future::try_join_all(jobs).await?;
+    let (refs, inspections): (Vec<Ref>, Vec<needs::Inspection>) =
+        futures::future::try_join_all(jobs)
+            .await?
+            .into_iter()
+            .unzip();
+    let diags = needs::report(app, &inspections);
+    if plan.settings.strict || app.strict {
+        let errors = needs::as_errors(&diags);
+        if !errors.is_empty() {
+            return Err(BuildError::diagnostics(errors, &plan.sources));
+        }
+    }
+    let checked = Checked { diags, inspections };
 
     let multi = plan.settings.multi_platform;
     let several = prepared.targets.len() > 1 || multi;
@@ -142,7 +170,14 @@ pub async fn solve(
     }
     let mut result = gateway::image_result(parts, multi);
     result.metadata.extend(metadata);
-    Ok(result)
+    Ok((result, checked))
+}
+
+/// The digest of the vertex that makes a definition's result (the image's
+/// file op): the input of its terminal op.
+pub fn image_vertex(def: &pb::Definition) -> Option<String> {
+    let last = pb::Op::decode(def.def.last()?.as_slice()).ok()?;
+    last.inputs.first().map(|i| i.digest.clone())
 }
 
 /// Solves the app's context source alone, now. Best effort: a failure

@@ -26,7 +26,7 @@ use crate::client::gateway::Caps;
 use crate::client::progress::{ProgressMode, Reporter};
 use crate::client::session::{self, LocalDir, SecretSource, SessionConfig};
 use crate::client::solve::{self, SolveSpec};
-use crate::client::{Endpoint, epoch, repro};
+use crate::client::{Endpoint, epoch, repro, tarball};
 use crate::compiler::lower;
 use crate::compiler::model::App;
 
@@ -39,10 +39,10 @@ use super::{CompileArgs, DaemonArgs, Failure};
 pub struct BuildArgs {
     /// The app.scratch file (a directory: its app.scratch); its directory
     /// is the build context.
-    #[arg(value_name = "FILE", default_value = "app.scratch")]
+    #[arg(value_name = "FILE", default_value = "app.scratch", value_hint = clap::ValueHint::FilePath)]
     pub file: PathBuf,
     /// Build only this app (repeatable; default: every app of the file).
-    #[arg(long = "app", value_name = "NAME")]
+    #[arg(long = "app", value_name = "NAME", add = super::complete::apps())]
     pub apps: Vec<String>,
     #[command(flatten)]
     pub compile: CompileArgs,
@@ -89,7 +89,7 @@ pub struct BuildArgs {
     #[arg(long)]
     pub update_lock: bool,
     /// How to show progress.
-    #[arg(long, value_enum, default_value = "auto")]
+    #[arg(long, default_value = "auto", value_parser = progress_modes())]
     pub progress: ProgressMode,
     /// A secret for `secret` mounts: id=NAME,src=FILE or id=NAME,env=VAR
     /// (repeatable).
@@ -99,6 +99,11 @@ pub struct BuildArgs {
     /// ID=SOCKET (repeatable).
     #[arg(long = "ssh", value_name = "default|ID=SOCKET")]
     pub ssh: Vec<String>,
+    /// Fail (exit 1, nothing exported) when the binary needs something at
+    /// runtime the image lacks, instead of warning (as `strict` in the
+    /// file does; docs/runtime-needs.md).
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub daemon: DaemonArgs,
 }
@@ -121,6 +126,7 @@ impl BuildArgs {
             progress: ProgressMode::Auto,
             secrets: Vec::new(),
             ssh: Vec::new(),
+            strict: false,
             daemon: DaemonArgs::default(),
         }
     }
@@ -153,7 +159,7 @@ struct Job<'a> {
 async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     // The command line first: a malformed value needs no file, no daemon.
     for o in &args.outputs {
-        exporter::parse_output(o).map_err(UsageError::new)?;
+        exporter::parse_output(o)?;
     }
     let secrets = parse_secrets(&args.secrets)?;
     let agents = parse_ssh(&args.ssh, std::env::var_os("SSH_AUTH_SOCK"))?;
@@ -161,12 +167,12 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     let endpoint = args.daemon.endpoint()?;
 
     // The file, checked offline: its errors need no daemon.
-    let disk = Disk::for_args(&args.file, &args.compile)?;
+    let disk = Disk::for_args(&args.file, &args.compile, Some("build"))?;
     // SOURCE_DATE_EPOCH: every timestamp in the image is clamped to it.
     let epoch =
         epoch::source_date_epoch(&disk.context).map_err(|e| UsageError::new(e.to_string()))?;
     let settings = Settings {
-        build_args: inputs::build_args(&args.compile.build_args)?,
+        build_args: args.compile.build_args()?,
         platforms: inputs::platforms(&args.compile.platforms)?,
         build_platform: inputs::host_platform(),
         no_cache: if args.no_cache {
@@ -177,6 +183,7 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         local_unique: Some(inputs::local_unique(&disk.context)),
         epoch: epoch.seconds,
         use_lock: !args.update_lock,
+        strict: args.strict,
         ..Settings::default()
     };
     let mut plan = disk.plan(settings)?;
@@ -190,7 +197,7 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         let files: Vec<OutputSpec> = args
             .outputs
             .iter()
-            .map(|o| exporter::parse_output(&build::apps::expand(o, app)).map_err(UsageError::new))
+            .map(|o| exporter::parse_output(&build::apps::expand(o, app)))
             .collect::<Result<_, _>>()?;
         files_of.insert(app.clone(), files);
     }
@@ -248,10 +255,10 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
             && let Some(r) = unchanged::unchanged(s, &plan, app, fp).await
         {
             let digest = unchanged::digest(&r)
-                .map(|d| format!(" {d}"))
+                .map(|d| format!(" -> {d}"))
                 .unwrap_or_default();
             eprintln!(
-                "{}:{digest} -> {}: unchanged since the last build (same sources, same image); nothing sent to the daemon",
+                "{}: {}{digest}: unchanged since the last build (same sources, same image); nothing sent to the daemon",
                 app.name.node,
                 destinations(&outputs).join(", ")
             );
@@ -285,6 +292,7 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
             Some(epoch.seconds),
         )?;
         repro::harden_exporters(&mut export.exporters, daemon, args.insecure_registry);
+        exporter::name_docker_tarballs(&mut export, &app.name.node);
         jobs.push(Job {
             app,
             outputs,
@@ -354,21 +362,34 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
             ]),
             cache,
         };
-        // What was sent, kept for the error report and the record.
+        // What was sent, kept for the error report and the record, and
+        // what the check of the binaries found.
         let sent = std::sync::Mutex::new(None::<Prepared>);
-        let (plan, slot) = (&plan, &sent);
+        let found = std::sync::Mutex::new(build::Checked::default());
+        let (plan, slot, found_slot) = (&plan, &sent, &found);
         let body = |gw| async move {
             let prepared = build::run::prepare(&gw, plan, job.app).await?;
             let result = build::run::solve(&gw, plan, job.app, &prepared).await;
             if let Ok(mut s) = slot.lock() {
                 *s = Some(prepared);
             }
-            result
+            let (result, checked) = result?;
+            if let Ok(mut f) = found_slot.lock() {
+                *f = checked;
+            }
+            Ok(result)
         };
         let solved = solve::solve(channel.clone(), spec, &mut reporter, body).await;
         let prepared = sent.lock().ok().and_then(|mut s| s.take());
         match solved {
-            Ok(resp) => results.push((job, resp, prepared)),
+            Ok(resp) => {
+                let checked = found
+                    .lock()
+                    .map(|mut f| std::mem::take(&mut *f))
+                    .unwrap_or_default();
+                super::needs::print(job.app, &checked, plan, mode);
+                results.push((job, resp, prepared));
+            }
             Err(e) => {
                 session.abort().await;
                 if let Some(s) = &job.slot {
@@ -388,6 +409,16 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         }
     }
     Ok(())
+}
+
+/// `--progress`'s values, from the progress code's own list (which knows
+/// nothing of clap).
+fn progress_modes() -> impl clap::builder::TypedValueParser<Value = ProgressMode> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(
+        ProgressMode::ALL.map(|(_, name, help)| PossibleValue::new(name).help(help)),
+    )
+    .map(|s| s.parse().unwrap_or(ProgressMode::Auto))
 }
 
 /// Where an app's result goes, for the summary line.
@@ -443,7 +474,12 @@ fn check_destinations(
     Ok(())
 }
 
-/// The line printed for a built app: its digest and where it went.
+/// The lines printed for a built app: each output with its own digests,
+/// then the epoch. The daemon's Solve response merges the exporters'
+/// answers (the last one wins), so it speaks only for the store image
+/// (`-t`, `--push`: the image exporter always comes last); a tarball is
+/// read back for its own (an OCI one and a docker one of the same build
+/// differ: Docker's media types make another manifest).
 fn summarize(
     job: &Job<'_>,
     resp: &BTreeMap<String, String>,
@@ -451,14 +487,40 @@ fn summarize(
     app_key: Option<&str>,
     epoch: &epoch::Epoch,
 ) -> Result<(), BuildError> {
-    let digest = resp
-        .get("containerimage.digest")
-        .map(|d| format!(" {d}"))
-        .unwrap_or_default();
-    let mut what = destinations(&job.outputs);
+    let app = &job.app.name.node;
+    let mut lines: Vec<String> = Vec::new();
+    if !job.outputs.names.is_empty() {
+        let what = if job.outputs.push { "pushed" } else { "image" };
+        lines.push(format!(
+            "{what} {} -> {}",
+            job.outputs.names.join(", "),
+            store_digests(resp)
+        ));
+    }
+    for f in &job.outputs.files {
+        let dest = f.dest.display();
+        lines.push(match f.kind {
+            OutputKind::Oci | OutputKind::Docker => {
+                let loads = (f.kind == OutputKind::Docker).then(|| {
+                    let names = exporter::docker_tarball_names(&job.outputs.names, app);
+                    format!(" (loads as {})", names.join(", "))
+                });
+                match tarball::read_image(&f.dest) {
+                    Ok(img) => format!(
+                        "{} {dest}{} -> {}",
+                        f.kind,
+                        loads.unwrap_or_default(),
+                        tar_digests(&img)
+                    ),
+                    Err(e) => format!("{} {dest} (its digests cannot be read back: {e})", f.kind),
+                }
+            }
+            OutputKind::Tar | OutputKind::Local => format!("{} {dest} (the image's files)", f.kind),
+        });
+    }
     match caches.record(app_key, resp)? {
         Some(Recorded::Written { dir, tag, .. }) => {
-            what.push(format!("cache {} ({tag})", dir.display()));
+            lines.push(format!("cache {} ({tag})", dir.display()));
         }
         Some(Recorded::Nothing { dir }) => eprintln!(
             "warning: the daemon exported no cache to `{}` (nothing to export); its index.json is unchanged",
@@ -466,12 +528,53 @@ fn summarize(
         ),
         None => {}
     }
-    eprintln!(
-        "{}:{digest} -> {} (epoch {epoch})",
-        job.app.name.node,
-        what.join(", ")
-    );
+    if lines.is_empty() {
+        lines.push("no output (the result is in the build cache)".into());
+    }
+    lines.push(format!("epoch {epoch}"));
+    for l in lines {
+        eprintln!("{app}: {l}");
+    }
     Ok(())
+}
+
+/// The digests of the store image from the Solve response: the manifest
+/// (or, for several platforms, the index: `containerimage.descriptor`
+/// says which) and the config.
+fn store_digests(resp: &BTreeMap<String, String>) -> String {
+    use base64::Engine as _;
+    let Some(digest) = resp.get("containerimage.digest") else {
+        return "the daemon returned no digest".into();
+    };
+    let media_type = resp
+        .get("containerimage.descriptor")
+        .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
+        .and_then(|d| serde_json::from_slice::<serde_json::Value>(&d).ok())
+        .and_then(|d| d["mediaType"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let kind = if media_type.contains("index") || media_type.contains("manifest.list") {
+        "index"
+    } else {
+        "manifest"
+    };
+    match resp.get("containerimage.config.digest") {
+        Some(config) if kind == "manifest" => format!("{kind} {digest}, config {config}"),
+        _ => format!("{kind} {digest}"),
+    }
+}
+
+/// The digests a tarball holds, named.
+fn tar_digests(img: &tarball::TarImage) -> String {
+    let kind = if img.is_index() { "index" } else { "manifest" };
+    let docker = if img.is_docker() {
+        " (Docker media types)"
+    } else {
+        ""
+    };
+    match &img.config {
+        Some(c) => format!("{kind} {}{docker}, config {c}", img.digest),
+        None => format!("{kind} {}{docker}", img.digest),
+    }
 }
 
 /// Parses `--secret id=NAME,src=FILE` / `id=NAME,env=VAR`.

@@ -1,33 +1,33 @@
 //! `scratchc check FILE...`: load, parse and check each file; print every
-//! diagnostic; exit 1 if any file has one (or cannot be read).
+//! diagnostic; exit 1 if any file has one (or cannot be read). `-` checks
+//! the standard input (imports from the current directory).
 
 use std::io::IsTerminal;
 
-use crate::build::{golang, vcs};
+use crate::build::{self, golang, vcs};
 use crate::client::errors::{BuildError, exit};
 use crate::compiler::excerpt::escape_text;
 use crate::compiler::{self, Diag, Options, Sources};
 
-use super::{Failure, load};
+use super::Failure;
+use super::load::Disk;
 
 pub fn run(args: &super::CheckArgs) -> Result<(), Failure> {
+    super::stdin_at_most_once(&args.files)?;
     let mut worst = None;
     for path in &args.files {
-        let checked = check_one(path, args.context.as_deref());
+        let mut shown = self::shown(path);
+        let checked = check_one(path, args.context.as_deref(), &mut shown);
         match checked {
             Ok(program) => {
                 let names: Vec<&str> = program.apps.iter().map(|a| a.name.node.as_str()).collect();
-                println!("{}: ok ({})", shown(path), escape_text(&names.join(", ")));
+                println!("{shown}: ok ({})", escape_text(&names.join(", ")));
             }
             Err(e) => {
                 eprint!("{}", super::render(&e, std::io::stderr().is_terminal()));
                 if let BuildError::Diagnostics { diags, .. } = &e {
                     let n = diags.len();
-                    eprintln!(
-                        "{}: {n} error{}",
-                        shown(path),
-                        if n == 1 { "" } else { "s" }
-                    );
+                    eprintln!("{shown}: {n} error{}", if n == 1 { "" } else { "s" });
                 }
                 worst = worst.max(Some(e.exit_code()));
             }
@@ -45,13 +45,17 @@ pub fn run(args: &super::CheckArgs) -> Result<(), Failure> {
 fn check_one(
     path: &std::path::Path,
     context: Option<&std::path::Path>,
+    shown: &mut String,
 ) -> Result<compiler::model::Program, BuildError> {
     let compile = super::CompileArgs {
         context: context.map(std::path::Path::to_path_buf),
         ..Default::default()
     };
-    let disk = load::Disk::for_args(path, &compile)?;
-    let sources = load::load_disk(&disk)?;
+    let disk = Disk::for_args(path, &compile, None)?;
+    *shown = escape_text(&disk.name());
+    let app_dir = disk.app_dir.clone();
+    let (sources, _) =
+        futures::executor::block_on(build::load_sources(&disk, shown, app_dir.as_deref()))?;
     let options = Options {
         vars: vcs::Vcs::default().vars(),
         ..Options::default()

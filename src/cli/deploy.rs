@@ -14,11 +14,12 @@ use super::{CompileArgs, Failure};
 /// Options of `scratchc k8s` and `scratchc compose`.
 #[derive(Debug, clap::Args)]
 pub struct DeployArgs {
-    /// The app.scratch file (a directory: its app.scratch).
-    #[arg(value_name = "FILE", default_value = "app.scratch")]
+    /// The app.scratch file (a directory: its app.scratch; -: the
+    /// standard input, imports from the current directory).
+    #[arg(value_name = "FILE", default_value = "app.scratch", value_hint = clap::ValueHint::FilePath)]
     pub file: PathBuf,
     /// Only this app (default: every app of the file).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = super::complete::apps())]
     pub app: Option<String>,
     /// The image to run (a tag or NAME@sha256:DIGEST). Default:
     /// `<app>:latest`, the name `scratchc build` loads an app under without

@@ -1,5 +1,9 @@
-//! `scratchc llb`: compile one app for one platform and print its LLB, as
-//! binary `pb.Definition` (what `buildctl build` reads) or a JSON dump.
+//! `scratchc llb`: compile one app for every platform it is built for and
+//! print the LLB: a JSON dump per platform, keyed by platform (one
+//! object, in the app's platform order), or the binary `pb.Definition`
+//! (what `buildctl build` reads) of exactly one platform: a
+//! `pb.Definition` holds one graph, so a file with several platforms
+//! needs `--platform` to pick one (exit 2 otherwise, listing them).
 //!
 //! No daemon is contacted, yet the bytes are those `scratchc build` solves
 //! for the same file, context and flags: the plan is [`crate::build`]'s,
@@ -31,13 +35,13 @@ pub(super) fn plan(
     args: &CompileArgs,
     local_unique: Option<&str>,
 ) -> Result<Plan, BuildError> {
-    let disk = Disk::for_args(file, args)?;
+    let disk = Disk::for_args(file, args, None)?;
     // The epoch a build of this directory takes (the environment, else
     // git HEAD, else 0): the image's file op carries it.
     let epoch =
         epoch::source_date_epoch(&disk.context).map_err(|e| UsageError::new(e.to_string()))?;
     let settings = Settings {
-        build_args: inputs::build_args(&args.build_args)?,
+        build_args: args.build_args()?,
         platforms: inputs::platforms(&args.platforms)?,
         build_platform: inputs::host_platform(),
         local_unique: Some(
@@ -71,14 +75,15 @@ pub(super) fn one_app<'a>(plan: &'a Plan, name: Option<&str>) -> Result<&'a App,
     }
 }
 
-/// The app's first target: the first `--platform`, else its first platform,
-/// lowered as the build lowers all of them.
-fn first_target(plan: &Plan, app: &App) -> Result<Target, BuildError> {
+/// Every target of the app: its platforms (or `--platform`'s), lowered
+/// as the build lowers them, in one graph.
+fn targets(plan: &Plan, app: &App) -> Result<Vec<Target>, BuildError> {
     let lower = plan.lower_options(app, BTreeMap::new());
-    plan.targets(app, &lower)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| UsageError::new(format!("app {} has no platform", app.name.node)).into())
+    let targets = plan.targets(app, &lower)?;
+    if targets.is_empty() {
+        return Err(UsageError::new(format!("app {} has no platform", app.name.node)).into());
+    }
+    Ok(targets)
 }
 
 pub fn run(args: &LlbArgs) -> Result<(), Failure> {
@@ -89,15 +94,47 @@ pub fn run(args: &LlbArgs) -> Result<(), Failure> {
     }
     let plan = plan(&args.file, &args.compile, args.local_unique.as_deref())?;
     let app = one_app(&plan, args.app.as_deref())?;
-    let target = first_target(&plan, app)?;
+    let targets = targets(&plan, app)?;
     let bytes = match args.format {
-        LlbFormat::Pb => target.definition,
-        LlbFormat::Json => llb::json::dump_bytes(&target.definition)
-            .map_err(|e| BuildError::Daemon {
-                call: "llb",
-                message: format!("{e} (a bug in scratchc; please report it)"),
-            })?
-            .into_bytes(),
+        LlbFormat::Pb => match targets.as_slice() {
+            [one] => one.definition.clone(),
+            many => {
+                let ids: Vec<String> = many.iter().map(|t| t.platform.id()).collect();
+                return Err(UsageError::new(format!(
+                    "--format pb writes one platform's definition, and app {} is built for {} ({})",
+                    app.name.node,
+                    ids.len(),
+                    ids.join(", ")
+                ))
+                .help(format!(
+                    "pick one with --platform (e.g. --platform {}), or use --format json for all",
+                    ids[0]
+                ))
+                .into());
+            }
+        },
+        LlbFormat::Json => json_by_platform(&targets)?.into_bytes(),
     };
     super::write_stdout(&bytes)
+}
+
+/// The JSON dumps of `targets`, one object keyed by platform id, in the
+/// targets' order.
+fn json_by_platform(targets: &[Target]) -> Result<String, BuildError> {
+    let bug = |e: &dyn std::fmt::Display| BuildError::Daemon {
+        call: "llb",
+        message: format!("{e} (a bug in scratchc; please report it)"),
+    };
+    let mut all = serde_json::Map::new();
+    for t in targets {
+        let def = <crate::proto::pb::Definition as prost::Message>::decode(t.definition.as_slice())
+            .map_err(|e| bug(&e))?;
+        all.insert(
+            t.platform.id(),
+            llb::json::to_value(&def).map_err(|e| bug(&e))?,
+        );
+    }
+    let mut text = serde_json::to_string_pretty(&all).map_err(|e| bug(&e))?;
+    text.push('\n');
+    Ok(text)
 }

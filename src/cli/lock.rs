@@ -22,7 +22,7 @@ use super::{DaemonArgs, Failure};
 #[derive(Debug, clap::Args)]
 pub struct LockArgs {
     /// The app.scratch file (a directory: its app.scratch).
-    #[arg(value_name = "FILE", default_value = "app.scratch")]
+    #[arg(value_name = "FILE", default_value = "app.scratch", value_hint = clap::ValueHint::FilePath)]
     pub file: PathBuf,
     /// Exit 1 if the lock is missing or stale, without writing it (for CI).
     #[arg(long)]
@@ -45,7 +45,7 @@ async fn lock(args: &LockArgs) -> Result<(), Failure> {
         context: args.context.clone(),
         ..Default::default()
     };
-    let disk = Disk::for_args(&args.file, &compile)?;
+    let disk = Disk::for_args(&args.file, &compile, Some("lock"))?;
     // The file as it is, the lock left out: it is what gets checked or
     // written.
     let settings = Settings {

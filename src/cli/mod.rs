@@ -3,25 +3,31 @@
 
 mod build;
 mod check;
+mod complete;
 mod compose;
 mod deploy;
 mod dockerfile;
 mod fmt;
 mod frontend;
+mod init;
 mod k8s;
 mod llb;
 pub mod load;
 mod lock;
+mod man;
+mod needs;
 mod unchanged;
 mod verify;
+pub mod version;
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::client::errors::{BuildError, exit};
+use crate::client::errors::{BuildError, UsageError, exit};
 
 /// Build small, safe container images from a declarative `app.scratch`.
 ///
@@ -43,6 +49,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write an app.scratch for the Go module in DIR.
+    ///
+    /// Reads DIR/go.mod, finds the module's main packages (a `package main`
+    /// with a `func main`; vendor/, testdata/ and directories starting with
+    /// `_` or `.` are skipped) and writes DIR/app.scratch with one app per
+    /// main package, named after its directory, and what the code needs at
+    /// runtime as far as its imports tell (CA certificates, the MIME
+    /// table). Never overwrites a file; --print writes to stdout instead.
+    Init(init::InitArgs),
     /// Check files for errors without building.
     ///
     /// Parses and checks each FILE (and the templates it imports) and
@@ -52,17 +67,23 @@ pub enum Command {
     /// Format files in the canonical style.
     ///
     /// Rewrites each FILE in place (comments kept). With --check, writes
-    /// nothing and exits 1 if any file is not formatted.
+    /// nothing and exits 1 if any file is not formatted. `-` formats the
+    /// standard input to the standard output.
     Fmt(FmtArgs),
-    /// Print the BuildKit LLB definition of an app for one platform.
+    /// Print the BuildKit LLB definitions of an app, one per platform.
     ///
-    /// `--format pb` writes the binary pb.Definition (what `buildctl build`
-    /// reads on stdin); `--format json` a readable dump with op digests.
+    /// `--format json` (the default) prints one readable dump with op
+    /// digests per platform, keyed by platform; `--format pb` writes the
+    /// binary pb.Definition (what `buildctl build` reads on stdin) of one
+    /// platform, so a file with several needs --platform to pick one.
     Llb(LlbArgs),
-    /// Print the equivalent multi-stage Dockerfile of an app.
+    /// Print the equivalent multi-stage Dockerfile of the app(s).
     ///
-    /// For review and migration: the Dockerfile builds the same image as
-    /// `scratchc build` for the first target platform.
+    /// For review and migration: `docker buildx build` on it builds the
+    /// image `scratchc build` builds, for every platform of the file. Build
+    /// arguments stay `ARG`s with their defaults. A file with several apps
+    /// gives one Dockerfile with a stage per app, picked with `--target
+    /// APP`.
     Dockerfile(DockerfileArgs),
     /// Build images on a BuildKit daemon.
     Build(Box<build::BuildArgs>),
@@ -93,6 +114,18 @@ pub enum Command {
     /// Proves the build is bit-for-bit reproducible; prints the first
     /// difference if there is one and exits 1.
     Verify(Box<verify::VerifyArgs>),
+    /// Print the shell completion script for SHELL.
+    ///
+    /// The script asks scratchc itself what to complete (verbs, flags, and
+    /// the app names of the file on the command line for --app), so it
+    /// never goes stale. Load it with e.g. `source <(scratchc completions
+    /// bash)`; scripts/setup.sh installs it for bash, zsh and fish.
+    Completions(complete::CompletionsArgs),
+    /// Print the manual page of scratchc or of one of its verbs (roff).
+    ///
+    /// `scratchc man | man -l -` shows it; `--dir DIR` writes every page
+    /// (scratchc.1, scratchc-build.1, ...) into DIR.
+    Man(man::ManArgs),
     /// Run as a BuildKit gateway frontend (used inside the frontend image).
     #[command(hide = true)]
     Frontend,
@@ -101,8 +134,11 @@ pub enum Command {
 /// Options shared by the verbs that compile a file.
 #[derive(Debug, Args, Clone, Default)]
 pub struct CompileArgs {
-    /// Set a build argument declared with `build-arg` (repeatable).
-    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    /// Set a build argument declared with `build-arg` (repeatable). A NAME
+    /// alone takes its value from the environment, as docker does; when
+    /// NAME is not set there, it is dropped (the file's default applies)
+    /// with a warning.
+    #[arg(long = "build-arg", value_name = "NAME[=VALUE]")]
     pub build_args: Vec<String>,
     /// Target platform(s), overriding the file's `platforms` (repeatable or
     /// comma separated), e.g. linux/arm64.
@@ -138,6 +174,61 @@ pub struct DaemonArgs {
     pub tlskey: Option<PathBuf>,
 }
 
+impl CompileArgs {
+    /// The `--build-arg` values as a map, names alone resolved from the
+    /// environment ([`resolve_build_args`]); a dropped name is a warning.
+    pub fn build_args(&self) -> Result<BTreeMap<String, String>, UsageError> {
+        let (values, dropped) = resolve_build_args(&self.build_args, |n| std::env::var(n).ok());
+        for name in dropped {
+            eprintln!(
+                "warning: --build-arg {name}: {name} is not set in the environment; \
+                 it is left out and the file's default applies"
+            );
+        }
+        crate::build::inputs::build_args(&values)
+    }
+}
+
+/// `--build-arg` values with a bare `NAME` (a valid variable name, no
+/// `=`) replaced by `NAME=<its value in the environment>`, as docker's
+/// CLI does; names the environment lacks are left out (docker drops them
+/// silently) and returned so the caller can say so. Other values pass
+/// through for [`crate::build::inputs::build_args`] to check.
+pub fn resolve_build_args(
+    values: &[String],
+    env: impl Fn(&str) -> Option<String>,
+) -> (Vec<String>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut dropped = Vec::new();
+    for v in values {
+        let bare = !v.contains('=')
+            && v.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !bare {
+            out.push(v.clone());
+        } else if let Some(value) = env(v) {
+            out.push(format!("{v}={value}"));
+        } else {
+            dropped.push(v.clone());
+        }
+    }
+    (out, dropped)
+}
+
+/// Refuses `-` (the standard input) given twice: the second would read
+/// nothing.
+fn stdin_at_most_once(files: &[PathBuf]) -> Result<(), UsageError> {
+    if files.iter().filter(|f| load::is_stdin(f)).count() > 1 {
+        return Err(
+            UsageError::new("`-` (the standard input) is given more than once")
+                .help("the standard input can be read once: give `-` once"),
+        );
+    }
+    Ok(())
+}
+
 impl DaemonArgs {
     /// The daemon these flags (and the environment) name.
     pub fn endpoint(&self) -> Result<crate::client::Endpoint, BuildError> {
@@ -152,8 +243,9 @@ impl DaemonArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Files to check (a directory: its app.scratch).
-    #[arg(value_name = "FILE", default_value = "app.scratch")]
+    /// Files to check (a directory: its app.scratch; -: the standard
+    /// input, imports from the current directory).
+    #[arg(value_name = "FILE", default_value = "app.scratch", value_hint = clap::ValueHint::FilePath)]
     pub files: Vec<PathBuf>,
     /// The build context, as for `scratchc build --context`.
     #[arg(long = "context", value_name = "DIR")]
@@ -162,8 +254,9 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct FmtArgs {
-    /// Files to format (a directory: its app.scratch).
-    #[arg(value_name = "FILE", default_value = "app.scratch")]
+    /// Files to format (a directory: its app.scratch; -: the standard
+    /// input to the standard output).
+    #[arg(value_name = "FILE", default_value = "app.scratch", value_hint = clap::ValueHint::FilePath)]
     pub files: Vec<PathBuf>,
     /// Do not write; exit 1 and name the files that would change.
     #[arg(long)]
@@ -180,11 +273,12 @@ pub enum LlbFormat {
 
 #[derive(Debug, Args)]
 pub struct LlbArgs {
-    /// The app.scratch file (a directory: its app.scratch).
-    #[arg(value_name = "FILE", default_value = "app.scratch")]
+    /// The app.scratch file (a directory: its app.scratch; -: the
+    /// standard input, imports from the current directory).
+    #[arg(value_name = "FILE", default_value = "app.scratch", value_hint = clap::ValueHint::FilePath)]
     pub file: PathBuf,
     /// The app to lower, when the file has several.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = complete::apps())]
     pub app: Option<String>,
     #[command(flatten)]
     pub compile: CompileArgs,
@@ -200,11 +294,12 @@ pub struct LlbArgs {
 
 #[derive(Debug, Args)]
 pub struct DockerfileArgs {
-    /// The app.scratch file (a directory: its app.scratch).
-    #[arg(value_name = "FILE", default_value = "app.scratch")]
+    /// The app.scratch file (a directory: its app.scratch; -: the
+    /// standard input, imports from the current directory).
+    #[arg(value_name = "FILE", default_value = "app.scratch", value_hint = clap::ValueHint::FilePath)]
     pub file: PathBuf,
-    /// The app to print, when the file has several.
-    #[arg(long, value_name = "NAME")]
+    /// Only this app (default: every app of the file, a stage each).
+    #[arg(long, value_name = "NAME", add = complete::apps())]
     pub app: Option<String>,
     #[command(flatten)]
     pub compile: CompileArgs,
@@ -230,8 +325,15 @@ impl<E: Into<BuildError>> From<E> for Failure {
 /// here, once, and exits with the code of its kind (docs/client.md, "Exit
 /// codes").
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    // `COMPLETE=bash scratchc -- WORDS...`: the completion scripts ask
+    // here, before anything else is parsed or printed.
+    complete::from_env();
+    let matches = command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
+        Command::Init(a) => init::run(&a),
+        Command::Completions(a) => complete::run(&a),
+        Command::Man(a) => man::run(&a),
         Command::Check(a) => check::run(&a),
         Command::Fmt(a) => fmt::run(&a),
         Command::Llb(a) => llb::run(&a),
@@ -253,6 +355,14 @@ pub fn run() -> ExitCode {
     }
 }
 
+/// The command line's definition: the derive's, with the long version
+/// (commit, frontend image, BuildKit versions tested). Parsing, the
+/// completions and the manual pages all start here.
+pub fn command() -> clap::Command {
+    let v = version::text();
+    Cli::command().version(v).long_version(v)
+}
+
 /// An error as the terminal shows it: diagnostics and failed steps as
 /// miette reports (coloured on a terminal), anything else as one line with
 /// its help.
@@ -260,7 +370,9 @@ pub fn render(e: &BuildError, color: bool) -> String {
     match e {
         BuildError::Diagnostics { diags, sources } => check::render(diags, sources, color),
         BuildError::Step(f) => f.render(color),
-        BuildError::Unsupported { what, help } => format!("error: {what}\n  help: {help}\n"),
+        BuildError::Unsupported { what, help } | BuildError::Precondition { what, help } => {
+            format!("error: {what}\n  help: {help}\n")
+        }
         BuildError::Cancelled => "\ninterrupted: the build was cancelled\n".to_string(),
         other => format!("error: {other}\n"),
     }

@@ -23,10 +23,10 @@ use super::{CompileArgs, DaemonArgs, Failure};
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
     /// The app.scratch file (a directory: its app.scratch).
-    #[arg(value_name = "FILE", default_value = "app.scratch")]
+    #[arg(value_name = "FILE", default_value = "app.scratch", value_hint = clap::ValueHint::FilePath)]
     pub file: PathBuf,
     /// Verify only this app (default: every app of the file).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = super::complete::apps())]
     pub app: Option<String>,
     #[command(flatten)]
     pub compile: CompileArgs,
@@ -117,7 +117,8 @@ impl Drop for TempDir {
 
 /// The apps to verify: `--app`, or every app of the file.
 fn app_names(args: &VerifyArgs) -> Result<Vec<String>, BuildError> {
-    let plan = Disk::for_args(&args.file, &args.compile)?.plan(Settings::default())?;
+    let plan =
+        Disk::for_args(&args.file, &args.compile, Some("verify"))?.plan(Settings::default())?;
     match &args.app {
         Some(a) => Ok(vec![plan.app(a)?.name.node.clone()]),
         None => Ok(plan

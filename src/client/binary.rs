@@ -8,7 +8,7 @@
 
 use super::elf::{self, BinaryCheckError, ByteRange, ElfInfo};
 use super::gateway::Ref;
-use crate::compiler::Platform;
+use crate::platform::Platform;
 
 /// What can stop the check: the daemon could not give us the file, or the
 /// file is wrong for the platform.

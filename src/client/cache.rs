@@ -160,7 +160,7 @@ fn default_mode(
 
 /// Parses one `--cache-to` / `--cache-from` value. `type=local` paths are
 /// made absolute against the current directory.
-pub fn parse(value: &str, dir: Direction, insecure: bool) -> Result<CacheSpec, String> {
+fn parse(value: &str, dir: Direction, insecure: bool) -> Result<CacheSpec, String> {
     let flag = dir.flag();
     if value.is_empty() {
         return Err(format!("empty {flag} value"));

@@ -26,7 +26,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::compiler::Platform;
+use crate::platform::Platform;
 
 /// How much to read when a range is needed: one gateway round trip covers
 /// the ELF header and every program header of any binary we care about.

@@ -48,6 +48,12 @@ pub enum BuildError {
     /// (`client::userfile`: not regular, outside its directory, too large).
     #[error(transparent)]
     File(#[from] super::userfile::FileError),
+    /// The files are not as the verb needs them, and `help` says how to
+    /// get there: an app file that is missing (`scratchc init` writes one
+    /// in a Go module), one `scratchc init` would overwrite, a directory
+    /// that is no Go module.
+    #[error("{what}")]
+    Precondition { what: String, help: String },
     /// The app file (or a template, or the binary it made) has errors:
     /// diagnostics with their sources, to render or to point buildx at.
     #[error("{}", .diags.first().map(|d| d.message.as_str()).unwrap_or("the app file has errors"))]
@@ -96,6 +102,7 @@ impl BuildError {
             BuildError::Usage(_) => exit::USAGE,
             BuildError::Input(_)
             | BuildError::File(_)
+            | BuildError::Precondition { .. }
             | BuildError::Diagnostics { .. }
             | BuildError::Lock(_)
             | BuildError::Cache(_) => exit::FAILED,

@@ -60,10 +60,10 @@ pub struct OutputSpec {
 
 /// Parses `type=oci|docker|tar|local,dest=PATH[,key=value...]`. A value
 /// without `=` is shorthand for `type=local,dest=VALUE` (as buildx).
-pub fn parse_output(s: &str) -> Result<OutputSpec, String> {
+pub fn parse_output(s: &str) -> Result<OutputSpec, UsageError> {
     if !s.contains('=') {
         if s.is_empty() {
-            return Err("empty --output value".into());
+            return Err(UsageError::new("empty --output value"));
         }
         return Ok(OutputSpec {
             kind: OutputKind::Local,
@@ -76,7 +76,9 @@ pub fn parse_output(s: &str) -> Result<OutputSpec, String> {
     let mut attrs = BTreeMap::new();
     for part in s.split(',') {
         let Some((k, v)) = part.split_once('=') else {
-            return Err(format!("`{part}` in --output `{s}` is not key=value"));
+            return Err(UsageError::new(format!(
+                "`{part}` in --output `{s}` is not key=value"
+            )));
         };
         match k.trim() {
             "type" => {
@@ -86,9 +88,9 @@ pub fn parse_output(s: &str) -> Result<OutputSpec, String> {
                     "tar" => OutputKind::Tar,
                     "local" => OutputKind::Local,
                     other => {
-                        return Err(format!(
+                        return Err(UsageError::new(format!(
                             "unknown output type `{other}`: use oci, docker, tar or local (and -t/--push for images)"
-                        ));
+                        )));
                     }
                 })
             }
@@ -98,10 +100,10 @@ pub fn parse_output(s: &str) -> Result<OutputSpec, String> {
             }
         }
     }
-    let kind = kind.ok_or_else(|| format!("--output `{s}` has no type=..."))?;
+    let kind = kind.ok_or_else(|| UsageError::new(format!("--output `{s}` has no type=...")))?;
     let dest = dest
         .filter(|d| !d.as_os_str().is_empty())
-        .ok_or_else(|| format!("--output `{s}` has no dest=PATH"))?;
+        .ok_or_else(|| UsageError::new(format!("--output `{s}` has no dest=PATH")))?;
     Ok(OutputSpec { kind, dest, attrs })
 }
 
@@ -264,6 +266,27 @@ pub fn plan(
     Ok(plan)
 }
 
+/// The names a `docker load` tarball carries: the `-t` names, else
+/// `<app>:latest`, the name the image is loaded under when no output is
+/// given, so a tarball never loads as a dangling image.
+pub fn docker_tarball_names(names: &[String], app: &str) -> Vec<String> {
+    if names.is_empty() {
+        vec![format!("{app}:latest")]
+    } else {
+        names.to_vec()
+    }
+}
+
+/// Names the `docker` exporters of `plan` that have no name (no `-t`)
+/// `<app>:latest` ([`docker_tarball_names`]).
+pub fn name_docker_tarballs(plan: &mut ExportPlan, app: &str) {
+    for e in plan.exporters.iter_mut().filter(|e| e.kind == "docker") {
+        e.attrs
+            .entry("name".into())
+            .or_insert_with(|| docker_tarball_names(&[], app).join(","));
+    }
+}
+
 /// `-t` names as the Docker Engine stores them (`hello` is
 /// `docker.io/library/hello:latest`), comma-joined for the exporter. A name
 /// that is not an image reference is a usage error naming it.
@@ -271,7 +294,7 @@ fn engine_names(names: &[String]) -> Result<String, BuildError> {
     let full: Result<Vec<String>, BuildError> = names
         .iter()
         .map(|n| {
-            crate::compiler::check::values::image_ref(n)
+            crate::image_ref::parse(n)
                 .map(|r| r.to_string())
                 .map_err(|_| {
                     BuildError::Usage(
@@ -300,10 +323,21 @@ mod tests {
         assert!(
             parse_output("type=registry,dest=x")
                 .unwrap_err()
+                .to_string()
                 .contains("unknown output type")
         );
-        assert!(parse_output("type=oci").unwrap_err().contains("no dest"));
-        assert!(parse_output("dest=x").unwrap_err().contains("no type"));
+        assert!(
+            parse_output("type=oci")
+                .unwrap_err()
+                .to_string()
+                .contains("no dest")
+        );
+        assert!(
+            parse_output("dest=x")
+                .unwrap_err()
+                .to_string()
+                .contains("no type")
+        );
     }
 
     #[test]
@@ -343,6 +377,31 @@ mod tests {
             Err(BuildError::Usage(m)) if m.message.contains("-t `Hello`")
         ));
         assert_eq!(p.exporters[0].attrs["source-date-epoch"], "0");
+    }
+
+    #[test]
+    fn a_docker_tarball_without_a_name_is_the_apps_latest() {
+        let outputs = Outputs {
+            files: vec![
+                parse_output("type=docker,dest=a.tar").unwrap(),
+                parse_output("type=oci,dest=b.tar").unwrap(),
+            ],
+            ..Outputs::default()
+        };
+        let mut p = plan(&outputs, DaemonKind::DockerContainerd, 1, None).unwrap();
+        name_docker_tarballs(&mut p, "hello");
+        assert_eq!(p.exporters[0].attrs["name"], "hello:latest");
+        assert!(
+            !p.exporters[1].attrs.contains_key("name"),
+            "OCI: no name asked"
+        );
+        let named = Outputs {
+            names: vec!["x:1".into()],
+            ..outputs
+        };
+        let mut p = plan(&named, DaemonKind::DockerContainerd, 1, None).unwrap();
+        name_docker_tarballs(&mut p, "hello");
+        assert_eq!(p.exporters[0].attrs["name"], "x:1");
     }
 
     #[test]

@@ -23,7 +23,8 @@ use tonic::transport::Channel;
 
 use super::MAX_MESSAGE_SIZE;
 use super::errors::BuildError;
-use crate::compiler::{ImageConfig, Platform};
+use crate::compiler::ImageConfig;
+use crate::platform::Platform;
 use crate::proto::fsutil::types::Stat;
 use crate::proto::google::rpc::Status as RpcStatus;
 use crate::proto::moby::buildkit::v1::frontend as gw;
@@ -262,6 +263,17 @@ impl Gateway {
             gateway: self.clone(),
             id,
         })
+    }
+
+    /// Shows a warning in the build's progress, on the vertex
+    /// `req.digest` (buildx lists the warnings after the build).
+    pub async fn warn(&self, req: gw::WarnRequest) -> Result<(), BuildError> {
+        self.client
+            .clone()
+            .warn(req)
+            .await
+            .map_err(|s| BuildError::from_status("LLBBridge.Warn", &s))?;
+        Ok(())
     }
 
     /// Returns the build's result (or its error) to the daemon. Called

@@ -46,7 +46,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::compiler::model::{Build, ImageRef, Program};
-use crate::compiler::{ImageConfig, Platform, Sources};
+use crate::compiler::{ImageConfig, Sources};
+use crate::platform::Platform;
 
 /// The lock's file name, next to the app.scratch file.
 pub const FILE_NAME: &str = "scratch.lock";
@@ -420,45 +421,11 @@ pub fn is_digest(s: &str) -> bool {
     })
 }
 
-/// The locked entry from an image config JSON (the OCI config, as
-/// `ResolveImageConfig` returns it) and the digest it resolved to.
-pub fn locked_builder(digest: &str, config_json: &[u8]) -> Result<LockedBuilder, String> {
-    #[derive(Deserialize, Default)]
-    #[serde(default)]
-    struct Inner {
-        #[serde(rename = "Env")]
-        env: Option<Vec<String>>,
-        #[serde(rename = "WorkingDir")]
-        working_dir: Option<String>,
-        #[serde(rename = "User")]
-        user: Option<String>,
-    }
-    #[derive(Deserialize, Default)]
-    #[serde(default)]
-    struct Outer {
-        config: Option<Inner>,
-    }
-    if !is_digest(digest) {
-        return Err(format!("`{digest}` is not a sha256 digest"));
-    }
-    let outer: Outer = serde_json::from_slice(config_json)
-        .map_err(|e| format!("the image config is not valid JSON: {e}"))?;
-    let inner = outer.config.unwrap_or_default();
-    let non_empty = |s: Option<String>| s.filter(|s| !s.is_empty());
-    Ok(LockedBuilder {
-        digest: digest.to_string(),
-        env: inner.env.unwrap_or_default(),
-        workdir: non_empty(inner.working_dir),
-        user: non_empty(inner.user),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const D1: &str = "sha256:52ce718d05980000000000000000000000000000000000000000000000000000";
-    const D2: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 
     fn sample() -> Lock {
         let wanted = Wanted {
@@ -584,19 +551,6 @@ mod tests {
                 .as_deref(),
             Some("/go")
         );
-    }
-
-    #[test]
-    fn locked_builder_from_an_image_config() {
-        let json = br#"{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin","GOPATH=/go"],"WorkingDir":"/go","User":""}}"#;
-        let b = locked_builder(D2, json).unwrap();
-        assert_eq!(b.env, vec!["PATH=/bin", "GOPATH=/go"]);
-        assert_eq!(b.workdir.as_deref(), Some("/go"));
-        assert_eq!(b.user, None);
-        // `docker import` images may carry no config section at all.
-        let b = locked_builder(D2, br#"{"architecture":"amd64","os":"linux"}"#).unwrap();
-        assert!(b.env.is_empty());
-        assert!(locked_builder("latest", json).is_err());
     }
 
     #[test]

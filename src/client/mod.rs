@@ -24,6 +24,7 @@ pub mod progress;
 pub mod repro;
 pub mod session;
 pub mod solve;
+pub mod tarball;
 pub mod userfile;
 
 use std::path::PathBuf;
@@ -36,6 +37,12 @@ pub use connect::{Endpoint, TlsFiles, connect, control_client, resolve};
 /// is why definitions are capped when they are made
 /// (`compiler::lower::MAX_DEFINITION_BYTES`, docs/security.md).
 pub const MAX_MESSAGE_SIZE: usize = 64 << 20;
+
+/// The BuildKit versions the client, the frontend and their tests run
+/// against, as `scratchc --version` says. Kept with the compatibility
+/// table of docs/client.md ("Compatibility"), which a unit test holds to
+/// this text.
+pub const TESTED_BUILDKIT: &str = "0.13 (Docker Engine 26.1, buildx 0.13)";
 
 /// The async runtime the CLI verbs and frontend mode run on: two worker
 /// threads, IO and timers enabled.
@@ -136,4 +143,23 @@ pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         cur = c.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    /// `--version` and the docs say the same: the compatibility table of
+    /// docs/client.md names the versions of [`super::TESTED_BUILDKIT`].
+    #[test]
+    fn tested_versions_match_the_compatibility_table() {
+        let doc = include_str!("../../docs/client.md");
+        let table = doc
+            .split("## Compatibility")
+            .nth(1)
+            .expect("docs/client.md has a Compatibility section");
+        assert!(
+            table.contains(&format!("`{}`", super::TESTED_BUILDKIT)),
+            "docs/client.md, Compatibility, must quote `{}`",
+            super::TESTED_BUILDKIT
+        );
+    }
 }

@@ -30,26 +30,83 @@ pub const INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 /// The content of the `oci-layout` file.
 pub const LAYOUT_FILE: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 
+/// A text that is not a sha256 digest, and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{value}` {why}")]
+pub struct DigestError {
+    pub value: String,
+    why: &'static str,
+}
+
+/// A descriptor (an `index.json` entry) that does not say what it points at.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DescriptorError {
+    #[error("the descriptor is not a JSON object")]
+    NotAnObject,
+    #[error("the descriptor has no digest")]
+    NoDigest,
+    #[error("the descriptor has no size")]
+    NoSize,
+    #[error(transparent)]
+    Digest(#[from] DigestError),
+}
+
+/// What went wrong with a layout directory or one of its files: the
+/// action and the path of a failed read or write, or what a file holds
+/// that the layout does not allow.
+#[derive(Debug, thiserror::Error)]
+pub enum LayoutError {
+    #[error("cannot {action} `{}`: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("`{}`: {what}", path.display())]
+    Invalid { path: PathBuf, what: String },
+}
+
+impl LayoutError {
+    fn io(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> LayoutError {
+        let path = path.to_path_buf();
+        move |source| LayoutError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+
+    fn invalid(path: &Path, what: impl std::fmt::Display) -> LayoutError {
+        LayoutError::Invalid {
+            path: path.to_path_buf(),
+            what: what.to_string(),
+        }
+    }
+}
+
 /// A sha256 digest (`sha256:` and 64 lowercase hex digits).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Digest(String);
 
 impl Digest {
     /// Parses `sha256:<64 lowercase hex>`.
-    pub fn parse(s: &str) -> Result<Digest, String> {
+    pub fn parse(s: &str) -> Result<Digest, DigestError> {
+        let refuse = |why| DigestError {
+            value: s.to_string(),
+            why,
+        };
         let Some((algo, hex)) = s.split_once(':') else {
-            return Err(format!(
-                "`{s}` is not a digest (expected sha256:<64 hex digits>)"
-            ));
+            return Err(refuse("is not a digest (expected sha256:<64 hex digits>)"));
         };
         if algo != "sha256" {
-            return Err(format!(
-                "`{s}`: digest algorithm `{algo}` is not supported (only sha256)"
+            return Err(refuse(
+                "has a digest algorithm that is not supported (only sha256)",
             ));
         }
         if hex.len() != 64 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            return Err(format!(
-                "`{s}` is not a sha256 digest (expected 64 lowercase hex digits)"
+            return Err(refuse(
+                "is not a sha256 digest (expected 64 lowercase hex digits)",
             ));
         }
         Ok(Digest(hex.to_string()))
@@ -156,16 +213,14 @@ impl Layout {
     }
 
     /// Hashes a committed blob again; its size when it matches its name.
-    pub fn verify_blob(&self, d: &Digest) -> Result<u64, String> {
+    pub fn verify_blob(&self, d: &Digest) -> Result<u64, LayoutError> {
         let path = self.blob_path(d);
-        let mut f = File::open(&path).map_err(|e| format!("`{}`: {e}", path.display()))?;
+        let mut f = File::open(&path).map_err(LayoutError::io("open", &path))?;
         let mut h = Sha256::new();
         let mut buf = vec![0u8; 1 << 16];
         let mut n = 0u64;
         loop {
-            let k = f
-                .read(&mut buf)
-                .map_err(|e| format!("`{}`: {e}", path.display()))?;
+            let k = f.read(&mut buf).map_err(LayoutError::io("read", &path))?;
             if k == 0 {
                 break;
             }
@@ -174,9 +229,9 @@ impl Layout {
         }
         let got = Digest::from_hasher(h);
         if &got != d {
-            return Err(format!(
-                "`{}` holds {got}, not {d}: the blob is corrupt",
-                path.display()
+            return Err(LayoutError::invalid(
+                &path,
+                format!("holds {got}, not {d}: the blob is corrupt"),
             ));
         }
         Ok(n)
@@ -213,33 +268,33 @@ impl Layout {
 
     /// `index.json`, checked to be an image index; `None` when the file
     /// does not exist.
-    pub fn read_index(&self) -> Result<Option<Value>, String> {
+    pub fn read_index(&self) -> Result<Option<Value>, LayoutError> {
         let path = self.root.join("index.json");
         let text = match fs::read(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("cannot read `{}`: {e}", path.display())),
+            Err(e) => return Err(LayoutError::io("read", &path)(e)),
         };
         let index: Value = serde_json::from_slice(&text)
-            .map_err(|e| format!("`{}` is not valid JSON: {e}", path.display()))?;
-        check_index(&index).map_err(|e| format!("`{}`: {e}", path.display()))?;
+            .map_err(|e| LayoutError::invalid(&path, format!("not valid JSON: {e}")))?;
+        check_index(&index).map_err(|e| LayoutError::invalid(&path, e))?;
         Ok(Some(index))
     }
 
     /// The entry tagged `tag`, with its blob checked to exist with the
     /// entry's size. A missing directory, index or tag is [`Found::Missing`];
     /// a malformed index or a missing blob is an error.
-    pub fn find(&self, tag: &str) -> Result<Found, String> {
+    pub fn find(&self, tag: &str) -> Result<Found, LayoutError> {
         match fs::metadata(&self.root) {
             Ok(m) if m.is_dir() => {}
-            Ok(_) => return Err(format!("`{}` is not a directory", self.root.display())),
+            Ok(_) => return Err(LayoutError::invalid(&self.root, "not a directory")),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Ok(Found::Missing(format!(
                     "`{}` does not exist",
                     self.root.display()
                 )));
             }
-            Err(e) => return Err(format!("cannot read `{}`: {e}", self.root.display())),
+            Err(e) => return Err(LayoutError::io("read", &self.root)(e)),
         }
         let Some(index) = self.read_index()? else {
             return Ok(Found::Missing(format!(
@@ -260,44 +315,47 @@ impl Layout {
                 self.root.display()
             )));
         };
+        let index_json = self.root.join("index.json");
         let (digest, size) = descriptor_target(entry)
-            .map_err(|e| format!("`{}/index.json`, tag `{tag}`: {e}", self.root.display()))?;
+            .map_err(|e| LayoutError::invalid(&index_json, format!("tag `{tag}`: {e}")))?;
         match self.blob(&digest) {
             Ok(Some(m)) if m.len() == size => Ok(Found::Tagged {
                 digest,
                 descriptor: entry.clone(),
             }),
-            Ok(Some(m)) => Err(format!(
-                "`{}` has {} bytes, but index.json says {size} for tag `{tag}`",
-                self.blob_path(&digest).display(),
-                m.len()
+            Ok(Some(m)) => Err(LayoutError::invalid(
+                &self.blob_path(&digest),
+                format!(
+                    "has {} bytes, but index.json says {size} for tag `{tag}`",
+                    m.len()
+                ),
             )),
-            Ok(None) => Err(format!(
-                "`{}/index.json` tags {digest} as `{tag}`, but `{}` is missing",
-                self.root.display(),
-                self.blob_path(&digest).display()
+            Ok(None) => Err(LayoutError::invalid(
+                &index_json,
+                format!(
+                    "tags {digest} as `{tag}`, but `{}` is missing",
+                    self.blob_path(&digest).display()
+                ),
             )),
-            Err(e) => Err(format!("`{}`: {e}", self.blob_path(&digest).display())),
+            Err(e) => Err(LayoutError::io("read", &self.blob_path(&digest))(e)),
         }
     }
 
     /// Tags `descriptor` as `tag` in `index.json` (replacing the entry that
     /// had the tag) and writes `oci-layout`. Both files are replaced by
     /// rename.
-    pub fn put(&self, tag: &str, descriptor: &Value) -> Result<(), String> {
-        fs::create_dir_all(&self.root)
-            .map_err(|e| format!("cannot create `{}`: {e}", self.root.display()))?;
+    pub fn put(&self, tag: &str, descriptor: &Value) -> Result<(), LayoutError> {
+        fs::create_dir_all(&self.root).map_err(LayoutError::io("create", &self.root))?;
         let layout = self.root.join("oci-layout");
         if fs::read(&layout).ok().as_deref() != Some(LAYOUT_FILE) {
-            write_atomic(&layout, LAYOUT_FILE)
-                .map_err(|e| format!("cannot write `{}`: {e}", layout.display()))?;
+            write_atomic(&layout, LAYOUT_FILE).map_err(LayoutError::io("write", &layout))?;
         }
-        let mut index = self.read_index()?.unwrap_or_else(empty_index);
-        set_tag(&mut index, tag, descriptor)?;
-        let mut text = serde_json::to_vec(&index).map_err(|e| e.to_string())?;
-        text.push(b'\n');
         let path = self.root.join("index.json");
-        write_atomic(&path, &text).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+        let mut index = self.read_index()?.unwrap_or_else(empty_index);
+        set_tag(&mut index, tag, descriptor).map_err(|e| LayoutError::invalid(&path, e))?;
+        let mut text = serde_json::to_vec(&index).map_err(|e| LayoutError::invalid(&path, e))?;
+        text.push(b'\n');
+        write_atomic(&path, &text).map_err(LayoutError::io("write", &path))
     }
 }
 
@@ -437,27 +495,27 @@ fn tag_of(desc: &Value) -> Option<&str> {
 }
 
 /// The digest and size a descriptor points at.
-pub fn descriptor_target(desc: &Value) -> Result<(Digest, u64), String> {
+pub fn descriptor_target(desc: &Value) -> Result<(Digest, u64), DescriptorError> {
     let digest = desc
         .get("digest")
         .and_then(Value::as_str)
-        .ok_or("the descriptor has no digest")?;
+        .ok_or(DescriptorError::NoDigest)?;
     let digest = Digest::parse(digest)?;
     let size = desc
         .get("size")
         .and_then(Value::as_u64)
-        .ok_or("the descriptor has no size")?;
+        .ok_or(DescriptorError::NoSize)?;
     Ok((digest, size))
 }
 
 /// Puts `descriptor`, annotated with `tag`, into `index`: entries that had
 /// the tag are removed, the others kept in order, the new one appended.
-pub fn set_tag(index: &mut Value, tag: &str, descriptor: &Value) -> Result<(), String> {
+fn set_tag(index: &mut Value, tag: &str, descriptor: &Value) -> Result<(), String> {
     check_index(index)?;
-    descriptor_target(descriptor)?;
+    descriptor_target(descriptor).map_err(|e| e.to_string())?;
     let mut desc = descriptor.clone();
     let Some(d) = desc.as_object_mut() else {
-        return Err("the descriptor is not a JSON object".into());
+        return Err(DescriptorError::NotAnObject.to_string());
     };
     let annotations = d
         .entry("annotations")
@@ -502,6 +560,7 @@ mod tests {
         assert!(
             Digest::parse(&format!("sha512:{}", d.hex()))
                 .unwrap_err()
+                .to_string()
                 .contains("only sha256")
         );
         assert!(Digest::parse(d.hex()).is_err());
@@ -571,7 +630,13 @@ mod tests {
         let d = Digest::of(b"right");
         fs::create_dir_all(dir.path().join("blobs/sha256")).unwrap();
         fs::write(layout.blob_path(&d), b"wrong").unwrap();
-        assert!(layout.verify_blob(&d).unwrap_err().contains("corrupt"));
+        assert!(
+            layout
+                .verify_blob(&d)
+                .unwrap_err()
+                .to_string()
+                .contains("corrupt")
+        );
     }
 
     fn desc(data: &[u8]) -> Value {
@@ -672,6 +737,7 @@ mod tests {
             layout
                 .find("latest")
                 .unwrap_err()
+                .to_string()
                 .contains("not valid JSON")
         );
         fs::write(dir.path().join("index.json"), r#"{"manifests": {}}"#).unwrap();
@@ -679,13 +745,20 @@ mod tests {
             layout
                 .find("latest")
                 .unwrap_err()
+                .to_string()
                 .contains("not an OCI image index")
         );
         // Tagged, but the blob is missing, or has another size.
         let mut index = empty_index();
         set_tag(&mut index, "latest", &desc(b"gone")).unwrap();
         fs::write(dir.path().join("index.json"), index.to_string()).unwrap();
-        assert!(layout.find("latest").unwrap_err().contains("is missing"));
+        assert!(
+            layout
+                .find("latest")
+                .unwrap_err()
+                .to_string()
+                .contains("is missing")
+        );
         commit(&layout, b"gone");
         assert!(matches!(
             layout.find("latest").unwrap(),
@@ -700,6 +773,7 @@ mod tests {
             layout
                 .find("latest")
                 .unwrap_err()
+                .to_string()
                 .contains("index.json says 99")
         );
         // A bad digest in the tagged entry.
@@ -708,7 +782,13 @@ mod tests {
             format!(r#"{{"manifests":[{{"digest":"md5:x","size":1,"annotations":{{"{REF_NAME}":"latest"}}}}]}}"#),
         )
         .unwrap();
-        assert!(layout.find("latest").unwrap_err().contains("only sha256"));
+        assert!(
+            layout
+                .find("latest")
+                .unwrap_err()
+                .to_string()
+                .contains("only sha256")
+        );
         // The directory is a file.
         let file = dir.path().join("f");
         fs::write(&file, "").unwrap();
@@ -716,6 +796,7 @@ mod tests {
             Layout::new(&file)
                 .find("latest")
                 .unwrap_err()
+                .to_string()
                 .contains("not a directory")
         );
     }

@@ -4,11 +4,22 @@
 //!
 //! The board is independent of the generated protobuf types (the solve
 //! loop converts), so it can be driven by tests and by any other status
-//! source. Invariants: a vertex appears once, keyed by digest, in the order
-//! first seen; later records only fill in or overwrite its fields (BuildKit
-//! resends whole vertex records); statuses merge by (vertex, id); logs are
-//! appended per vertex and split into lines, a trailing partial line kept
-//! until its newline arrives.
+//! source. Invariants: a vertex appears once, keyed by digest; later
+//! records only fill in or overwrite its fields (BuildKit resends whole
+//! vertex records); statuses merge by (vertex, id); logs are appended per
+//! vertex and split into lines, a trailing partial line kept until its
+//! newline arrives.
+//!
+//! Order, as buildctl's progressui has it (util/progress/progressui in
+//! BuildKit): in the plain form a vertex's sub-statuses, warnings and
+//! logs come before its `DONE`, and `DONE` waits while a sub-status of
+//! the vertex is still open (a transfer reported done after its vertex);
+//! vertices that finish in one update print in the order they finished;
+//! `#N` numbers are given in the order vertices are first printed, and
+//! leaving a vertex that is still running prints `#N ...`. The live view
+//! lists vertices in build order: when each started (or was found
+//! cached), not when BuildKit first mentioned it (it announces a whole
+//! graph at once).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Write;
@@ -19,7 +30,7 @@ use std::time::{Duration, Instant, SystemTime};
 pub const KEPT_LOG_LINES: usize = 20;
 
 /// How progress is shown (`--progress`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProgressMode {
     /// `tty` when stderr is a terminal, else `plain`.
     Auto,
@@ -32,6 +43,18 @@ pub enum ProgressMode {
 }
 
 impl ProgressMode {
+    /// Every mode: its name (as `--progress` takes it) and what it shows.
+    pub const ALL: [(ProgressMode, &'static str, &'static str); 4] = [
+        (
+            ProgressMode::Auto,
+            "auto",
+            "`tty` when stderr is a terminal, else `plain`",
+        ),
+        (ProgressMode::Tty, "tty", "A live view redrawn in place"),
+        (ProgressMode::Plain, "plain", "buildctl's `#N ...` lines"),
+        (ProgressMode::Quiet, "quiet", "Only errors and the result"),
+    ];
+
     /// Resolves `Auto` against whether stderr is a terminal.
     pub fn resolve(self, stderr_is_tty: bool) -> ProgressMode {
         match self {
@@ -39,6 +62,18 @@ impl ProgressMode {
             ProgressMode::Auto => ProgressMode::Plain,
             m => m,
         }
+    }
+}
+
+impl std::str::FromStr for ProgressMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ProgressMode, String> {
+        ProgressMode::ALL
+            .iter()
+            .find(|(_, name, _)| *name == s)
+            .map(|(m, _, _)| *m)
+            .ok_or_else(|| format!("`{s}` is not a progress mode (auto, tty, plain or quiet)"))
     }
 }
 
@@ -93,16 +128,46 @@ pub struct Update {
 #[derive(Clone, Debug, Default)]
 pub struct VertexState {
     pub record: VertexRecord,
-    /// 1-based number in first-seen order (`#N`).
-    pub number: usize,
     pub statuses: BTreeMap<String, StatusRecord>,
     /// The last [`KEPT_LOG_LINES`] complete lines.
     pub lines: VecDeque<String>,
     /// Output after the last newline.
     partial: Vec<u8>,
+    /// Its end (`DONE`, `CACHED`, `ERROR`) has been given out.
+    ended: bool,
+    /// When an update first said it finished (this machine's clock).
+    finished_at: Option<Instant>,
 }
 
 impl VertexState {
+    /// Whether a sub-status is still open (its end waits for it).
+    fn open_status(&self) -> bool {
+        self.statuses.values().any(|s| s.completed.is_none())
+    }
+
+    /// The end event of a finished vertex, once: not while a sub-status
+    /// is open, nor within `grace` of when it was seen finished (the
+    /// status of a transfer may come in a later update than the vertex's
+    /// completion, and its line belongs before `DONE`).
+    fn end(&mut self, i: usize, now: Instant, grace: Duration) -> Option<Event> {
+        let r = &self.record;
+        let finished = r.cached || r.completed.is_some();
+        let waited = self
+            .finished_at
+            .is_some_and(|t| r.cached || now.saturating_duration_since(t) >= grace);
+        if self.ended || !finished || !waited || (!r.cached && self.open_status()) {
+            return None;
+        }
+        self.ended = true;
+        Some(if !r.error.is_empty() {
+            Event::Error(i, r.error.clone())
+        } else if r.cached {
+            Event::Cached(i)
+        } else {
+            Event::Done(i)
+        })
+    }
+
     /// Wall time between start and completion, if both are known.
     pub fn elapsed(&self) -> Option<Duration> {
         let (s, c) = (self.record.started?, self.record.completed?);
@@ -122,8 +187,11 @@ impl VertexState {
 /// The merged state of a build's progress.
 #[derive(Clone, Debug, Default)]
 pub struct Board {
+    /// In first-seen order (indices are stable).
     vertices: Vec<VertexState>,
     index: HashMap<String, usize>,
+    /// Indices in build order: when each started or was found cached.
+    order: Vec<usize>,
     pub warnings: Vec<WarningRecord>,
 }
 
@@ -142,6 +210,26 @@ pub enum Event {
     Warning(usize, String),
 }
 
+impl Event {
+    /// The vertex the event is about.
+    pub fn vertex(&self) -> usize {
+        match self {
+            Event::Started(i)
+            | Event::Lines(i, _)
+            | Event::StatusDone(i, _)
+            | Event::Cached(i)
+            | Event::Done(i)
+            | Event::Error(i, _)
+            | Event::Warning(i, _) => *i,
+        }
+    }
+
+    /// Whether it ends its vertex.
+    pub fn is_end(&self) -> bool {
+        matches!(self, Event::Cached(_) | Event::Done(_) | Event::Error(..))
+    }
+}
+
 impl Board {
     pub fn new() -> Self {
         Board::default()
@@ -150,6 +238,11 @@ impl Board {
     /// Vertices in first-seen order.
     pub fn vertices(&self) -> &[VertexState] {
         &self.vertices
+    }
+
+    /// The vertices that started (or were found cached), in that order.
+    pub fn in_build_order(&self) -> impl Iterator<Item = &VertexState> {
+        self.order.iter().map(|&i| &self.vertices[i])
     }
 
     pub fn vertex(&self, digest: &str) -> Option<&VertexState> {
@@ -162,7 +255,6 @@ impl Board {
         }
         let i = self.vertices.len();
         self.vertices.push(VertexState {
-            number: i + 1,
             record: VertexRecord {
                 digest: digest.to_string(),
                 ..VertexRecord::default()
@@ -174,18 +266,25 @@ impl Board {
     }
 
     /// Merges one update and returns what changed, in the order a plain
-    /// log should print it.
+    /// log prints it: per vertex its start, finished sub-statuses,
+    /// warnings and log lines, the vertices in the order the update
+    /// touched them. Ends come from [`Board::ends`], when due.
     pub fn apply(&mut self, u: Update) -> Vec<Event> {
-        // Order: starts, then sub-statuses and logs, then completions, so a
-        // step's last lines print before its DONE or ERROR.
-        let mut events = Vec::new();
-        let mut ends = Vec::new();
+        let mut touched: Vec<usize> = Vec::new();
+        let mut per: HashMap<usize, Vec<Event>> = HashMap::new();
+        let mut push = |touched: &mut Vec<usize>, i: usize, e: Option<Event>| {
+            let list = per.entry(i).or_insert_with(|| {
+                touched.push(i);
+                Vec::new()
+            });
+            if let Some(e) = e {
+                list.push(e);
+            }
+        };
         for v in u.vertexes {
             let i = self.slot(&v.digest);
             let st = &mut self.vertices[i];
             let old = st.record.clone();
-            let newly_started =
-                (old.started.is_none() && v.started.is_some()) || (!old.cached && v.cached);
             let seen_before = old.started.is_some() || old.cached;
             st.record = VertexRecord {
                 name: if v.name.is_empty() { old.name } else { v.name },
@@ -199,20 +298,12 @@ impl Board {
                 cached: v.cached || old.cached,
                 digest: v.digest,
             };
-            let rec = &st.record;
-            if newly_started && !seen_before {
-                // A cached vertex starts and ends at once: keep its two
-                // lines together.
-                if rec.cached { &mut ends } else { &mut events }.push(Event::Started(i));
-            }
-            if rec.cached && !old.cached {
-                ends.push(Event::Cached(i));
-            } else if rec.completed.is_some() && old.completed.is_none() {
-                if !rec.error.is_empty() {
-                    ends.push(Event::Error(i, rec.error.clone()));
-                } else if !rec.cached {
-                    ends.push(Event::Done(i));
-                }
+            let now = st.record.started.is_some() || st.record.cached;
+            if now && !seen_before {
+                self.order.push(i);
+                push(&mut touched, i, Some(Event::Started(i)));
+            } else {
+                push(&mut touched, i, None);
             }
         }
         for s in u.statuses {
@@ -220,10 +311,14 @@ impl Board {
             let st = &mut self.vertices[i];
             let done_now = s.completed.is_some()
                 && st.statuses.get(&s.id).is_none_or(|o| o.completed.is_none());
-            if done_now {
-                events.push(Event::StatusDone(i, status_text(&s)));
-            }
+            let text = done_now.then(|| status_text(&s));
             st.statuses.insert(s.id.clone(), s);
+            push(&mut touched, i, text.map(|t| Event::StatusDone(i, t)));
+        }
+        for w in u.warnings {
+            let i = self.slot(&w.vertex);
+            push(&mut touched, i, Some(Event::Warning(i, w.short.clone())));
+            self.warnings.push(w);
         }
         for l in u.logs {
             let i = self.slot(&l.vertex);
@@ -241,16 +336,55 @@ impl Board {
                 }
                 lines.push(text);
             }
-            if !lines.is_empty() {
-                events.push(Event::Lines(i, lines));
+            push(
+                &mut touched,
+                i,
+                (!lines.is_empty()).then_some(Event::Lines(i, lines)),
+            );
+        }
+        let now = Instant::now();
+        let mut events = Vec::new();
+        for i in touched {
+            let v = &mut self.vertices[i];
+            if v.finished_at.is_none() && (v.record.cached || v.record.completed.is_some()) {
+                v.finished_at = Some(now);
+            }
+            events.extend(per.remove(&i).unwrap_or_default());
+        }
+        events
+    }
+
+    /// The ends due at `now` ([`VertexState`]'s rules, `grace` after a
+    /// vertex was seen finished), in the order the vertices finished.
+    pub fn ends(&mut self, now: Instant, grace: Duration) -> Vec<Event> {
+        let mut due: Vec<(Option<SystemTime>, Event)> = Vec::new();
+        for i in self.order.clone() {
+            let v = &mut self.vertices[i];
+            if let Some(e) = v.end(i, now, grace) {
+                due.push((v.record.completed.or(v.record.started), e));
             }
         }
-        for w in u.warnings {
-            let i = self.slot(&w.vertex);
-            events.push(Event::Warning(i, w.short.clone()));
-            self.warnings.push(w);
+        due.sort_by_key(|(t, _)| *t);
+        due.into_iter().map(|(_, e)| e).collect()
+    }
+
+    /// The ends still held back by sub-statuses that never closed, for the
+    /// last print of a build.
+    pub fn flush(&mut self) -> Vec<Event> {
+        let mut events = Vec::new();
+        for i in self.order.clone() {
+            let v = &mut self.vertices[i];
+            v.statuses.values_mut().for_each(|s| {
+                if s.completed.is_none() {
+                    s.completed = v.record.completed;
+                }
+            });
+            if v.finished_at.is_some()
+                && let Some(e) = v.end(i, Instant::now(), Duration::ZERO)
+            {
+                events.push(e);
+            }
         }
-        events.extend(ends);
         events
     }
 
@@ -270,15 +404,10 @@ impl Board {
     }
 }
 
-/// `name 1.2MB / 3.4MB done` style text for a sub-status.
+/// A sub-status as buildctl shows it: its id (`transferring context:`,
+/// `exporting layers`, a layer digest), bytes, seconds, `done`.
 fn status_text(s: &StatusRecord) -> String {
-    // BuildKit often leaves the name empty and says it in the id
-    // (`exporting layers`, a layer digest).
-    let mut t = if s.name.is_empty() {
-        s.id.clone()
-    } else {
-        s.name.clone()
-    };
+    let mut t = s.id.clone();
     if s.total > 0 {
         t.push_str(&format!(
             " {} / {}",
@@ -287,6 +416,12 @@ fn status_text(s: &StatusRecord) -> String {
         ));
     } else if s.current > 0 {
         t.push_str(&format!(" {}", human_bytes(s.current)));
+    }
+    if let (Some(start), Some(end)) = (s.started, s.completed)
+        && let Ok(d) = end.duration_since(start)
+        && d.as_secs_f64() > 0.01
+    {
+        t.push_str(&format!(" {}", secs(d)));
     }
     if s.completed.is_some() {
         t.push_str(" done");
@@ -316,12 +451,15 @@ pub fn secs(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
 
-/// Prints plain progress lines for events, buildctl style. Consecutive
-/// lines of one vertex are grouped; switching vertex prints a blank line.
+/// Prints plain progress lines for events, buildctl style: `#N name`
+/// whenever the printer turns to a vertex (with a blank line between
+/// blocks, and `#M ...` when it leaves one still running), numbers given
+/// in the order vertices are first printed.
 #[derive(Debug, Default)]
 pub struct PlainPrinter {
-    last: Option<usize>,
-    named: std::collections::HashSet<usize>,
+    current: Option<usize>,
+    numbers: HashMap<usize, usize>,
+    printed: bool,
 }
 
 impl PlainPrinter {
@@ -330,37 +468,52 @@ impl PlainPrinter {
     }
 
     /// Writes the lines for `events` (as returned by [`Board::apply`]).
+    /// As buildctl: the vertex being printed goes first when it ended, then
+    /// the others that ended, then it (still running), then the rest.
     pub fn print(
         &mut self,
         board: &Board,
         events: &[Event],
         out: &mut dyn Write,
     ) -> std::io::Result<()> {
+        let mut groups: Vec<(usize, Vec<&Event>)> = Vec::new();
         for e in events {
-            let i = match e {
-                Event::Started(i)
-                | Event::Lines(i, _)
-                | Event::StatusDone(i, _)
-                | Event::Cached(i)
-                | Event::Done(i)
-                | Event::Error(i, _)
-                | Event::Warning(i, _) => *i,
-            };
+            let i = e.vertex();
+            match groups.iter_mut().find(|(g, _)| *g == i) {
+                Some((_, list)) => list.push(e),
+                None => groups.push((i, vec![e])),
+            }
+        }
+        let ends = |list: &Vec<&Event>| list.iter().any(|e| e.is_end());
+        let cur = self.current;
+        let rank = |(i, list): &(usize, Vec<&Event>)| match (Some(*i) == cur, ends(list)) {
+            (true, true) => 0,
+            (false, true) => 1,
+            (true, false) => 2,
+            (false, false) => 3,
+        };
+        groups.sort_by_key(rank);
+        for e in groups.into_iter().flat_map(|(_, list)| list) {
+            let i = e.vertex();
             let Some(v) = board.vertices.get(i) else {
                 continue;
             };
-            let n = v.number;
-            if self.last != Some(i) {
-                if self.last.is_some() {
+            if self.current != Some(i) {
+                if let Some(c) = self.current
+                    && board.vertices.get(c).is_some_and(|v| !v.ended)
+                {
+                    writeln!(out, "#{} ...", self.numbers[&c])?;
+                }
+                if self.printed {
                     writeln!(out)?;
                 }
-                self.last = Some(i);
-            }
-            // Name a vertex once, on its first line, so no block is a bare
-            // name and every `#N` can be looked up above.
-            if self.named.insert(i) {
+                let next = self.numbers.len() + 1;
+                let n = *self.numbers.entry(i).or_insert(next);
                 writeln!(out, "#{n} {}", v.record.name)?;
+                self.current = Some(i);
+                self.printed = true;
             }
+            let n = self.numbers[&i];
             match e {
                 Event::Started(_) => {}
                 Event::Lines(_, lines) => {
@@ -369,13 +522,16 @@ impl PlainPrinter {
                     }
                 }
                 Event::StatusDone(_, text) => writeln!(out, "#{n} {text}")?,
+                Event::Warning(_, msg) => writeln!(out, "#{n} WARN: {msg}")?,
                 Event::Cached(_) => writeln!(out, "#{n} CACHED")?,
                 Event::Done(_) => {
                     let t = v.elapsed().map(secs).unwrap_or_else(|| "0.0s".into());
                     writeln!(out, "#{n} DONE {t}")?;
                 }
                 Event::Error(_, msg) => writeln!(out, "#{n} ERROR: {msg}")?,
-                Event::Warning(_, msg) => writeln!(out, "#{n} WARNING: {msg}")?,
+            }
+            if e.is_end() {
+                self.current = None;
             }
         }
         out.flush()
@@ -459,11 +615,8 @@ pub fn render_rows(board: &Board, elapsed: Duration, width: usize, finished: boo
     let (done, total) = board.counts();
     let mut rows = vec![format!("[+] Building {} ({done}/{total})", secs(elapsed))];
     let now = SystemTime::now();
-    for v in board.vertices() {
+    for v in board.in_build_order() {
         let r = &v.record;
-        if r.started.is_none() && !r.cached {
-            continue;
-        }
         let (state, time) = if r.cached {
             ("CACHED ", String::new())
         } else if !r.error.is_empty() {
@@ -518,7 +671,18 @@ pub struct Reporter {
     plain: PlainPrinter,
     tty: TtyView,
     out: Box<dyn Write + Send>,
+    /// Plain events not printed yet: printed at most every
+    /// [`PLAIN_INTERVAL`], as buildctl does, so what arrives together
+    /// prints in its order.
+    pending: Vec<Event>,
+    last_print: Option<Instant>,
 }
+
+/// How often the plain form prints (buildctl's display rate).
+const PLAIN_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How long a finished vertex's `DONE` waits for late sub-statuses.
+const END_GRACE: Duration = Duration::from_millis(200);
 
 impl std::fmt::Debug for Reporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -537,7 +701,26 @@ impl Reporter {
             plain: PlainPrinter::new(),
             tty: TtyView::new(),
             out,
+            pending: Vec::new(),
+            last_print: None,
         }
+    }
+
+    /// Prints the pending plain events and the ends that are due, when the
+    /// last print is old enough (or `force`).
+    fn print_plain(&mut self, force: bool) {
+        let now = Instant::now();
+        if !force
+            && self
+                .last_print
+                .is_some_and(|t| now.duration_since(t) < PLAIN_INTERVAL)
+        {
+            return;
+        }
+        self.last_print = Some(now);
+        let mut events = std::mem::take(&mut self.pending);
+        events.extend(self.board.ends(now, END_GRACE));
+        let _ = self.plain.print(&self.board, &events, &mut self.out);
     }
 
     /// Merges an update and shows it. Output errors are ignored: progress
@@ -546,7 +729,8 @@ impl Reporter {
         let events = self.board.apply(u);
         match self.mode {
             ProgressMode::Plain | ProgressMode::Auto => {
-                let _ = self.plain.print(&self.board, &events, &mut self.out);
+                self.pending.extend(events);
+                self.print_plain(false);
             }
             ProgressMode::Tty => {
                 let _ = self
@@ -557,8 +741,12 @@ impl Reporter {
         }
     }
 
-    /// Redraws the live view (for the elapsed times while nothing arrives).
+    /// Redraws the live view (for the elapsed times while nothing
+    /// arrives); prints plain events and ends that came due.
     pub fn tick(&mut self) {
+        if matches!(self.mode, ProgressMode::Plain | ProgressMode::Auto) {
+            self.print_plain(false);
+        }
         if self.mode == ProgressMode::Tty {
             let _ = self
                 .tty
@@ -566,8 +754,13 @@ impl Reporter {
         }
     }
 
-    /// Draws the final frame.
+    /// Prints the ends sub-statuses held back, and draws the final frame.
     pub fn finish(&mut self) {
+        if matches!(self.mode, ProgressMode::Plain | ProgressMode::Auto) {
+            self.print_plain(true);
+            let events = self.board.flush();
+            let _ = self.plain.print(&self.board, &events, &mut self.out);
+        }
         if self.mode == ProgressMode::Tty {
             let _ = self
                 .tty
@@ -604,7 +797,8 @@ mod tests {
     }
 
     fn plain(board: &mut Board, p: &mut PlainPrinter, u: Update) -> String {
-        let ev = board.apply(u);
+        let mut ev = board.apply(u);
+        ev.extend(board.ends(Instant::now(), Duration::ZERO));
         let mut out = Vec::new();
         p.print(board, &ev, &mut out).unwrap();
         String::from_utf8(out).unwrap()
@@ -620,11 +814,11 @@ mod tests {
             &mut p,
             Update {
                 vertexes: vec![
+                    vx("b", "go build"),
                     VertexRecord {
                         started: at(0),
                         ..vx("a", "[internal] load context")
                     },
-                    vx("b", "go build"),
                 ],
                 ..Update::default()
             },
@@ -640,9 +834,10 @@ mod tests {
                 }],
                 statuses: vec![StatusRecord {
                     vertex: "a".into(),
-                    id: "t".into(),
-                    name: "transferring context:".into(),
+                    id: "transferring context:".into(),
+                    name: "transferring".into(),
                     current: 1234,
+                    started: at(100),
                     completed: at(200),
                     ..StatusRecord::default()
                 }],
@@ -674,41 +869,203 @@ mod tests {
             &mut b,
             &mut p,
             Update {
-                vertexes: vec![
-                    VertexRecord {
-                        started: at(400),
-                        completed: at(1650),
-                        error: "process \"go build\" did not complete successfully: exit code: 1"
-                            .into(),
-                        ..vx("b", "go build")
-                    },
-                    VertexRecord {
-                        cached: true,
-                        started: at(0),
-                        completed: at(0),
-                        ..vx("c", "copy")
-                    },
-                ],
+                vertexes: vec![VertexRecord {
+                    cached: true,
+                    started: at(500),
+                    completed: at(500),
+                    ..vx("c", "copy")
+                }],
+                logs: vec![LogRecord {
+                    vertex: "b".into(),
+                    msg: b"more\n".to_vec(),
+                }],
                 ..Update::default()
             },
         );
+        text += &plain(
+            &mut b,
+            &mut p,
+            Update {
+                vertexes: vec![VertexRecord {
+                    started: at(400),
+                    completed: at(1650),
+                    error: "process \"go build\" did not complete successfully: exit code: 1"
+                        .into(),
+                    ..vx("b", "go build")
+                }],
+                ..Update::default()
+            },
+        );
+        // Numbers in print order (b was announced first, a printed
+        // first); the cached copy ended while the build ran, so the
+        // printer leaves the build (`#2 ...`) and comes back to it.
         assert_eq!(
             text,
             "#1 [internal] load context\n\
-             #1 transferring context: 1.23kB done\n\
+             #1 transferring context: 1.23kB 0.1s done\n\
              #1 DONE 0.3s\n\
              \n\
              #2 go build\n\
              #2 compiling\n\
              #2 partial\n\
-             #2 ERROR: process \"go build\" did not complete successfully: exit code: 1\n\
+             #2 ...\n\
              \n\
              #3 copy\n\
-             #3 CACHED\n"
+             #3 CACHED\n\
+             \n\
+             #2 go build\n\
+             #2 more\n\
+             #2 ERROR: process \"go build\" did not complete successfully: exit code: 1\n"
         );
         assert_eq!(b.failed().count(), 1);
-        assert_eq!(b.vertex("b").unwrap().tail(), vec!["compiling", "partial"]);
+        assert_eq!(
+            b.vertex("b").unwrap().tail(),
+            vec!["compiling", "partial", "more"]
+        );
         assert_eq!(b.counts(), (3, 3));
+    }
+
+    /// The order of issue 15: BuildKit reports the vertex complete before
+    /// the transfer's status; DONE waits for it.
+    #[test]
+    fn done_waits_for_an_open_status() {
+        let mut b = Board::new();
+        let mut p = PlainPrinter::new();
+        let transfer = |completed| StatusRecord {
+            vertex: "a".into(),
+            id: "transferring context:".into(),
+            current: 686,
+            started: at(0),
+            completed,
+            ..StatusRecord::default()
+        };
+        let mut text = plain(
+            &mut b,
+            &mut p,
+            Update {
+                vertexes: vec![VertexRecord {
+                    started: at(0),
+                    ..vx("a", "[internal] load build context")
+                }],
+                statuses: vec![transfer(None)],
+                ..Update::default()
+            },
+        );
+        text += &plain(
+            &mut b,
+            &mut p,
+            Update {
+                vertexes: vec![VertexRecord {
+                    started: at(0),
+                    completed: at(5),
+                    ..vx("a", "[internal] load build context")
+                }],
+                ..Update::default()
+            },
+        );
+        assert!(!text.contains("DONE"), "{text}");
+        text += &plain(
+            &mut b,
+            &mut p,
+            Update {
+                statuses: vec![transfer(at(6))],
+                ..Update::default()
+            },
+        );
+        assert_eq!(
+            text,
+            "#1 [internal] load build context\n\
+             #1 transferring context: 686B done\n\
+             #1 DONE 0.0s\n"
+        );
+        // Issue 15's case: the transfer's status first arrives after the
+        // vertex's completion. DONE waits out the grace, so it comes
+        // after the status.
+        let mut b = Board::new();
+        let mut p = PlainPrinter::new();
+        let grace = Duration::from_millis(200);
+        let mut ev = b.apply(Update {
+            vertexes: vec![VertexRecord {
+                started: at(0),
+                completed: at(5),
+                ..vx("a", "[hello] context")
+            }],
+            ..Update::default()
+        });
+        ev.extend(b.ends(Instant::now(), grace));
+        ev.extend(b.apply(Update {
+            statuses: vec![transfer(at(6))],
+            ..Update::default()
+        }));
+        ev.extend(b.ends(Instant::now() + grace, grace));
+        let mut out = Vec::new();
+        p.print(&b, &ev, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "#1 [hello] context\n\
+             #1 transferring context: 686B done\n\
+             #1 DONE 0.0s\n"
+        );
+        // A status that never closes: its vertex ends with the build.
+        let mut b = Board::new();
+        b.apply(Update {
+            vertexes: vec![VertexRecord {
+                started: at(0),
+                completed: at(5),
+                ..vx("x", "x")
+            }],
+            statuses: vec![StatusRecord {
+                vertex: "x".into(),
+                id: "s".into(),
+                started: at(0),
+                ..StatusRecord::default()
+            }],
+            ..Update::default()
+        });
+        assert_eq!(b.flush(), [Event::Done(0)]);
+        assert!(b.flush().is_empty(), "once");
+    }
+
+    /// The live view lists steps as they started, not as announced.
+    #[test]
+    fn the_live_view_is_in_build_order() {
+        let mut b = Board::new();
+        b.apply(Update {
+            vertexes: vec![
+                vx("img", "image"),
+                vx("go", "compile"),
+                vx("ctx", "context"),
+            ],
+            ..Update::default()
+        });
+        for (d, t) in [("ctx", 0), ("go", 10)] {
+            b.apply(Update {
+                vertexes: vec![VertexRecord {
+                    started: at(t),
+                    ..vx(d, "")
+                }],
+                ..Update::default()
+            });
+        }
+        b.apply(Update {
+            vertexes: vec![VertexRecord {
+                started: at(20),
+                completed: at(20),
+                cached: true,
+                ..vx("img", "")
+            }],
+            ..Update::default()
+        });
+        let rows = render_rows(&b, Duration::from_secs(1), 80, true);
+        let names: Vec<&str> = rows[1..]
+            .iter()
+            .map(|r| r.split_whitespace().last().unwrap_or(""))
+            .collect();
+        assert!(
+            rows[1].contains("context") && rows[2].contains("compile"),
+            "{rows:?}"
+        );
+        assert!(rows[3].contains("CACHED image"), "{rows:?} {names:?}");
     }
 
     #[test]

@@ -150,12 +150,16 @@ pub enum Part {
     Var(Var),
 }
 
-/// `${NAME}` or `${NAME#PREFIX}`.
+/// `${NAME}`, `${NAME#PREFIX}` or `${NAME:+WORD}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Var {
     pub name: String,
     /// Removed from the start of the value when present.
     pub strip: Option<String>,
+    /// `:+WORD`: the text is WORD when the variable is set (not empty, not
+    /// `false`), else nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alt: Option<String>,
     /// The whole `${...}`.
     pub span: Span,
 }

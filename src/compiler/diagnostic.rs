@@ -26,6 +26,19 @@ pub struct Diag {
     pub help: Option<String>,
     /// Other places worth showing (e.g. the first definition of a duplicate).
     pub related: Vec<(Span, String)>,
+    /// An error stops the build; a warning or a note is shown and the build
+    /// goes on (docs/errors.md, "Warnings").
+    pub severity: Severity,
+}
+
+/// How much a diagnostic weighs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Information the user may act on (miette's "advice").
+    Note,
+    Warning,
+    #[default]
+    Error,
 }
 
 impl Diag {
@@ -37,7 +50,14 @@ impl Diag {
             label: String::new(),
             help: None,
             related: Vec::new(),
+            severity: Severity::Error,
         }
+    }
+
+    /// The same diagnostic with another severity.
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
     }
 
     pub fn at(mut self, span: Span, label: impl Into<String>) -> Self {
@@ -68,6 +88,7 @@ impl fmt::Display for Diag {
 #[derive(Debug)]
 pub struct Rendered {
     code: &'static str,
+    severity: Severity,
     message: String,
     help: Option<String>,
     src: Option<Excerpt>,
@@ -91,6 +112,14 @@ impl miette::Diagnostic for Rendered {
         self.help
             .as_ref()
             .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.severity {
+            Severity::Note => miette::Severity::Advice,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Error => miette::Severity::Error,
+        })
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -139,6 +168,7 @@ impl Diag {
         }
         Rendered {
             code: self.code,
+            severity: self.severity,
             message: excerpt::escape_text(&self.message),
             help: self.help.as_deref().map(excerpt::escape_text),
             src,

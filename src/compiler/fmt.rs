@@ -140,7 +140,8 @@ pub fn value(v: &Value) -> String {
         Some(Part::Text(t)) if t.starts_with(['#', '"']) => true,
         _ => v.parts.iter().any(|p| match p {
             Part::Text(t) => t.contains([' ', '\t', '\n', '\r', '{', '}', '\\']),
-            Part::Var(_) => false,
+            // `${x:+ y}` parses bare too, but reads as two values.
+            Part::Var(v) => v.alt.as_deref().is_some_and(|a| a.contains([' ', '\t'])),
         }),
     };
     let mut s = String::new();
@@ -167,6 +168,10 @@ pub fn value(v: &Value) -> String {
                 if let Some(strip) = &var.strip {
                     s.push('#');
                     s.push_str(strip);
+                }
+                if let Some(alt) = &var.alt {
+                    s.push_str(":+");
+                    s.push_str(alt);
                 }
                 s.push('}');
             }

@@ -1,4 +1,5 @@
-//! Variable interpolation: `${NAME}`, `${NAME#PREFIX}` and `$$`.
+//! Variable interpolation: `${NAME}`, `${NAME#PREFIX}`, `${NAME:+WORD}`
+//! and `$$`.
 //!
 //! Two moments expand variables:
 //! - the checker expands template parameters, build arguments, `NAME` and
@@ -146,6 +147,7 @@ pub fn expand(value: &Value, env: &Env) -> Result<Vec<String>, Vec<Diag>> {
 fn expand_unbounded(value: &Value, env: &Env) -> Result<Vec<String>, Vec<Diag>> {
     let mut errors = Vec::new();
     if let [Part::Var(v)] = value.parts.as_slice()
+        && v.alt.is_none()
         && let Some(VarValue::List(items)) = env.vars.get(&v.name)
     {
         return Ok(items
@@ -165,6 +167,21 @@ fn expand_unbounded(value: &Value, env: &Env) -> Result<Vec<String>, Vec<Diag>> 
         match part {
             Part::Text(t) => push_escaped(&mut out, env, t),
             Part::Var(v) => match env.vars.get(&v.name) {
+                Some(value) if v.alt.is_some() => {
+                    if is_set(value) {
+                        push_escaped(&mut out, env, v.alt.as_deref().unwrap_or_default());
+                    }
+                }
+                None if v.alt.is_some() && PLATFORM_VARS.contains(&v.name.as_str()) => {
+                    errors.push(
+                        Diag::new(
+                            E_PLATFORM_VAR,
+                            format!("`${{{}:+…}}`: the conditional form is not for per-platform variables", v.name),
+                        )
+                        .at(v.span, "per-platform variable")
+                        .help("`${NAME:+WORD}` works on template parameters, build arguments, NAME and OUT"),
+                    );
+                }
                 Some(VarValue::Str(s)) => push_escaped(&mut out, env, strip(s, v.strip.as_deref())),
                 Some(VarValue::List(items)) => {
                     for (k, i) in items.iter().enumerate() {
@@ -243,6 +260,15 @@ pub fn expand_all(values: &[Value], env: &Env) -> Result<Vec<String>, Vec<Diag>>
         Ok(out)
     } else {
         Err(errors)
+    }
+}
+
+/// Whether `${NAME:+WORD}` gives WORD: the value is not empty and not
+/// `false` (a bool parameter that is off).
+fn is_set(v: &VarValue) -> bool {
+    match v {
+        VarValue::Str(s) => !s.is_empty() && s != "false",
+        VarValue::List(items) => !items.is_empty(),
     }
 }
 

@@ -34,10 +34,11 @@
 
 mod config;
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use super::interp::expand_platform;
 use super::model::{self, Build, SecretTarget, Sharing};
+use super::shellwords;
 use super::{Diag, LowerOptions, Options, Platform, Sources, Span, Target};
 use crate::llb::{
     CacheSharing, CopyOpts, Exec, FileAction, FileOp, Graph, LlbError, LocalOpts, Marshaler, Meta,
@@ -378,7 +379,7 @@ impl<'a> Lowerer<'a> {
                 Some(out) if shared => out,
                 _ => {
                     let meta = self.meta(
-                        format!("[{name}] context: {}", step.files.join(" ")),
+                        format!("[{name}] context: {}", shellwords::join(step.files)),
                         &[step.span],
                     );
                     let opts = LocalOpts {
@@ -406,7 +407,7 @@ impl<'a> Lowerer<'a> {
                         .map(|a| self.expand(a, target))
                         .collect();
                     let meta = self.meta(
-                        format!("[{name}] deps: {}", args.join(" ")),
+                        format!("[{name}] deps: {}", shellwords::join(&args)),
                         &[deps.run.span],
                     );
                     let exec = Exec {
@@ -450,7 +451,7 @@ impl<'a> Lowerer<'a> {
         mounts.extend(caches);
         let args: Vec<String> = c.run.node.iter().map(|a| self.expand(a, target)).collect();
         let meta = self.meta(
-            format!("[{name} {target}] build: {}", args.join(" ")),
+            format!("[{name} {target}] build: {}", shellwords::join(&args)),
             &[c.run.span, self.app.span],
         );
         let exec = Exec {
@@ -489,41 +490,31 @@ impl<'a> Lowerer<'a> {
         spans.extend(binary.spans.iter().copied());
         let mut actions = Vec::new();
 
-        // Directories first: the user's own (workdir, volumes), their
-        // parents owned by root. Each is made alone, parents before
-        // children (sorted paths), so no mkdir changes an existing one.
         let user = img.user.node;
-        let user_owner = Owner {
-            uid: user.uid,
-            gid: user.gid.unwrap_or(0),
-        };
-        let mut leaves = BTreeSet::new();
-        for v in &img.volumes {
-            leaves.insert(clean_dir(&v.node));
-            spans.push(v.span);
+        spans.extend(img.volumes.iter().map(|v| v.span));
+        spans.extend(img.workdir.iter().map(|w| w.span));
+        // A writable /tmp first: a copy of scratch's empty root with mode
+        // 1777 (a mkdir cannot set the sticky bit: BuildKit masks its mode
+        // with 0777), owned by root.
+        if let Some(span) = img.tmp {
+            spans.push(span);
+            actions.push(FileAction::Copy {
+                from: None,
+                src: "/".to_string(),
+                dest: TMP.to_string(),
+                opts: CopyOpts {
+                    mode: Some(0o1777),
+                    owner: Some(ROOT),
+                    ..Default::default()
+                },
+            });
         }
-        if let Some(w) = &img.workdir {
-            leaves.insert(clean_dir(&w.node));
-            spans.push(w.span);
-        }
-        leaves.remove("/");
-        let mut dirs = BTreeSet::new();
-        for l in &leaves {
-            let mut p = l.as_str();
-            while let Some(i) = p.rfind('/') {
-                p = &p[..i];
-                if p.is_empty() {
-                    break;
-                }
-                dirs.insert(p.to_string());
-            }
-            dirs.insert(l.clone());
-        }
-        for d in &dirs {
-            let owner = if leaves.contains(d) { user_owner } else { ROOT };
+        // Then the directories, each made alone, parents before children
+        // (sorted paths), so no mkdir changes an existing one.
+        for (path, (owner, mode)) in image_dirs(img) {
             actions.push(FileAction::Mkdir {
-                path: d.clone(),
-                mode: 0o755,
+                path,
+                mode,
                 make_parents: false,
                 owner: Some(owner),
             });
@@ -541,7 +532,24 @@ impl<'a> Lowerer<'a> {
                 ..Default::default()
             },
         });
-        for f in [&img.certs, &img.mime_types].into_iter().flatten() {
+        if let Some(p) = &img.passwd {
+            spans.push(p.span);
+            for (path, text) in [
+                (PASSWD, p.node.passwd_file(user)),
+                (GROUP, p.node.group_file(user)),
+            ] {
+                actions.push(FileAction::Mkfile {
+                    path: path.to_string(),
+                    mode: 0o644,
+                    data: text.into_bytes(),
+                    owner: Some(ROOT),
+                });
+            }
+        }
+        for f in [&img.certs, &img.mime_types, &img.zoneinfo]
+            .into_iter()
+            .flatten()
+        {
             spans.push(f.span);
             if let Some(b) = builder {
                 actions.push(FileAction::Copy {
@@ -595,6 +603,54 @@ impl<'a> Lowerer<'a> {
 }
 
 const ROOT: Owner = Owner { uid: 0, gid: 0 };
+const TMP: &str = "/tmp";
+const PASSWD: &str = "/etc/passwd";
+const GROUP: &str = "/etc/group";
+
+/// The directories of the image with their owner and mode, sorted (so a
+/// parent comes before its children): the user's own (workdir, volumes,
+/// the home of `passwd`), and their parents owned by root; `/etc` for
+/// `passwd`. `/` and the `/tmp` of `tmp` (made apart) are left out.
+pub fn image_dirs(img: &model::Image) -> BTreeMap<String, (Owner, u32)> {
+    let user = img.user.node;
+    let user_owner = Owner {
+        uid: user.uid,
+        gid: user.gid.unwrap_or(0),
+    };
+    let mut leaves: BTreeMap<String, (Owner, u32)> = BTreeMap::new();
+    for v in &img.volumes {
+        leaves.insert(clean_dir(&v.node), (user_owner, 0o755));
+    }
+    if let Some(w) = &img.workdir {
+        leaves.insert(clean_dir(&w.node), (user_owner, 0o755));
+    }
+    if let Some(p) = &img.passwd {
+        // Private, as useradd makes it; a workdir or volume there keeps it.
+        leaves
+            .entry(p.node.home(user))
+            .or_insert((user_owner, 0o700));
+    }
+    let mut dirs = BTreeMap::new();
+    for l in leaves.keys() {
+        let mut p = l.as_str();
+        while let Some(i) = p.rfind('/') {
+            p = &p[..i];
+            if p.is_empty() {
+                break;
+            }
+            dirs.insert(p.to_string(), (ROOT, 0o755));
+        }
+    }
+    if img.passwd.is_some() {
+        dirs.insert("/etc".to_string(), (ROOT, 0o755));
+    }
+    dirs.extend(leaves);
+    dirs.remove("/");
+    if img.tmp.is_some() {
+        dirs.remove(TMP);
+    }
+    dirs
+}
 
 /// What the client lends the builder steps for their run only: its
 /// secrets and SSH agents. Only ids and places are in the definition;

@@ -20,7 +20,8 @@ pub mod fmt;
 pub mod interp;
 pub mod lower;
 pub mod model;
-pub mod platform;
+pub use crate::platform;
+pub mod shellwords;
 pub mod sources;
 pub mod span;
 pub mod stdlib;
@@ -28,7 +29,7 @@ pub mod syntax;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use diagnostic::{Diag, render_plain};
+pub use diagnostic::{Diag, Severity, render_plain};
 pub use platform::Platform;
 pub use sources::Sources;
 pub use span::{FileId, Span, Spanned};

@@ -76,6 +76,37 @@ pub struct App {
     /// a failure at the line that set a value. Not in the JSON dump.
     #[serde(skip)]
     pub params: BTreeMap<String, Spanned<Vec<String>>>,
+    /// `strict`: the build's runtime-need warnings are errors. Never read
+    /// by the lowering.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub strict: bool,
+    /// Every yes/no setting in force: the built-in bool keys (`certs`,
+    /// `tmp`, ...) and the bool parameters of the app's templates
+    /// (`tzdata` of the go template). The build reads it to tell which
+    /// needs the user turned down on purpose and which word meets a need;
+    /// the lowering never does.
+    #[serde(skip)]
+    pub switches: BTreeMap<String, Switch>,
+}
+
+/// A yes/no setting of an app.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Switch {
+    pub on: bool,
+    /// The statement in the app's own block that sets it, when there is
+    /// one: the user's own decision, not a template's default.
+    pub by_app: Option<Span>,
+}
+
+impl App {
+    /// Whether the app's own block turns `word` off (`certs false`): the
+    /// user decided against it.
+    pub fn declines(&self, word: &str) -> Option<Span> {
+        self.switches
+            .get(word)
+            .filter(|s| !s.on)
+            .and_then(|s| s.by_app)
+    }
 }
 
 /// The settings of the `kubernetes` sections along the app's chain, merged
@@ -335,28 +366,7 @@ pub enum Sharing {
     Locked,
 }
 
-/// A normalised image reference: `docker.io/library/golang:1.24@sha256:…`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct ImageRef {
-    /// Registry host and repository path, e.g. `docker.io/library/golang`.
-    pub name: String,
-    pub tag: Option<String>,
-    /// `sha256:<64 hex>` when pinned.
-    pub digest: Option<String>,
-}
-
-impl fmt::Display for ImageRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name)?;
-        if let Some(t) = &self.tag {
-            write!(f, ":{t}")?;
-        }
-        if let Some(d) = &self.digest {
-            write!(f, "@{d}")?;
-        }
-        Ok(())
-    }
-}
+pub use crate::image_ref::ImageRef;
 
 /// The final image: a scratch filesystem and its OCI config.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -367,6 +377,18 @@ pub struct Image {
     pub certs: Option<Spanned<BuilderFile>>,
     /// `/etc/mime.types` copied from the builder, when `mime-types` is on.
     pub mime_types: Option<Spanned<BuilderFile>>,
+    /// A writable `/tmp` (mode 1777, root's, empty), when `tmp` is on: the
+    /// statement that turns it on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmp: Option<Span>,
+    /// `/etc/passwd` and `/etc/group` naming the image user, and its home
+    /// directory, when `passwd` is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passwd: Option<Spanned<Passwd>>,
+    /// The builder's time zone database copied to `/usr/share/zoneinfo`,
+    /// when `zoneinfo` is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zoneinfo: Option<Spanned<BuilderFile>>,
     /// Extra files from the build context.
     pub files: Vec<Spanned<ExtraFile>>,
     pub ports: Vec<Spanned<Port>>,
@@ -390,6 +412,51 @@ pub struct BuilderFile {
     pub src: String,
     /// Path in the final image.
     pub dest: String,
+}
+
+/// The user database of the image: the image user alone, so
+/// `user.Current()` and friends find it, and a home directory it owns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Passwd {
+    /// The user's name, and its group's unless that is root's.
+    pub name: String,
+}
+
+impl Passwd {
+    /// The name without `passwd NAME`: `root` for uid 0, else `nonroot`
+    /// (distroless's and ko's name for 65532).
+    pub fn default_name(user: User) -> &'static str {
+        if user.uid == 0 { "root" } else { "nonroot" }
+    }
+
+    /// The home directory: `/root` for uid 0, else `/home/<name>`.
+    pub fn home(&self, user: User) -> String {
+        if user.uid == 0 {
+            "/root".to_string()
+        } else {
+            format!("/home/{}", self.name)
+        }
+    }
+
+    /// `/etc/passwd`: one line, the image user. The gid is the image's
+    /// (0 when `user` gives none, what the runtime uses then too), so
+    /// the file changes no id the process runs with.
+    pub fn passwd_file(&self, user: User) -> String {
+        let gid = user.gid.unwrap_or(0);
+        format!(
+            "{n}:x:{uid}:{gid}:{n}:{home}:/sbin/nologin\n",
+            n = self.name,
+            uid = user.uid,
+            home = self.home(user)
+        )
+    }
+
+    /// `/etc/group`: one line, the user's group (`root` for gid 0).
+    pub fn group_file(&self, user: User) -> String {
+        let gid = user.gid.unwrap_or(0);
+        let name = if gid == 0 { "root" } else { self.name.as_str() };
+        format!("{name}:x:{gid}:\n")
+    }
 }
 
 /// A file or directory from the build context, placed at `dest`.

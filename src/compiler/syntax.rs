@@ -370,17 +370,18 @@ impl Cx {
                             .map(|b| b.as_str().to_string())
                             .unwrap_or_default();
                         match parse_var(&body) {
-                            Some((name, strip)) => parts.push(Part::Var(Var {
+                            Some((name, strip, alt)) => parts.push(Part::Var(Var {
                                 name,
                                 strip,
+                                alt,
                                 span: pspan,
                             })),
                             None => self.errors.push(
                                 Diag::new(E_DOLLAR, format!("`${{{body}}}` is not a variable reference"))
                                     .at(pspan, "malformed interpolation")
                                     .help(
-                                        "write `${NAME}` or `${NAME#PREFIX}`; names are letters, digits, `_` and `-`, \
-                                         not starting with a digit",
+                                        "write `${NAME}`, `${NAME#PREFIX}` or `${NAME:+WORD}`; names are letters, \
+                                         digits, `_` and `-`, not starting with a digit",
                                     ),
                             ),
                         }
@@ -405,11 +406,16 @@ fn push_text(parts: &mut Vec<Part>, text: &str) {
     }
 }
 
-/// Splits the inside of `${...}` into a name and an optional prefix.
-fn parse_var(body: &str) -> Option<(String, Option<String>)> {
-    let (name, strip) = match body.split_once('#') {
-        Some((n, s)) => (n, Some(s.to_string())),
-        None => (body, None),
+/// Splits the inside of `${...}` into a name and an optional prefix to
+/// strip or word to use instead (`:+WORD`, which may hold a `#`).
+fn parse_var(body: &str) -> Option<(String, Option<String>, Option<String>)> {
+    let (name, strip, alt) = if let Some((n, w)) = body.split_once(":+") {
+        (n, None, Some(w.to_string()))
+    } else {
+        match body.split_once('#') {
+            Some((n, s)) => (n, Some(s.to_string()), None),
+            None => (body, None, None),
+        }
     };
     let mut chars = name.chars();
     let first = chars.next()?;
@@ -419,7 +425,10 @@ fn parse_var(body: &str) -> Option<(String, Option<String>)> {
     if !chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         return None;
     }
-    Some((name.to_string(), strip))
+    if alt.as_deref().is_some_and(|w| w.contains('$')) {
+        return None;
+    }
+    Some((name.to_string(), strip, alt))
 }
 
 /// What a grammar rule means to a reader, for "expected ..." messages.

@@ -90,13 +90,19 @@ fn deployment(t: &Target<'_>) -> (Node, Vec<Warning>) {
         let n = volume_name(path, &names, 63);
         names.push(n);
     }
+    let generated: &[&str] = if img.passwd.is_some() {
+        &["/etc/passwd", "/etc/group"]
+    } else {
+        &[]
+    };
     let image_files = std::iter::once(img.binary.node.as_str())
         .chain(
-            [&img.certs, &img.mime_types]
+            [&img.certs, &img.mime_types, &img.zoneinfo]
                 .into_iter()
                 .flatten()
                 .map(|f| f.node.dest.as_str()),
         )
+        .chain(generated.iter().copied())
         .chain(img.files.iter().map(|f| f.node.dest.as_str()));
     for file in image_files {
         if let Some(v) = plan.volumes.iter().find(|v| under(file, v)) {

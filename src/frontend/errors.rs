@@ -20,6 +20,7 @@ use crate::compiler::excerpt::{MAX_LABEL_LINES, escape_text, shown_line};
 use crate::compiler::{Diag, Sources, Span};
 use crate::proto::errdefs;
 use crate::proto::google::rpc::Status;
+use crate::proto::moby::buildkit::v1::frontend as gw;
 use crate::proto::pb;
 
 /// gRPC code of the errors the user reads: `Unknown`. Each hop through
@@ -131,6 +132,27 @@ pub fn status_of(e: &BuildError) -> Status {
             details: f.details.clone(),
         },
         other => plain_status(CODE_UNKNOWN, other.to_string()),
+    }
+}
+
+/// A warning as BuildKit takes it (`LLBBridge.Warn`), on `vertex`: the
+/// message as its short form, the help as its detail, the app file's line
+/// as its source (buildx prints the line with `--debug`).
+pub fn warn_request(d: &Diag, sources: &Sources, vertex: String) -> gw::WarnRequest {
+    let src = d.span.and_then(|span| source_detail(span, sources));
+    let code = d.code.strip_prefix("scratch::").unwrap_or(d.code);
+    gw::WarnRequest {
+        digest: vertex,
+        level: 1,
+        short: format!("{} [{code}]", d.message).into_bytes(),
+        detail: d
+            .help
+            .iter()
+            .map(|h| format!("help: {h}").into_bytes())
+            .collect(),
+        url: String::new(),
+        info: src.as_ref().and_then(|s| s.info.clone()),
+        ranges: src.map(|s| s.ranges).unwrap_or_default(),
     }
 }
 

@@ -33,8 +33,8 @@ use crate::build::{self, Found, NoCache, Plan, Reader, ResolveMode, Settings};
 use crate::client::errors::{BuildError, UsageError};
 use crate::client::gateway::{Caps, Gateway};
 use crate::client::{epoch, lock};
-use crate::compiler::Platform;
 use crate::compiler::sources::{MAX_FILE_BYTES, Unreadable};
+use crate::platform::Platform;
 use crate::proto::google::rpc::Status;
 use crate::proto::moby::buildkit::v1::frontend as gw;
 
@@ -152,7 +152,9 @@ pub async fn build(gateway: &Gateway, env: &Environment, caps: &Caps) -> Result<
             )));
         }
         let app = plan.app(app_name(&plan, o)?)?;
-        build::solve_app(gateway, &plan, app).await.map(Ok)
+        let solved = build::solve_app(gateway, &plan, app).await?;
+        warn(gateway, &plan, &solved).await;
+        Ok(Ok(solved))
     };
     match solve.await {
         Ok(Ok(solved)) => Ok(Output {
@@ -165,6 +167,28 @@ pub async fn build(gateway: &Gateway, env: &Environment, caps: &Caps) -> Result<
         }),
         Ok(Err(Err(unsupported))) => Err(errors::unsupported_subrequest(&unsupported.0)),
         Err(e) => Err(errors::status_of(&e)),
+    }
+}
+
+/// Shows the warnings of the binary check on the build's progress, on
+/// the image vertex of the first platform (buildx lists them after the
+/// build). Notes are left out: buildx would count them as warnings. A
+/// warning BuildKit refuses is not worth failing the build for.
+async fn warn(gateway: &Gateway, plan: &Plan, solved: &build::Solved) {
+    let Some(vertex) = solved
+        .definitions
+        .first()
+        .and_then(build::run::image_vertex)
+    else {
+        return;
+    };
+    for d in &solved.checked.diags {
+        if d.severity == crate::compiler::Severity::Warning {
+            let req = errors::warn_request(d, &plan.sources, vertex.clone());
+            if let Err(e) = gateway.warn(req).await {
+                eprintln!("scratchc frontend: cannot show a warning: {e}");
+            }
+        }
     }
 }
 
@@ -226,6 +250,8 @@ fn settings(env: &Environment, caps: &Caps) -> Result<Settings, BuildError> {
         use_lock: true,
         lock_platform: false,
         multi_platform: o.multi_platform,
+        // The file's `strict` applies per app; buildx has no flag for it.
+        strict: false,
         resolve: if o.image_resolve_mode.as_deref() == Some("pull") {
             ResolveMode::Pull
         } else {

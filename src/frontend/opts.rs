@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::compiler::Platform;
+use crate::platform::Platform;
 
 /// Build arguments BuildKit and buildx define themselves. They reach every
 /// frontend whether or not the file declares them, so they are never

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::compiler::Platform;
+use crate::platform::Platform;
 
 /// Index of a node in its [`Graph`].
 pub type NodeId = usize;

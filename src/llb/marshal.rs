@@ -16,7 +16,7 @@ use super::graph::{
     NodeId, Output, Owner, SourceRange, node_inputs, writable_binds,
 };
 use super::wire;
-use crate::compiler::Platform;
+use crate::platform::Platform;
 use crate::proto::pb;
 
 /// One source file for the source map (`pb.SourceInfo`), borrowed: the

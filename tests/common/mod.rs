@@ -25,22 +25,33 @@ pub struct Scratchc {
 
 /// The variables scratchc reads from the environment; a test sets the
 /// ones it wants.
-const ENV: [&str; 5] = [
+const ENV: [&str; 6] = [
     "BUILDKIT_HOST",
     "DOCKER_HOST",
     "SOURCE_DATE_EPOCH",
     "NO_COLOR",
     "SCRATCHC_TEST_DOCKER_HOST",
+    "SCRATCHC_CONNECT_TIMEOUT",
 ];
+
+/// The scratchc executable as a plain [`Command`], with none of the
+/// caller's variables scratchc reads and no standard input: for tests
+/// that need the process itself (a timeout, a signal, a pipe).
+pub fn command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scratchc"));
+    for v in ENV {
+        cmd.env_remove(v);
+    }
+    cmd.stdin(Stdio::null());
+    cmd
+}
 
 impl Scratchc {
     pub fn new() -> Scratchc {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scratchc"));
-        for v in ENV {
-            cmd.env_remove(v);
+        Scratchc {
+            cmd: command(),
+            stdin: None,
         }
-        cmd.stdin(Stdio::null());
-        Scratchc { cmd, stdin: None }
     }
 
     pub fn arg(mut self, a: impl AsRef<OsStr>) -> Scratchc {

@@ -146,7 +146,8 @@ fn hello_builds_runs_and_holds_one_file() {
     assert_eq!(cfg["User"], "65532:65532");
     assert!(cfg["ExposedPorts"].get("8080/tcp").is_some(), "{cfg}");
 
-    // The OCI tarball: one layer, one file.
+    // The OCI tarball: one layer; the binary and the go template's
+    // passwd and group files (and /tmp and the home, directories).
     let (config, layers) = read_oci(&oci);
     assert_eq!(
         config["config"]["Entrypoint"],
@@ -155,8 +156,14 @@ fn hello_builds_runs_and_holds_one_file() {
     assert_eq!(layers.len(), 1, "{layers:?}");
     assert_eq!(
         files(&layers[0]),
-        BTreeSet::from(["usr/bin/hello".to_string()])
+        BTreeSet::from(["usr/bin/hello", "etc/passwd", "etc/group"].map(str::to_string))
     );
+    for dir in ["tmp/", "home/nonroot/"] {
+        assert!(
+            layers[0].iter().any(|e| e.trim_start_matches("./") == dir),
+            "{dir}"
+        );
+    }
     docker_rmi(&name);
 }
 
@@ -184,7 +191,11 @@ fn server_image_has_binary_certs_and_mime_types_only() {
         "{got:?}"
     );
     assert!(got.contains("etc/mime.types"), "{got:?}");
-    assert_eq!(got.len(), 3, "nothing else: {got:?}");
+    assert!(
+        got.contains("etc/passwd") && got.contains("etc/group"),
+        "{got:?}"
+    );
+    assert_eq!(got.len(), 5, "nothing else: {got:?}");
     assert_eq!(config["config"]["User"], "1000:1000");
     assert_eq!(config["config"]["WorkingDir"], "/var/lib/server");
     assert_eq!(config["architecture"], "amd64");
@@ -372,18 +383,23 @@ fn line_of(text: &str, needle: &str) -> usize {
         + 1
 }
 
-/// In a rendered diagnostic, the number of the last source line shown
-/// above `label` (miette prints a label under the line it marks).
+/// In a rendered diagnostic, the first source line of the span `label`
+/// marks: the last line shown above it (miette prints a label under the
+/// line it marks), or, for a span over several lines (a statement with a
+/// continuation), the line where miette opens it with `╭`.
 fn labelled_line(report: &str, label: &str) -> Option<usize> {
-    let mut last = None;
+    let (mut last, mut opened) = (None, None);
     for l in report.lines() {
         if l.contains(label) {
-            return last;
+            return opened.or(last);
         }
-        if let Some((n, _)) = l.split_once(" │ ")
+        if let Some((n, rest)) = l.split_once(" │ ")
             && let Ok(n) = n.trim().parse()
         {
             last = Some(n);
+            if rest.trim_start().starts_with('╭') {
+                opened = Some(n);
+            }
         }
     }
     None
@@ -492,12 +508,14 @@ fn sigint_cancels_the_build_on_the_daemon() {
 fn dependency_step_runs_only_when_its_files_are_there() {
     require_engine();
     let dir = fixture("hello");
+    // `hello: oci PATH -> manifest sha256:..., config sha256:...`
     let digest = |out: &Output| {
         let s = text(&out.stderr);
         s.lines()
             .find_map(|l| {
-                l.strip_prefix("hello: ")
-                    .map(|r| r.split(' ').next().unwrap().to_string())
+                l.strip_prefix("hello: oci ")
+                    .and_then(|r| r.split_once(" -> manifest "))
+                    .map(|(_, r)| r.split(',').next().unwrap().to_string())
             })
             .unwrap_or_else(|| panic!("no digest line: {s}"))
     };
@@ -550,6 +568,19 @@ fn a_terminal_gets_the_live_view() {
     assert!(redraws >= 1, "frames drawn over each other: {screen:?}");
     assert!(screen.contains(" => "), "{screen}");
     assert!(screen.contains("build: go -C . build"), "{screen}");
+    // The last frame lists the steps in build order: the compile above
+    // the image step made from its output.
+    let frame = screen.rsplit("[+] Building ").next().unwrap();
+    let row = |needle: &str| {
+        frame
+            .lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no `{needle}` row: {frame}"))
+    };
+    assert!(
+        row("build: go -C . build") < row("] image: /usr/bin/hello"),
+        "{frame}"
+    );
     // The last frame counts every step as done.
     let last = screen
         .rsplit("[+] Building ")

@@ -26,10 +26,17 @@
 //! with `--skip two_engines`.
 
 mod build;
+#[path = "../common/mod.rs"]
+mod common;
 mod deploy;
+mod dockerfile;
 mod frontend;
+mod lint;
+mod outputs;
+mod quickstart;
 mod repos;
 mod repro;
+mod runtime;
 mod session;
 mod two_engines;
 mod unchanged;
@@ -95,11 +102,8 @@ impl Engine {
     /// The scratchc binary, building on this engine whatever the caller's
     /// environment says.
     pub fn scratchc(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_scratchc"));
-        c.env("DOCKER_HOST", &self.host)
-            .env_remove("BUILDKIT_HOST")
-            // Builds must not depend on the caller's epoch.
-            .env_remove("SOURCE_DATE_EPOCH");
+        let mut c = common::command();
+        c.env("DOCKER_HOST", &self.host);
         c
     }
 

@@ -143,31 +143,86 @@ const CONTENT_METHODS: [&str; 9] = [
     "/containerd.services.content.v1.Content/Abort",
 ];
 
-/// The gRPC methods we serve for `cfg`, as advertised to the daemon.
-pub fn served_methods(cfg: &SessionConfig) -> Vec<&'static str> {
-    let mut m = vec!["/grpc.health.v1.Health/Check"];
+/// Adds a service to the routes and its methods to what is advertised,
+/// in one step, so the two lists cannot disagree.
+macro_rules! serve {
+    ($served:expr, $methods:expr, $service:expr) => {{
+        $served.0.extend($methods);
+        $served.1 = $served.1.add_service($service);
+    }};
+}
+
+/// The services a session serves for `cfg`: the gRPC methods advertised
+/// to the daemon and the routes that answer them.
+fn services(
+    cfg: &SessionConfig,
+    exports: &Arc<filesend::Exports>,
+) -> (Vec<&'static str>, tonic::service::Routes) {
+    let mut served = (
+        vec!["/grpc.health.v1.Health/Check"],
+        tonic::service::Routes::new(HealthServer::new(HealthService)),
+    );
+    serve!(
+        served,
+        ["/moby.buildkit.secrets.v1.Secrets/GetSecret"],
+        SecretsServer::new(SecretsService {
+            secrets: cfg.secrets.clone(),
+        })
+        .max_encoding_message_size(MAX_MESSAGE_SIZE)
+    );
+    if !cfg.ssh.is_empty() {
+        serve!(
+            served,
+            [
+                "/moby.sshforward.v1.SSH/CheckAgent",
+                "/moby.sshforward.v1.SSH/ForwardAgent",
+            ],
+            SshServer::new(ssh::SshService {
+                agents: cfg.ssh.clone(),
+            })
+        );
+    }
     if !cfg.dirs.is_empty() {
-        m.push("/moby.filesync.v1.FileSync/DiffCopy");
-        m.push("/moby.filesync.v1.FileSync/TarStream");
+        serve!(
+            served,
+            [
+                "/moby.filesync.v1.FileSync/DiffCopy",
+                "/moby.filesync.v1.FileSync/TarStream",
+            ],
+            FileSyncServer::new(filesync::FileSyncService::new(cfg.dirs.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_SIZE)
+                .max_encoding_message_size(MAX_MESSAGE_SIZE)
+        );
     }
     if !cfg.exports.is_empty() {
-        m.push("/moby.filesync.v1.FileSend/DiffCopy");
+        serve!(
+            served,
+            ["/moby.filesync.v1.FileSend/DiffCopy"],
+            filesend::FileSendServer::new(Arc::clone(exports))
+        );
     }
     if cfg.auth {
-        m.push("/moby.filesync.v1.Auth/Credentials");
-        m.push("/moby.filesync.v1.Auth/FetchToken");
-        m.push("/moby.filesync.v1.Auth/GetTokenAuthority");
-        m.push("/moby.filesync.v1.Auth/VerifyTokenAuthority");
-    }
-    m.push("/moby.buildkit.secrets.v1.Secrets/GetSecret");
-    if !cfg.ssh.is_empty() {
-        m.push("/moby.sshforward.v1.SSH/CheckAgent");
-        m.push("/moby.sshforward.v1.SSH/ForwardAgent");
+        serve!(
+            served,
+            [
+                "/moby.filesync.v1.Auth/Credentials",
+                "/moby.filesync.v1.Auth/FetchToken",
+                "/moby.filesync.v1.Auth/GetTokenAuthority",
+                "/moby.filesync.v1.Auth/VerifyTokenAuthority",
+            ],
+            AuthServer::new(auth::AuthService::from_env())
+        );
     }
     if !cfg.content_stores.is_empty() {
-        m.extend(CONTENT_METHODS);
+        serve!(
+            served,
+            CONTENT_METHODS,
+            ContentServer::new(content::ContentService::new(cfg.content_stores.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_SIZE)
+                .max_encoding_message_size(MAX_MESSAGE_SIZE)
+        );
     }
-    m
+    served
 }
 
 /// Opens a session on `channel` and starts serving it. Returns once the
@@ -175,41 +230,8 @@ pub fn served_methods(cfg: &SessionConfig) -> Vec<&'static str> {
 /// until closed.
 pub async fn start(channel: Channel, cfg: SessionConfig) -> Result<Session, ClientError> {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let methods = served_methods(&cfg);
     let exports = Arc::new(filesend::Exports::new(cfg.exports.clone()));
-
-    let mut routes = tonic::service::Routes::new(HealthServer::new(HealthService));
-    routes = routes.add_service(
-        SecretsServer::new(SecretsService {
-            secrets: cfg.secrets.clone(),
-        })
-        .max_encoding_message_size(MAX_MESSAGE_SIZE),
-    );
-    if !cfg.ssh.is_empty() {
-        routes = routes.add_service(SshServer::new(ssh::SshService {
-            agents: cfg.ssh.clone(),
-        }));
-    }
-    if !cfg.dirs.is_empty() {
-        routes = routes.add_service(
-            FileSyncServer::new(filesync::FileSyncService::new(cfg.dirs.clone()))
-                .max_decoding_message_size(MAX_MESSAGE_SIZE)
-                .max_encoding_message_size(MAX_MESSAGE_SIZE),
-        );
-    }
-    if !cfg.exports.is_empty() {
-        routes = routes.add_service(filesend::FileSendServer::new(Arc::clone(&exports)));
-    }
-    if cfg.auth {
-        routes = routes.add_service(AuthServer::new(auth::AuthService::from_env()));
-    }
-    if !cfg.content_stores.is_empty() {
-        routes = routes.add_service(
-            ContentServer::new(content::ContentService::new(cfg.content_stores.clone()))
-                .max_decoding_message_size(MAX_MESSAGE_SIZE)
-                .max_encoding_message_size(MAX_MESSAGE_SIZE),
-        );
-    }
+    let (methods, routes) = services(&cfg, &exports);
 
     // `ours` carries the HTTP/2 server; `theirs` is pumped to the stream.
     let (ours, theirs) = tokio::io::duplex(256 * 1024);
@@ -418,6 +440,10 @@ impl Secrets for SecretsService {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn served_methods(cfg: &SessionConfig) -> Vec<&'static str> {
+        services(cfg, &Arc::new(filesend::Exports::new(cfg.exports.clone()))).0
+    }
 
     #[test]
     fn content_service_is_advertised_only_with_stores() {

@@ -317,10 +317,45 @@ pub(super) fn eval(
     if diags.len() > before {
         return None;
     }
-    let mut app = assemble(app, &chain, &acc, build_args, options, out, diags)?;
-    app.kubernetes = kubernetes(&kube, &app.image.ports, diags)?;
-    app.params = params;
-    Some(app)
+    let mut model = assemble(app, &chain, &acc, build_args, options, out, diags)?;
+    model.kubernetes = kubernetes(&kube, &model.image.ports, diags)?;
+    model.switches = switches(app, &acc, &param_values);
+    model.params = params;
+    Some(model)
+}
+
+/// The built-in keys that turn something on or off.
+const SWITCH_KEYS: [&str; 6] = ["certs", "mime-types", "tmp", "passwd", "zoneinfo", "strict"];
+
+/// Every yes/no setting in force (see [`model::App::switches`]): the
+/// switch keys and the bool parameters, each with the app's own statement
+/// when it sets it.
+fn switches(
+    app: &Block,
+    acc: &Acc,
+    params: &[(&ParamDecl<'_>, VarValue)],
+) -> BTreeMap<String, model::Switch> {
+    let own = |name: &str| stmts(app, name).next().map(|s| s.span);
+    let mut out = BTreeMap::new();
+    for key in SWITCH_KEYS {
+        let set = acc.single(key);
+        let on = set.is_some_and(|s| s.args.first().is_none_or(|(a, _)| a != "false"));
+        let by_app = own(key).filter(|sp| set.is_some_and(|s| s.span == *sp));
+        out.insert(key.to_string(), model::Switch { on, by_app });
+    }
+    for (d, v) in params {
+        if d.ty == ParamType::Bool {
+            let on = *v == VarValue::Str("true".into());
+            out.insert(
+                d.name.clone(),
+                model::Switch {
+                    on,
+                    by_app: own(&d.name),
+                },
+            );
+        }
+    }
+    out
 }
 
 /// One statement's args, expanded, counted and validated (a bad value in
@@ -631,7 +666,8 @@ fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
                 }
             }
         }
-        "build-dir" | "binary" | "certs-from" | "mime-types-from" | "workdir" | "volume" => {
+        "build-dir" | "binary" | "certs-from" | "mime-types-from" | "zoneinfo-from" | "workdir"
+        | "volume" => {
             for (a, sp) in args {
                 check(E_RELATIVE, values::abs_path(a).map(|_| ()), *sp);
             }
@@ -641,9 +677,14 @@ fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
                 check(E_CONTEXT_PATH, values::context_path(a).map(|_| ()), *sp);
             }
         }
-        "certs" | "mime-types" => {
+        "certs" | "mime-types" | "tmp" | "zoneinfo" | "strict" => {
             for (a, sp) in args {
                 check(E_BAD_VALUE, values::boolean(a).map(|_| ()), *sp);
+            }
+        }
+        "passwd" => {
+            for (a, sp) in args {
+                check(E_BAD_VALUE, values::passwd(a).map(|_| ()), *sp);
             }
         }
         "user" => {
@@ -913,11 +954,18 @@ fn assemble(
         "/etc/mime.types",
         "MIME table",
     );
-    let (certs, mime_types) = match (certs, mime) {
-        (Ok(c), Ok(m)) => (c, m),
-        (c, m) => {
+    let zoneinfo = builder_file(
+        "zoneinfo",
+        "zoneinfo-from",
+        "/usr/share/zoneinfo",
+        "time zone database",
+    );
+    let (certs, mime_types, zoneinfo) = match (certs, mime, zoneinfo) {
+        (Ok(c), Ok(m), Ok(z)) => (c, m, z),
+        (c, m, z) => {
             diags.extend(c.err());
             diags.extend(m.err());
+            diags.extend(z.err());
             return None;
         }
     };
@@ -960,6 +1008,17 @@ fn assemble(
         .one("user")
         .and_then(|u| values::user(&u.node).ok().map(|v| Spanned::new(v, u.span)))
         .unwrap_or_else(|| spanned(User::NONROOT, header));
+    let tmp = acc.flag("tmp").and_then(|(on, span)| on.then_some(span));
+    let passwd = acc.single("passwd").and_then(|set| {
+        // `passwd false` (or a bad value, reported) is no passwd; the key
+        // alone or `true` the default name.
+        let name = match set.args.first() {
+            None => None,
+            Some((a, _)) => values::passwd(a).ok()??,
+        };
+        let name = name.unwrap_or_else(|| model::Passwd::default_name(user.node).to_string());
+        Some(Spanned::new(model::Passwd { name }, set.span))
+    });
     let entrypoint = acc
         .args("entrypoint")
         .unwrap_or_else(|| spanned(vec![binary.node.clone()], header));
@@ -975,6 +1034,9 @@ fn assemble(
             binary,
             certs,
             mime_types,
+            tmp,
+            passwd,
+            zoneinfo,
             files,
             ports,
             volumes,
@@ -988,6 +1050,8 @@ fn assemble(
         build_args,
         kubernetes: model::Kubernetes::default(),
         params: BTreeMap::new(),
+        strict: acc.flag("strict").is_some_and(|(on, _)| on),
+        switches: BTreeMap::new(),
     })
 }
 

@@ -81,6 +81,17 @@ pub const KEYS: &[KeyDef] = &[
     ),
     key("certs", Single, 0, Some(1), "certs [true|false]"),
     key("mime-types", Single, 0, Some(1), "mime-types [true|false]"),
+    key("tmp", Single, 0, Some(1), "tmp [true|false]"),
+    key("passwd", Single, 0, Some(1), "passwd [true|false|NAME]"),
+    key("zoneinfo", Single, 0, Some(1), "zoneinfo [true|false]"),
+    key(
+        "zoneinfo-from",
+        Single,
+        1,
+        Some(1),
+        "zoneinfo-from /PATH/IN/BUILDER",
+    ),
+    key("strict", Single, 0, Some(1), "strict [true|false]"),
     key(
         "certs-from",
         Single,
