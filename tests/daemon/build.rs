@@ -359,16 +359,9 @@ fn failing_step_shows_its_logs_and_line_and_leaves_no_output() {
         note.contains(&format!("[<stdlib>/go.scratch:{build_line}:3]")),
         "the note is not on the template's build-run line:\n{stderr}"
     );
-    // A statement continued with `\` is labelled below its last line.
-    let last_line = build_line
-        + template
-            .lines()
-            .skip(build_line - 1)
-            .take_while(|l| l.trim_end().ends_with('\\'))
-            .count();
     assert_eq!(
         labelled_line(note, "expands to the failing step"),
-        Some(last_line),
+        Some(build_line),
         "{stderr}"
     );
     assert!(!note.contains("this step failed"), "{stderr}");
