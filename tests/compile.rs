@@ -275,13 +275,16 @@ fn error_codes_are_documented() {
         else {
             continue;
         };
-        // E0300: --app of the CLI (tests/cli.rs); E0500/E0501: the binary
-        // check of a build (tests/daemon); E0142: `scratchc k8s`
-        // (tests/deploy.rs); the warnings W01xx: the runtime-need check
+        // E0300: --app of the CLI (tests/cli.rs); E0500/E0501/E0502: the
+        // binary check of a build (tests/daemon); E0142: `scratchc k8s`
+        // (tests/deploy.rs); E0224/E0302/E0303: checks against the context
+        // and the command line (tests/repos.rs); the warnings W01xx: the runtime-need check
         // of a build (src/build/needs_tests.rs, tests/daemon/runtime.rs);
         // the rest in tests/hostile.rs.
-        let tested_elsewhere = matches!(code, "E0300" | "E0500" | "E0501" | "E0142")
-            || code.starts_with('W')
+        let tested_elsewhere = matches!(
+            code,
+            "E0300" | "E0500" | "E0501" | "E0502" | "E0142" | "E0224" | "E0302" | "E0303"
+        ) || code.starts_with('W')
             || hostile.contains(&format!("\"scratch::{code}\""));
         assert!(
             tested_elsewhere || fixture_codes.iter().any(|c| c == code),

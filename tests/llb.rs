@@ -63,6 +63,8 @@ fn hello() -> App {
             deps: Some(Deps {
                 files: Spanned::new(strs(&["go.mod", "go.sum"]), s),
                 run: Spanned::new(strs(&["go", "mod", "download"]), s),
+                skip: None,
+                with: Vec::new(),
             }),
             run: Spanned::new(
                 strs(&[
@@ -77,6 +79,8 @@ fn hello() -> App {
                 s,
             ),
             out: "/out/hello".into(),
+            secrets: Vec::new(),
+            ssh: Vec::new(),
         }),
         platforms: vec![
             sp(Platform::linux_amd64(), 35, 46),
@@ -102,6 +106,7 @@ fn hello() -> App {
         build_args: BTreeMap::new(),
         sbom: true,
         kubernetes: Default::default(),
+        params: BTreeMap::new(),
         strict: false,
         switches: Default::default(),
     }
@@ -232,7 +237,9 @@ fn server_arm64() {
 /// arguments kept as ARGs takes the driver's second check).
 fn dockerfile_of(example: &str) -> String {
     let out = common::command()
-        .args(["dockerfile", "app.scratch"])
+        // Not the revision of this repository's checkout: the snapshot
+        // would change with every commit.
+        .args(["dockerfile", "--build-arg", "GIT_COMMIT=", "app.scratch"])
         .current_dir(
             Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("examples")
@@ -592,7 +599,10 @@ fn llb_verb_prints_what_a_build_solves() {
         false,
         Some(inputs::local_unique(&context)),
         Some(&lock),
-        absent,
+        (
+            std::collections::BTreeSet::from(["go.mod".to_string()]),
+            absent,
+        ),
         1_700_000_000,
     );
     let app = &program.apps[0];

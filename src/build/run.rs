@@ -13,8 +13,9 @@ use std::collections::BTreeMap;
 use prost::Message;
 
 use super::readback::{self, Want};
-use super::{Plan, ResolveMode, needs, sbom};
+use super::{Plan, ResolveMode, golang, needs, sbom};
 use crate::client::binary::{self, BinaryError};
+use crate::client::elf::ElfProblem;
 use crate::client::errors::{BuildError, locate_all};
 use crate::client::gateway::{self, Gateway, Ref};
 use crate::compiler::model::{App, Build};
@@ -311,6 +312,9 @@ fn binary_error(e: BinaryError, app: &App, plan: &Plan, def: &pb::Definition) ->
             return locate(BuildError::from_status("LLBBridge.ReadFile", s), def);
         }
         BinaryError::Read { .. } => ("scratch::E0501", "this build wrote no binary there"),
+        BinaryError::Check(c) if is_archive(&c.problem) => {
+            return not_a_main_package(app, plan, &c.path);
+        }
         BinaryError::Check(_) => ("scratch::E0500", "this build made the binary"),
     };
     let mut message = e.to_string();
@@ -325,6 +329,29 @@ fn binary_error(e: BinaryError, app: &App, plan: &Plan, def: &pb::Definition) ->
     let d = d.at(binary_span(app), label);
     BuildError::diagnostics(vec![d], &plan.sources)
 }
+
+/// Whether the build wrote an `ar` archive: what `go build -o` makes of a
+/// package that is not `package main`.
+fn is_archive(p: &ElfProblem) -> bool {
+    matches!(p, ElfProblem::NotElf { head } if head.starts_with(b"!<ar"))
+}
+
+/// An archive where the binary should be: the package built is a library.
+/// Shown at the line that set `main` (the `go` template), else where the
+/// binary is made.
+fn not_a_main_package(app: &App, plan: &Plan, path: &str) -> BuildError {
+    let span = golang::main_span(app).unwrap_or_else(|| binary_span(app));
+    let d = Diag::new(
+        E_NOT_MAIN,
+        format!("the build wrote a package archive to {path}, not a program: the package built is not `package main`"),
+    )
+    .at(span, "not a main package")
+    .help("name the directory of the `package main` that has `func main` (e.g. `main ./cmd/NAME`); a library package builds to an archive");
+    BuildError::diagnostics(vec![d], &plan.sources)
+}
+
+/// A build that made a package archive instead of a program.
+pub const E_NOT_MAIN: &str = "scratch::E0502";
 
 /// The line of app.scratch a binary problem is shown on: the build command
 /// (`build-run`) or the prebuilt binary (`binary-from`) when the user's

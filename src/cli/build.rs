@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::build::run::Prepared;
-use crate::build::{self, NoCache, Plan, Settings, inputs, record};
+use crate::build::{self, NoCache, Plan, Settings, inputs, lent, record};
 use crate::client::cache::{self, Caches, Recorded};
 use crate::client::destination::{self, ContextGuard, Shape};
 use crate::client::errors::{BuildError, UsageError};
@@ -41,17 +41,19 @@ pub struct BuildArgs {
     /// is the build context.
     #[arg(value_name = "FILE", default_value = "app.scratch", value_hint = clap::ValueHint::FilePath)]
     pub file: PathBuf,
-    /// Build only this app (default: every app of the file).
-    #[arg(long, value_name = "NAME", add = super::complete::apps())]
-    pub app: Option<String>,
+    /// Build only this app (repeatable; default: every app of the file).
+    #[arg(long = "app", value_name = "NAME", add = super::complete::apps())]
+    pub apps: Vec<String>,
     #[command(flatten)]
     pub compile: CompileArgs,
     /// Image name to load into the Docker Engine (repeatable). Without -t
-    /// and --output, each app is loaded as `<app>:latest`.
+    /// and --output, each app is loaded as `<app>:latest`. With several
+    /// apps, a pattern: `{app}` is each app's name (`registry/{app}:v1`).
     #[arg(short = 't', long = "tag", value_name = "NAME[:TAG]")]
     pub tags: Vec<String>,
     /// Write the result to files: type=oci|docker|tar|local,dest=PATH
-    /// (repeatable; a bare PATH means type=local).
+    /// (repeatable; a bare PATH means type=local; `{app}` is the app's
+    /// name, needed when several apps are built).
     #[arg(short = 'o', long = "output", value_name = "type=TYPE,dest=PATH")]
     pub outputs: Vec<String>,
     /// Push the image named with -t to its registry.
@@ -103,6 +105,10 @@ pub struct BuildArgs {
     /// (repeatable).
     #[arg(long = "secret", value_name = "id=NAME,src=FILE|env=VAR")]
     pub secrets: Vec<String>,
+    /// An SSH agent for `ssh` mounts: `default` ($SSH_AUTH_SOCK) or
+    /// ID=SOCKET (repeatable).
+    #[arg(long = "ssh", value_name = "default|ID=SOCKET")]
+    pub ssh: Vec<String>,
     /// Fail (exit 1, nothing exported) when the binary needs something at
     /// runtime the image lacks, instead of warning (as `strict` in the
     /// file does; docs/runtime-needs.md).
@@ -117,7 +123,7 @@ impl BuildArgs {
     pub fn for_file(file: PathBuf) -> BuildArgs {
         BuildArgs {
             file,
-            app: None,
+            apps: Vec::new(),
             compile: CompileArgs::default(),
             tags: Vec::new(),
             outputs: Vec::new(),
@@ -131,6 +137,7 @@ impl BuildArgs {
             sbom: None,
             provenance: None,
             secrets: Vec::new(),
+            ssh: Vec::new(),
             strict: false,
             daemon: DaemonArgs::default(),
         }
@@ -163,21 +170,20 @@ struct Job<'a> {
 
 async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     // The command line first: a malformed value needs no file, no daemon.
-    let files: Vec<OutputSpec> = args
-        .outputs
-        .iter()
-        .map(|o| exporter::parse_output(o))
-        .collect::<Result<_, _>>()?;
+    for o in &args.outputs {
+        exporter::parse_output(o)?;
+    }
     let secrets = parse_secrets(&args.secrets)?;
     let provenance = match &args.provenance {
         Some(v) => inputs::provenance(v)?,
         None => None,
     };
+    let agents = parse_ssh(&args.ssh, std::env::var_os("SSH_AUTH_SOCK"))?;
     let caches = cache::parse_all(&args.cache_to, &args.cache_from, args.insecure_registry)?;
     let endpoint = args.daemon.endpoint()?;
 
     // The file, checked offline: its errors need no daemon.
-    let disk = Disk::on_disk(&args.file, "build")?;
+    let disk = Disk::for_args(&args.file, &args.compile, Some("build"))?;
     // SOURCE_DATE_EPOCH: every timestamp in the image is clamped to it.
     let epoch =
         epoch::source_date_epoch(&disk.context).map_err(|e| UsageError::new(e.to_string()))?;
@@ -193,9 +199,14 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         local_unique: Some(inputs::local_unique(&disk.context)),
         epoch: epoch.seconds,
         use_lock: !args.update_lock,
-        sbom: args
-            .sbom
-            .or_else(|| build::sbom::off_for_docker_tarball(&files)),
+        sbom: args.sbom.or_else(|| {
+            let kinds: Vec<OutputSpec> = args
+                .outputs
+                .iter()
+                .filter_map(|o| exporter::parse_output(o).ok())
+                .collect();
+            build::sbom::off_for_docker_tarball(&kinds)
+        }),
         strict: args.strict,
         ..Settings::default()
     };
@@ -206,11 +217,32 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     {
         eprintln!("note: {}", build::sbom::DOCKER_TARBALL_NOTE);
     }
-    check_destinations(&files, &caches, &disk, &plan)?;
     let apps: Vec<String> = select_apps(args, &plan)?
         .into_iter()
         .map(str::to_string)
         .collect();
+    // Each app's files: `{app}` in --output is its name.
+    let mut files_of: BTreeMap<String, Vec<OutputSpec>> = BTreeMap::new();
+    for app in &apps {
+        let files: Vec<OutputSpec> = args
+            .outputs
+            .iter()
+            .map(|o| exporter::parse_output(&build::apps::expand(o, app)))
+            .collect::<Result<_, _>>()?;
+        files_of.insert(app.clone(), files);
+    }
+    let all_files: Vec<OutputSpec> = files_of.values().flatten().cloned().collect();
+    check_destinations(&all_files, &caches, &disk, &plan)?;
+    // The secrets given against the `secret` statements of the apps built:
+    // a required one missing stops here, before the daemon is asked.
+    let given = lent::Given {
+        secrets: secrets.keys().cloned().collect(),
+        ssh: agents.keys().cloned().collect(),
+    };
+    let built: Vec<&App> = apps.iter().map(|a| plan.app(a)).collect::<Result<_, _>>()?;
+    for w in lent::check(&built, &plan.sources, &given)? {
+        eprintln!("warning: {w}");
+    }
 
     // What each app makes, and whether the last build to the same place
     // already made it (then nothing is sent to the daemon).
@@ -221,8 +253,13 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     );
     let mut todo = Vec::new();
     for app in &apps {
+        let files = files_of.get(app).cloned().unwrap_or_default();
         let app = plan.app(app)?;
-        let mut names = args.tags.clone();
+        let mut names: Vec<String> = args
+            .tags
+            .iter()
+            .map(|t| build::apps::expand(t, &app.name.node))
+            .collect();
         // Without any output, load the image as `<app>:latest` (the Docker
         // Engine only; buildkitd has no image list to look in).
         if names.is_empty() && files.is_empty() && is_docker {
@@ -231,7 +268,7 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         let outputs = Outputs {
             names,
             push: args.push,
-            files: files.clone(),
+            files,
         };
         // Provenance is a statement about this run: never skipped.
         let slot = context
@@ -329,6 +366,7 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
                 },
             )]),
             secrets,
+            ssh: agents,
             exports: jobs.iter().flat_map(|j| j.export.sinks.clone()).collect(),
             auth: true,
             content_stores: caches.stores(),
@@ -339,7 +377,12 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     let mode = args.progress.resolve(std::io::stderr().is_terminal());
     let mut reporter = Reporter::new(mode, Box::new(std::io::stderr()));
     let mut results = Vec::new();
+    // The apps solve one after another on the one session; each one's
+    // exporters write to its own sinks.
+    let mut first_sink = 0;
     for (job, cache) in jobs.iter().zip(job_caches) {
+        session.route_exports_from(first_sink);
+        first_sink += job.export.sinks.len();
         let platforms: Vec<String> = plan.platforms(job.app).iter().map(|p| p.id()).collect();
         let mut frontend_attrs = BTreeMap::from([
             ("build-arg:SOURCE_DATE_EPOCH".to_string(), epoch.attr()),
@@ -432,30 +475,14 @@ fn destinations(outputs: &Outputs) -> Vec<String> {
     what
 }
 
-/// The apps to build: `--app`, else every app of the file; `-t` and
-/// `--output` name one image, so they need one app.
+/// The apps to build: each `--app`, else every app of the file. With
+/// several, every -t and --output must hold `{app}` (one name for two
+/// images would have the second overwrite the first).
 fn select_apps<'a>(args: &'a BuildArgs, plan: &'a Plan) -> Result<Vec<&'a str>, BuildError> {
-    if let Some(name) = &args.app {
-        plan.app(name)?;
-        return Ok(vec![name.as_str()]);
-    }
-    let names: Vec<&str> = plan
-        .program
-        .apps
-        .iter()
-        .map(|a| a.name.node.as_str())
-        .collect();
-    if names.len() > 1 && (!args.tags.is_empty() || !args.outputs.is_empty()) {
-        return Err(UsageError::new(format!(
-            "-t and --output name one image, but {} defines {} apps ({})",
-            plan.settings.file,
-            names.len(),
-            names.join(", ")
-        ))
-        .help("pick one with --app NAME, or leave -t and --output out to load each app as <app>:latest")
-        .into());
-    }
-    Ok(names)
+    let apps = build::apps::select(plan, &args.apps)?;
+    build::apps::check_patterns("-t", &args.tags, &apps)?;
+    build::apps::check_patterns("--output", &args.outputs, &apps)?;
+    Ok(apps.into_iter().map(|a| a.name.node.as_str()).collect())
 }
 
 /// Where the results go, checked before anything runs: never the context
@@ -623,9 +650,57 @@ fn parse_secrets(values: &[String]) -> Result<BTreeMap<String, SecretSource>, Us
     Ok(out)
 }
 
+/// Parses `--ssh default` / `--ssh ID` (both the agent of
+/// `$SSH_AUTH_SOCK`, given as `auth_sock`) and `--ssh ID=SOCKET`.
+fn parse_ssh(
+    values: &[String],
+    auth_sock: Option<std::ffi::OsString>,
+) -> Result<BTreeMap<String, PathBuf>, UsageError> {
+    let mut out = BTreeMap::new();
+    for v in values {
+        let (id, path) = match v.split_once('=') {
+            Some((id, p)) if !p.is_empty() => (id, PathBuf::from(p)),
+            Some(_) => {
+                return Err(UsageError::new(format!("--ssh `{v}` names no socket"))
+                    .help("write --ssh ID=SOCKET, or --ssh default for $SSH_AUTH_SOCK"));
+            }
+            None => match &auth_sock {
+                Some(s) if !s.is_empty() => (v.as_str(), PathBuf::from(s)),
+                _ => {
+                    return Err(UsageError::new(format!(
+                        "--ssh {v}: SSH_AUTH_SOCK is not set, so there is no agent to forward"
+                    ))
+                    .help("start one (`eval $(ssh-agent)` and `ssh-add`), or name its socket: --ssh ID=SOCKET"));
+                }
+            },
+        };
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        {
+            return Err(UsageError::new(format!("--ssh `{v}`: `{id}` is not an id"))
+                .help("an id is letters, digits, `_`, `-` and `.`, e.g. `default` or `github`"));
+        }
+        out.insert(id.to_string(), path);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ssh_agents() {
+        let sock = Some(std::ffi::OsString::from("/run/agent.sock"));
+        let a = parse_ssh(&["default".into(), "gh=/tmp/gh.sock".into()], sock).unwrap();
+        assert_eq!(a["default"], PathBuf::from("/run/agent.sock"));
+        assert_eq!(a["gh"], PathBuf::from("/tmp/gh.sock"));
+        assert!(parse_ssh(&["default".into()], None).is_err());
+        assert!(parse_ssh(&["a b=/x".into()], None).is_err());
+        assert!(parse_ssh(&["gh=".into()], None).is_err());
+    }
 
     #[test]
     fn secrets() {

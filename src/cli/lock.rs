@@ -27,6 +27,10 @@ pub struct LockArgs {
     /// Exit 1 if the lock is missing or stale, without writing it (for CI).
     #[arg(long)]
     pub check: bool,
+    /// The build context, as for `scratchc build --context` (the imports
+    /// of a monorepo's app file may reach anywhere in it).
+    #[arg(long = "context", value_name = "DIR")]
+    pub context: Option<PathBuf>,
     #[command(flatten)]
     pub daemon: DaemonArgs,
 }
@@ -37,7 +41,11 @@ pub fn run(args: &LockArgs) -> Result<(), Failure> {
 }
 
 async fn lock(args: &LockArgs) -> Result<(), Failure> {
-    let disk = Disk::on_disk(&args.file, "lock")?;
+    let compile = super::CompileArgs {
+        context: args.context.clone(),
+        ..Default::default()
+    };
+    let disk = Disk::for_args(&args.file, &compile, Some("lock"))?;
     // The file as it is, the lock left out: it is what gets checked or
     // written.
     let settings = Settings {

@@ -117,7 +117,8 @@ impl Drop for TempDir {
 
 /// The apps to verify: `--app`, or every app of the file.
 fn app_names(args: &VerifyArgs) -> Result<Vec<String>, BuildError> {
-    let plan = Disk::on_disk(&args.file, "verify")?.plan(Settings::default())?;
+    let plan =
+        Disk::for_args(&args.file, &args.compile, Some("verify"))?.plan(Settings::default())?;
     match &args.app {
         Some(a) => Ok(vec![plan.app(a)?.name.node.clone()]),
         None => Ok(plan
@@ -133,7 +134,7 @@ fn app_names(args: &VerifyArgs) -> Result<Vec<String>, BuildError> {
 /// verb with the user's compile, secret and daemon flags.
 fn build_once(args: &VerifyArgs, app: &str, dest: &Path) -> BuildArgs {
     BuildArgs {
-        app: Some(app.to_string()),
+        apps: vec![app.to_string()],
         compile: args.compile.clone(),
         outputs: vec![format!("type=oci,dest={}", dest.display())],
         no_cache: true,

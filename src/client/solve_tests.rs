@@ -41,7 +41,7 @@ fn hello() -> (pb::Definition, String) {
                 return None;
             };
             let args = e.meta.as_ref()?.args.join(" ");
-            args.contains("go build")
+            args.contains(" build -trimpath")
                 .then(|| crate::llb::digest(&crate::llb::op_bytes(&op)))
         })
         .unwrap();
@@ -89,7 +89,7 @@ fn source_map_lists_the_app_line_then_the_template_line() {
             ("app.scratch", line_of(APP, "app hello {")),
             (
                 "<stdlib>/go.scratch",
-                line_of(GO_TEMPLATE, "build-run go build")
+                line_of(GO_TEMPLATE, "build-run go -C")
             ),
         ]
     );
@@ -116,7 +116,7 @@ fn a_step_error_gets_its_places_name_and_last_lines() {
     assert_eq!(f.also[0].filename, "<stdlib>/go.scratch");
     assert_eq!(
         f.also[0].ranges[0].start_line,
-        line_of(GO_TEMPLATE, "build-run go build")
+        line_of(GO_TEMPLATE, "build-run go -C")
     );
     assert_eq!(
         f.name.as_deref(),
@@ -177,7 +177,7 @@ fn the_report_puts_the_error_on_the_app_line() {
     );
     assert!(error.contains("this step failed"), "{text}");
     assert!(!error.contains("go.scratch"), "{text}");
-    let tpl_line = line_of(GO_TEMPLATE, "build-run go build");
+    let tpl_line = line_of(GO_TEMPLATE, "build-run go -C");
     assert!(
         note.contains(&format!("[<stdlib>/go.scratch:{tpl_line}:3]")),
         "{text}"

@@ -36,7 +36,7 @@ pub const E_NOT_A_FILE: &str = "scratch::E0408";
 pub enum Unreadable {
     /// Nothing there (a dangling symlink included).
     NotFound,
-    /// It resolves (through a symlink) outside the root file's directory;
+    /// It resolves (through a symlink) outside the directory it is read from;
     /// not read. A frontend sees only that directory, so for it such a
     /// file does not exist: the same code, E0400.
     OutsideRoot,
@@ -128,9 +128,32 @@ pub struct Sources {
     /// of a scan from the start of the file for every span (which made
     /// lowering a large file quadratic).
     line_starts: Vec<Vec<usize>>,
+    /// The root file's directory inside the import root, `/`-separated
+    /// (`""`: the root file's own directory is the import root). Imports
+    /// are named relative to the import root and may reach anywhere in
+    /// it: a monorepo's app file under `services/api/` built with the
+    /// repository as its context may import `../../templates/x.scratch`.
+    root_dir: String,
 }
 
 impl Sources {
+    /// Places the root file at `dir` inside the import root (see
+    /// `root_dir`); `dir` is relative, `/`-separated, without `..`.
+    pub fn with_root_dir(mut self, dir: &str) -> Self {
+        self.root_dir = dir
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect::<Vec<_>>()
+            .join("/");
+        self
+    }
+
+    /// The root file's directory inside the import root (`""` when it is
+    /// the import root).
+    pub fn root_dir(&self) -> &str {
+        &self.root_dir
+    }
+
     /// Sources holding the root file (id 0), then the stdlib files
     /// (named `<stdlib>/...`), so diagnostics can point into templates.
     pub fn new(root_name: impl Into<String>, text: impl Into<String>) -> Self {

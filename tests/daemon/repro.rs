@@ -558,7 +558,7 @@ fn push_and_registry_cache_survive_a_wiped_daemon() {
     let log = text(&out.stderr);
     assert!(log.contains("importing cache manifest from"), "{log}");
     for plat in ["linux/amd64", "linux/arm64"] {
-        let step = format!("[hello {plat}] build: go build");
+        let step = format!("[hello {plat}] build: go -C . build");
         let id = log
             .lines()
             .find(|l| l.contains(&step))

@@ -8,8 +8,8 @@
 //! stream's metadata; the daemon calls nothing else.
 //!
 //! Services (see docs/client.md): Health (always), FileSync (local dirs),
-//! FileSend (exports), Auth (registry credentials), Secrets, Content
-//! (`type=local` build caches).
+//! FileSend (exports), Auth (registry credentials), Secrets, SSH (agents,
+//! `ssh.rs`), Content (`type=local` build caches).
 
 mod auth;
 mod content;
@@ -17,6 +17,7 @@ mod filesend;
 mod filesync;
 mod fsmode;
 mod h2serve;
+mod ssh;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -39,6 +40,7 @@ use crate::proto::moby::buildkit::secrets::v1::{GetSecretRequest, GetSecretRespo
 use crate::proto::moby::buildkit::v1::BytesMessage;
 use crate::proto::moby::filesync::v1::auth_server::AuthServer;
 use crate::proto::moby::filesync::v1::file_sync_server::FileSyncServer;
+use crate::proto::moby::sshforward::v1::ssh_server::SshServer;
 
 pub use content::STORE_ID_HEADER;
 pub use filesync::{Filter, WalkEntry, walk, walk_with};
@@ -56,6 +58,8 @@ pub struct SessionConfig {
     pub dirs: BTreeMap<String, LocalDir>,
     /// Secrets by id (`secret` mounts).
     pub secrets: BTreeMap<String, SecretSource>,
+    /// SSH agents' sockets by id (`ssh` mounts).
+    pub ssh: BTreeMap<String, PathBuf>,
     /// Export destinations; index i serves SolveRequest.Exporters\[i\].
     pub exports: Vec<ExportSink>,
     /// Serve registry credentials from the Docker config.
@@ -166,6 +170,18 @@ fn services(
         })
         .max_encoding_message_size(MAX_MESSAGE_SIZE)
     );
+    if !cfg.ssh.is_empty() {
+        serve!(
+            served,
+            [
+                "/moby.sshforward.v1.SSH/CheckAgent",
+                "/moby.sshforward.v1.SSH/ForwardAgent",
+            ],
+            SshServer::new(ssh::SshService {
+                agents: cfg.ssh.clone(),
+            })
+        );
+    }
     if !cfg.dirs.is_empty() {
         serve!(
             served,
@@ -325,6 +341,14 @@ fn ascii_value(s: &str) -> MetadataValue<tonic::metadata::Ascii> {
 }
 
 impl Session {
+    /// Routes the exporters of the next solve to the export sinks from
+    /// index `first` on (`SessionConfig::exports`): several apps solved
+    /// one after another on this session each number their exporters
+    /// from 0.
+    pub fn route_exports_from(&self, first: usize) {
+        self.exports.route_from(first);
+    }
+
     /// Ends the session and moves completed exports into place. Fails if an
     /// export transfer failed (its staging is removed).
     pub async fn close(mut self) -> Result<(), ClientError> {

@@ -10,17 +10,17 @@ use super::keys::{self, KeyDef, Merge, ParamType};
 use super::values::{self, Bad};
 use super::{
     E_ARITY, E_CHAIN_DEPTH, E_PARAM_MISSING, E_PARAM_TYPE, MAX_DIAGS, ParamDecl, Templates, chain,
-    check_keys, params, parent_too_deep, spanned,
+    check_keys, params, parent_too_deep, spanned, steps,
 };
 use crate::compiler::ast::{Block, Stmt};
 use crate::compiler::interp::{self, Budget, Env, VarValue};
 use crate::compiler::model::{
-    self, BuilderFile, CacheMount, Compile, Deps, ExtraFile, Image, Sharing, User,
+    self, BuilderFile, CacheMount, Compile, ExtraFile, Image, Sharing, User,
 };
 use crate::compiler::span::{Span, Spanned};
 use crate::compiler::{Diag, Options, Platform, stdlib};
 
-pub const E_BAD_VALUE: &str = "scratch::E0110";
+pub(crate) const E_BAD_VALUE: &str = "scratch::E0110";
 pub const E_RELATIVE: &str = "scratch::E0111";
 pub const E_CONTEXT_PATH: &str = "scratch::E0112";
 pub const E_USER: &str = "scratch::E0113";
@@ -31,18 +31,18 @@ pub const E_DUP_PLATFORM: &str = "scratch::E0117";
 pub const E_NO_BUILD: &str = "scratch::E0220";
 pub const E_TWO_BUILDS: &str = "scratch::E0221";
 pub const E_NO_SOURCE: &str = "scratch::E0222";
-pub const E_DEPS: &str = "scratch::E0223";
+pub(crate) const E_DEPS: &str = "scratch::E0223";
 pub const E_PROBE_PORT: &str = "scratch::E0140";
 pub const E_REQUEST_OVER_LIMIT: &str = "scratch::E0141";
 
 /// One arg after expansion, with the span of the value it came from.
-type Arg = (String, Span);
+pub(super) type Arg = (String, Span);
 
 /// A statement's args after expansion and validation.
 #[derive(Clone, Debug)]
-struct Set {
-    args: Vec<Arg>,
-    span: Span,
+pub(super) struct Set {
+    pub(super) args: Vec<Arg>,
+    pub(super) span: Span,
 }
 
 /// Settings gathered along the chain, farthest ancestor first.
@@ -148,7 +148,13 @@ pub(super) fn eval(
     };
     base.vars.insert("NAME".into(), VarValue::Str(name.clone()));
     base.vars.insert("OUT".into(), VarValue::Str(out.clone()));
-    base.scope_note = Some("`build-arg` defaults may only use NAME and OUT");
+    // What the driver provides (GIT_COMMIT and friends): usable wherever
+    // NAME is, a build argument of the same name wins.
+    for (n, v) in &options.vars {
+        base.vars.insert(n.clone(), VarValue::Str(v.clone()));
+    }
+    base.scope_note =
+        Some("`build-arg` defaults may only use NAME, OUT and the provided variables (GIT_*)");
 
     // Build arguments: the nearest default wins, the command line wins
     // over all.
@@ -192,6 +198,7 @@ pub(super) fn eval(
 
     // Parameters: the nearest setting wins, else the default.
     let mut param_values: Vec<(&ParamDecl<'_>, VarValue)> = Vec::new();
+    let mut params: BTreeMap<String, Spanned<Vec<String>>> = BTreeMap::new();
     // Where the app (or a template) set each parameter, to point errors in
     // a template's statement at the setting that caused them.
     let mut param_settings: BTreeMap<String, Span> = BTreeMap::new();
@@ -244,7 +251,11 @@ pub(super) fn eval(
             param_settings.insert(d.name.clone(), s.span);
         }
         match typed(d, &args, span) {
-            Ok(v) => param_values.push((d, v)),
+            Ok(v) => {
+                let values = args.iter().map(|(a, _)| a.clone()).collect();
+                params.insert(d.name.clone(), Spanned::new(values, span));
+                param_values.push((d, v));
+            }
             Err(e) => diags.push(e),
         }
     }
@@ -309,6 +320,7 @@ pub(super) fn eval(
     let mut model = assemble(app, &chain, &acc, build_args, options, out, diags)?;
     model.kubernetes = kubernetes(&kube, &model.image.ports, diags)?;
     model.switches = switches(app, &acc, &param_values);
+    model.params = params;
     Some(model)
 }
 
@@ -660,7 +672,7 @@ fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
                 check(E_RELATIVE, values::abs_path(a).map(|_| ()), *sp);
             }
         }
-        "deps" | "binary-from" => {
+        "deps" | "deps-skip" | "deps-with" | "binary-from" => {
             for (a, sp) in args {
                 check(E_CONTEXT_PATH, values::context_path(a).map(|_| ()), *sp);
             }
@@ -754,7 +766,9 @@ fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
                 check(E_BAD_VALUE, values::mode(a).map(|_| ()), *sp);
             }
         }
-        _ => {}
+        other => {
+            steps::validate(other, args, diags);
+        }
     }
     diags.len() == before
 }
@@ -829,34 +843,15 @@ fn assemble(
             return None;
         };
         let builder = Spanned::new(values::image_ref(&builder.node).ok()?, builder.span);
-        let deps = match (acc.single("deps"), acc.args("deps-run")) {
-            (Some(f), Some(r)) => Some(Deps {
-                files: Spanned::new(
-                    f.args
-                        .iter()
-                        .map(|(a, _)| values::context_path(a).unwrap_or_else(|_| a.clone()))
-                        .collect(),
-                    f.span,
-                ),
-                run: r,
-            }),
-            (None, None) => None,
-            (Some(f), None) => {
-                diags.push(
-                    Diag::new(E_DEPS, "`deps` without `deps-run`")
-                        .at(f.span, "files for a dependency step")
-                        .help("add `deps-run` with the command that fetches dependencies, or remove `deps`"),
-                );
-                return None;
-            }
-            (None, Some(r)) => {
-                diags.push(
-                    Diag::new(E_DEPS, "`deps-run` without `deps`")
-                        .at(r.span, "a dependency step")
-                        .help(
-                            "add `deps` with the files the step needs (e.g. `deps go.mod go.sum`)",
-                        ),
-                );
+        let deps = match steps::deps(
+            acc.single("deps"),
+            acc.args("deps-run"),
+            acc.single("deps-skip"),
+            acc.lists("deps-with"),
+        ) {
+            Ok(d) => d,
+            Err(d) => {
+                diags.push(d);
                 return None;
             }
         };
@@ -906,6 +901,8 @@ fn assemble(
             deps,
             run,
             out,
+            secrets: steps::secrets(acc.lists("secret")),
+            ssh: steps::ssh(acc.lists("ssh")),
         })
     };
 
@@ -1048,12 +1045,29 @@ fn assemble(
             entrypoint,
             cmd,
             env: acc.pairs("env"),
-            labels: acc.pairs("label"),
+            labels: with_provided(acc.pairs("label"), &options.labels, header),
         },
         build_args,
         sbom: acc.flag("sbom").is_none_or(|(on, _)| on),
         kubernetes: model::Kubernetes::default(),
+        params: BTreeMap::new(),
         strict: acc.flag("strict").is_some_and(|(on, _)| on),
         switches: BTreeMap::new(),
     })
+}
+
+/// The file's labels, then each label the driver provides (the OCI
+/// revision and source of a git checkout) that the file does not set:
+/// what the file says wins.
+fn with_provided(
+    mut labels: Vec<Spanned<(String, String)>>,
+    provided: &BTreeMap<String, String>,
+    at: Span,
+) -> Vec<Spanned<(String, String)>> {
+    for (k, v) in provided {
+        if !labels.iter().any(|l| &l.node.0 == k) {
+            labels.push(Spanned::new((k.clone(), v.clone()), at));
+        }
+    }
+    labels
 }

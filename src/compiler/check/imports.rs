@@ -2,10 +2,11 @@
 //! what is left to load, and checking the loaded graph (missing files,
 //! escapes, cycles, pins).
 //!
-//! Names are relative to the root file's directory and `/`-separated; the
-//! driver (CLI or frontend) reads them relative to that directory. An
-//! import may not leave it, so a frontend only ever needs the directory it
-//! was given.
+//! Names are relative to the import root and `/`-separated; the driver
+//! (CLI or frontend) reads them relative to that root. The import root is
+//! the build context when the app file lies inside it (the root file then
+//! sits at `Sources::root_dir` in it), else the root file's own directory.
+//! An import may not leave the import root: a frontend sees nothing else.
 
 use std::collections::BTreeMap;
 
@@ -61,8 +62,8 @@ pub fn resolve(importer_dir: &str, path: &str) -> Result<String, (&'static str, 
                 if parts.pop().is_none() {
                     return Err((
                         E_ESCAPE,
-                        format!("`{path}` leaves the directory of the root file"),
-                        "imported files must be in the root file's directory or below it (a frontend sees only that directory)"
+                        format!("`{path}` leaves the build context"),
+                        "imported files must be inside the build context, which is the app file's directory unless `--context DIR` (buildx: the context argument) names a larger one"
                             .into(),
                     ));
                 }
@@ -89,19 +90,23 @@ fn not_added(name: &str, why: Option<&Unreadable>) -> Diag {
         }
         Some(Unreadable::OutsideRoot) => Diag::new(
             E_MISSING,
-            format!("imported file `{name}` resolves outside the root file's directory"),
+            format!("imported file `{name}` resolves outside the build context"),
         )
-        .help("a symlink may point only inside the root file's directory (a frontend sees nothing else); copy the file in instead"),
+        .help("a symlink may point only inside the build context (a frontend sees nothing else); copy the file in instead"),
         Some(Unreadable::NotAFile(what)) => sources::not_a_file(name, what),
         Some(Unreadable::TooLarge { bytes }) => sources::file_too_large(name, *bytes),
         Some(Unreadable::SourcesTooLarge) => sources::sources_too_large(name),
     }
 }
 
-/// The directory a file's imports are relative to: the root file's is the
-/// root directory, whatever name the driver gave it.
-fn importer_dir(id: FileId, name: &str) -> &str {
-    if id == 0 { "" } else { dir_of(name) }
+/// The directory a file's imports are relative to: the root file's is
+/// `Sources::root_dir`, whatever name the driver gave it.
+fn importer_dir<'a>(sources: &'a Sources, id: FileId, name: &'a str) -> &'a str {
+    if id == 0 {
+        sources.root_dir()
+    } else {
+        dir_of(name)
+    }
 }
 
 /// Imports not loaded yet and not known missing, as normalised names. The
@@ -127,7 +132,7 @@ pub fn pending_imports_since(sources: &Sources, first: FileId) -> Vec<String> {
         };
         for item in &ast.items {
             if let ItemKind::Import(imp) = &item.kind
-                && let Ok(name) = resolve(importer_dir(id, &f.name), &imp.path.node)
+                && let Ok(name) = resolve(importer_dir(sources, id, &f.name), &imp.path.node)
                 && sources.id(&name).is_none()
                 && !sources.is_missing(&name)
                 && named.insert(name.clone())
@@ -154,7 +159,7 @@ pub fn check(sources: &Sources, parsed: &BTreeMap<FileId, &File>, diags: &mut Ve
             if stdlib::is_stdlib(&f.name) {
                 continue;
             }
-            let name = match resolve(importer_dir(id, &f.name), &imp.path.node) {
+            let name = match resolve(importer_dir(sources, id, &f.name), &imp.path.node) {
                 Ok(n) => n,
                 Err((code, msg, help)) => {
                     diags.push(
@@ -260,5 +265,14 @@ mod tests {
         assert_eq!(resolve("t", "x/./c.scratch").unwrap(), "t/x/c.scratch");
         assert_eq!(resolve("", "../b.scratch").unwrap_err().0, E_ESCAPE);
         assert_eq!(resolve("", "/b.scratch").unwrap_err().0, E_BAD_PATH);
+        // From an app file two levels below the context root.
+        assert_eq!(
+            resolve("services/api", "../../templates/acme.scratch").unwrap(),
+            "templates/acme.scratch"
+        );
+        assert_eq!(
+            resolve("services/api", "../../../x.scratch").unwrap_err().0,
+            E_ESCAPE
+        );
     }
 }

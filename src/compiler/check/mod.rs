@@ -17,6 +17,7 @@
 mod app;
 mod imports;
 pub mod keys;
+mod steps;
 pub mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
