@@ -7,12 +7,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
 use tokio::net::UnixStream;
 
 use super::ClientError;
+use super::http1::{self, GetError};
 
 /// How long the Engine may take to answer; a slower one means "do not
 /// know", and the caller builds.
@@ -67,29 +65,15 @@ async fn get(
         let stream = UnixStream::connect(socket)
             .await
             .map_err(|e| fail(e.to_string()))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        let (status, body) = http1::get(stream, path, &[("Host", "docker")], limit)
             .await
-            .map_err(|e| fail(e.to_string()))?;
-        let driver = tokio::spawn(conn);
-        let req = hyper::Request::get(path)
-            .header("Host", "docker")
-            .header("User-Agent", "scratchc")
-            .body(Empty::<Bytes>::new())
-            .map_err(|e| fail(e.to_string()))?;
-        let resp = sender
-            .send_request(req)
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        let status = resp.status();
-        let body = http_body_util::Limited::new(resp.into_body(), limit)
-            .collect()
-            .await
-            .map_err(|e| fail(format!("GET {path}: {e} (at most {limit} bytes are read)")))?
-            .to_bytes();
-        driver.abort();
-        match status.as_u16() {
+            .map_err(|e| match e {
+                GetError::Transport(e) => fail(e),
+                GetError::Body(e) => fail(format!("GET {path}: {e}")),
+            })?;
+        match status {
             404 => Ok(None),
-            200 => Ok(Some(body.to_vec())),
+            200 => Ok(Some(body)),
             other => Err(fail(format!(
                 "GET {path} answered {other}: {}",
                 String::from_utf8_lossy(&body).trim()

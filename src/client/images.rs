@@ -20,13 +20,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use super::ClientError;
 use super::cache::{is_loopback_host, registry_host};
+use super::http1::{self, GetError};
 use super::ocidiff::{self, Layout};
 use super::userfile;
 use crate::sbom::attached::{self, Attestation, Fetch, Found};
@@ -404,29 +402,14 @@ impl Registry {
             let stream = TcpStream::connect(&self.host)
                 .await
                 .map_err(|e| fail(e.to_string()))?;
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            let headers = [("Host", self.host.as_str()), ("Accept", MANIFEST_TYPES)];
+            let (status, body) = http1::get(stream, path, &headers, limit)
                 .await
-                .map_err(|e| fail(e.to_string()))?;
-            let driver = tokio::spawn(conn);
-            let req = hyper::Request::get(path)
-                .header("Host", &self.host)
-                .header("User-Agent", "scratchc")
-                .header("Accept", MANIFEST_TYPES)
-                .body(Empty::<Bytes>::new())
-                .map_err(|e| fail(e.to_string()))?;
-            let resp = sender
-                .send_request(req)
-                .await
-                .map_err(|e| fail(e.to_string()))?;
-            let status = resp.status();
-            let body = http_body_util::Limited::new(resp.into_body(), limit)
-                .collect()
-                .await
-                .map_err(|e| fail(format!("{e} (at most {limit} bytes are read)")))?
-                .to_bytes();
-            driver.abort();
-            match status.as_u16() {
-                200 => Ok(Some(body.to_vec())),
+                .map_err(|e| match e {
+                    GetError::Transport(e) | GetError::Body(e) => fail(e),
+                })?;
+            match status {
+                200 => Ok(Some(body)),
                 404 => Ok(None),
                 401 => Err(fail(
                     "the registry asks for credentials; only anonymous reads are made".into(),

@@ -16,6 +16,7 @@ pub mod epoch;
 pub mod errors;
 pub mod exporter;
 pub mod gateway;
+pub mod http1;
 pub mod images;
 pub mod lock;
 pub mod ocidiff;

@@ -501,14 +501,16 @@ fn sigint_cancels_the_build_on_the_daemon() {
 fn dependency_step_runs_only_when_its_files_are_there() {
     require_engine();
     let dir = fixture("hello");
-    // `hello: oci PATH -> manifest sha256:..., config sha256:...`
+    // `hello: oci PATH -> index sha256:...` (an index: the SBOM rides
+    // along), or `-> manifest sha256:..., config sha256:...`.
     let digest = |out: &Output| {
         let s = text(&out.stderr);
         s.lines()
             .find_map(|l| {
                 l.strip_prefix("hello: oci ")
-                    .and_then(|r| r.split_once(" -> manifest "))
-                    .map(|(_, r)| r.split(',').next().unwrap().to_string())
+                    .and_then(|r| r.split_once(" -> "))
+                    .and_then(|(_, r)| r.split_whitespace().nth(1))
+                    .map(|d| d.trim_end_matches(',').to_string())
             })
             .unwrap_or_else(|| panic!("no digest line: {s}"))
     };

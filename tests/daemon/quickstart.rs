@@ -94,8 +94,9 @@ fn the_readme_quick_start_ends_with_a_running_container() {
     let app = std::fs::read_to_string(work.path().join(&name).join("app.scratch")).unwrap();
     assert!(app.contains(&format!("app {name} {{\n  main .\n")), "{app}");
     assert!(app.contains("\n  certs\n"), "{app}");
+    // An index: the image and its SBOM attestation.
     assert!(
-        log.contains(&format!("{name}: image {name}:latest -> manifest sha256:")),
+        log.contains(&format!("{name}: image {name}:latest -> index sha256:")),
         "{log}"
     );
 

@@ -521,6 +521,10 @@ fn push_and_registry_cache_survive_a_wiped_daemon() {
             "--push",
             "--cache-to",
             &cache,
+            // BuildKit writes the image name into an SBOM attestation, so
+            // the pushed index and an unnamed OCI tarball would differ by
+            // it; the cache is the subject here.
+            "--sbom=false",
         ],
     );
     assert_ok(&out);
@@ -552,6 +556,7 @@ fn push_and_registry_cache_survive_a_wiped_daemon() {
             &cache,
             "-o",
             &format!("type=oci,dest={}", tar.display()),
+            "--sbom=false",
         ],
     );
     assert_ok(&out);
@@ -564,8 +569,11 @@ fn push_and_registry_cache_survive_a_wiped_daemon() {
             .find(|l| l.contains(&step))
             .and_then(|l| l.split_whitespace().next())
             .unwrap_or_else(|| panic!("no compile step for {plat}:\n{log}"));
+        // Taken from the cache (CACHED), or not needed at all: BuildKit
+        // 0.25 cancels a step whose result a later cached step makes
+        // unnecessary. Either way it never ran (no DONE).
         assert!(
-            log.contains(&format!("{id} CACHED")),
+            !log.contains(&format!("{id} DONE")),
             "{plat} compile not reused:\n{log}"
         );
     }

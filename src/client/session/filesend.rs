@@ -301,7 +301,7 @@ async fn diff_copy(
     tokio::spawn(async move {
         let res = match sink {
             ExportSink::Tar(_) => receive_bytes(inbound, &staging).await,
-            ExportSink::Local(_) => receive_tree(inbound, &staging, &tx).await,
+            ExportSink::Local(_) => receive_tree(drain(inbound), &staging, &tx).await,
         };
         exports.end(id, &res);
         if let Err(st) = res {
@@ -394,13 +394,19 @@ fn drain(mut inbound: Streaming<Bytes>) -> mpsc::UnboundedReceiver<Drained> {
     rx
 }
 
-/// Receives an fsutil tree into `root` (we are fsutil's receiver).
+/// Receives an fsutil tree into `root` (we are fsutil's receiver), from
+/// the daemon's messages as [`drain`] queues them.
+///
+/// Our FIN goes out once every file is written, and the tree is then
+/// complete. The daemon answers FIN and ends its call, but an engine that
+/// runs several exporters at once (BuildKit 0.25) may reset the stream
+/// (CANCEL) before that answer leaves its queue: after our FIN, a reset is
+/// the same end as the answer.
 async fn receive_tree(
-    inbound: Streaming<Bytes>,
+    mut inbound: mpsc::UnboundedReceiver<Drained>,
     root: &Path,
     tx: &mpsc::Sender<Result<Bytes, Status>>,
 ) -> Result<(), Status> {
-    let mut inbound = drain(inbound);
     let gone = || Status::cancelled("the daemon went away");
     let mut next_id: u32 = 0;
     let mut stats_done = false;
@@ -409,7 +415,11 @@ async fn receive_tree(
     let mut open: HashMap<u32, (tokio::fs::File, u64)> = HashMap::new();
     let mut dirs: Vec<(PathBuf, Stat)> = Vec::new();
     while let Some(item) = inbound.recv().await {
-        let (frame, _permit) = item?;
+        let (frame, _permit) = match item {
+            Ok(received) => received,
+            Err(_) if fin_sent => break,
+            Err(st) => return Err(st),
+        };
         let p = Packet::decode(frame)
             .map_err(|e| Status::invalid_argument(format!("bad fsutil packet: {e}")))?;
         match PacketType::try_from(p.r#type) {
@@ -552,5 +562,89 @@ mod tests {
         for bad in ["", "../x", "/etc/passwd", "a/../../x", "./a"] {
             assert!(safe_join(root, bad).is_err(), "{bad}");
         }
+    }
+
+    /// The daemon's side of a one-file export, as `drain` would queue it,
+    /// ending in `end` where the daemon's FIN answer would be.
+    fn one_file_export(end: Drained) -> mpsc::UnboundedReceiver<Drained> {
+        let budget = Arc::new(tokio::sync::Semaphore::new(16));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let send = |p: Packet| {
+            let permit = Arc::clone(&budget).try_acquire_owned().unwrap();
+            tx.send(Ok((Bytes::from(p.encode_to_vec()), permit)))
+                .unwrap();
+        };
+        let stat = |path: &str, mode: u32| Stat {
+            path: path.to_string(),
+            mode,
+            ..Stat::default()
+        };
+        send(Packet {
+            r#type: PacketType::PacketStat as i32,
+            stat: Some(stat("hello", 0o755)),
+            ..Packet::default()
+        });
+        send(packet(PacketType::PacketStat));
+        for data in [&b"#!ok"[..], b""] {
+            send(Packet {
+                r#type: PacketType::PacketData as i32,
+                id: 0,
+                data: data.to_vec(),
+                ..Packet::default()
+            });
+        }
+        tx.send(end).unwrap();
+        rx
+    }
+
+    async fn receive(inbound: mpsc::UnboundedReceiver<Drained>) -> (Result<(), Status>, Vec<i32>) {
+        let root = tempfile::tempdir().unwrap();
+        let (tx, mut rx) = mpsc::channel(16);
+        let res = receive_tree(inbound, root.path(), &tx).await;
+        drop(tx);
+        let mut sent = Vec::new();
+        while let Some(Ok(frame)) = rx.recv().await {
+            sent.push(Packet::decode(frame).unwrap().r#type);
+        }
+        if res.is_ok() {
+            assert_eq!(std::fs::read(root.path().join("hello")).unwrap(), b"#!ok");
+        }
+        (res, sent)
+    }
+
+    #[tokio::test]
+    async fn a_reset_after_our_fin_ends_the_export_as_the_fin_answer_does() {
+        let fin = packet(PacketType::PacketFin).encode_to_vec();
+        let permit = Arc::new(tokio::sync::Semaphore::new(1))
+            .try_acquire_owned()
+            .unwrap();
+        let answered = one_file_export(Ok((Bytes::from(fin), permit)));
+        let reset = one_file_export(Err(Status::cancelled("stream no longer needed")));
+        for inbound in [answered, reset] {
+            let (res, sent) = receive(inbound).await;
+            assert!(res.is_ok(), "{res:?}");
+            let (req, fin) = (PacketType::PacketReq as i32, PacketType::PacketFin as i32);
+            assert_eq!(sent, [req, fin]);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reset_before_our_fin_fails_the_export() {
+        let mut inbound = one_file_export(Err(Status::cancelled("unused")));
+        // Keep the STATs and the REQ, lose the file's data to a reset.
+        let mut early = Vec::new();
+        for _ in 0..2 {
+            early.push(inbound.try_recv().unwrap());
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        for item in early {
+            tx.send(item).unwrap();
+        }
+        tx.send(Err(Status::cancelled("stream no longer needed")))
+            .unwrap();
+        drop(tx);
+        let (res, _) = receive(rx).await;
+        let st = res.unwrap_err();
+        assert_eq!(st.code(), tonic::Code::Cancelled);
     }
 }
