@@ -7,7 +7,8 @@
 #
 # Stages (all of them, in this order, unless some are named):
 #   static  fmt, clippy, the benchmarks once each, unit, snapshot, CLI,
-#           hostile-input, Go-binary and deploy tests (no daemon)
+#           hostile-input, real-repository, Go-binary and deploy tests
+#           (no daemon)
 #   host    the daemon tests on the host's engine: Docker 26.1, BuildKit
 #           0.13, buildx 0.13 (scripts/setup.sh)
 #   sid     the daemon tests on Debian sid's engine: Docker 28.5, BuildKit
@@ -75,6 +76,9 @@ static() {
   # The command line through the real binary: exit codes, init, FILE and
   # stdin, completions run by bash, man pages rendered by man.
   cargo test --test cli --test first_contact --locked
+  # Real-shaped repositories (tests/repos): the definitions and the checks
+  # before the daemon; their builds are daemon tests (repos::).
+  cargo test --test repos --locked
   cargo test --test gobin --test deploy --locked
 }
 
