@@ -94,7 +94,8 @@ fn assert_ok(out: &Output) {
     );
 }
 
-/// The manifest digest and config of the one image of an OCI tarball.
+/// The digest an OCI tarball names (an image index with its SBOM, or a
+/// bare manifest with `--sbom=false`) and the config of its one image.
 fn oci_image(tar: &Path) -> (String, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     run(Command::new("tar")
@@ -111,12 +112,20 @@ fn oci_image(tar: &Path) -> (String, serde_json::Value) {
     };
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("index.json")).unwrap()).unwrap();
-    let manifest = index["manifests"][0]["digest"]
+    let top = index["manifests"][0]["digest"]
         .as_str()
         .unwrap()
         .to_string();
-    let config = json(json(&manifest)["config"]["digest"].as_str().unwrap());
-    (manifest, config)
+    let mut manifest = json(&top);
+    if let Some(list) = manifest["manifests"].as_array() {
+        let image = list
+            .iter()
+            .find(|m| m["platform"]["os"] != "unknown")
+            .expect("an image beside the attestations");
+        manifest = json(image["digest"].as_str().unwrap());
+    }
+    let config = json(manifest["config"]["digest"].as_str().unwrap());
+    (top, config)
 }
 
 /// Every byte of an OCI tarball's blobs, to look for what must not be
