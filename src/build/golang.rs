@@ -22,12 +22,10 @@ use super::{Plan, Reader};
 use crate::client::errors::BuildError;
 use crate::compiler::model::{App, Program};
 use crate::compiler::sources::MAX_FILE_BYTES;
-use crate::compiler::{Diag, Sources, Span, Spanned};
+use crate::compiler::{Code, Diag, Sources, Span, Spanned};
 
 /// The standard template these checks are about.
 pub const TEMPLATE: &str = "go";
-
-pub const E_MAIN: &str = "scratch::E0224";
 
 /// Checks `main` of every app built with the `go` template (see the module
 /// docs); all the problems at once.
@@ -53,7 +51,7 @@ pub async fn check_program<R: Reader>(
         }
         if value.starts_with('.') || value.starts_with('/') {
             diags.push(
-                Diag::new(E_MAIN, format!("`main {value}` is outside the module"))
+                Diag::new(Code::MainNotInModule, format!("`main {value}` is outside the module"))
                     .at(main.span, "not a package of the module")
                     .help(format!(
                         "`main` is relative to the module root (`{module}`); write `.` or `./PATH` below it"
@@ -181,7 +179,7 @@ fn not_a_package(value: &str, span: Span, module_path: Option<&str>, module: &st
         ),
         None => format!("write `./{value}`: `main` is relative to the module root (`{module}`)"),
     };
-    Diag::new(E_MAIN, message)
+    Diag::new(Code::MainNotInModule, message)
         .at(span, "not a package of the module")
         .help(fix)
 }

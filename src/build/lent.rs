@@ -15,10 +15,7 @@ use std::collections::BTreeSet;
 
 use crate::client::errors::BuildError;
 use crate::compiler::model::{App, Build, SecretTarget};
-use crate::compiler::{Diag, Sources};
-
-pub const E_SECRET: &str = "scratch::E0302";
-pub const E_SSH: &str = "scratch::E0303";
+use crate::compiler::{Code, Diag, Sources};
 
 /// The ids the command line gives.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -47,7 +44,7 @@ pub fn check(apps: &[&App], sources: &Sources, given: &Given) -> Result<Vec<Stri
             if s.node.required {
                 diags.push(
                     Diag::new(
-                        E_SECRET,
+                        Code::SecretNotGiven,
                         format!("app `{name}` requires the secret `{id}`, which is not given"),
                     )
                     .at(s.span, "required here")
@@ -78,7 +75,7 @@ pub fn check(apps: &[&App], sources: &Sources, given: &Given) -> Result<Vec<Stri
                 };
                 diags.push(
                     Diag::new(
-                        E_SSH,
+                        Code::SshNotGiven,
                         format!("app `{name}` uses the SSH agent `{id}`, which is not given"),
                     )
                     .at(a.span, "used here")

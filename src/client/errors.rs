@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use super::ClientError;
 use super::lock::LockError;
-use crate::compiler::{Diag, Sources};
+use crate::compiler::{Code, Diag, Sources};
 use crate::proto::google::rpc::Status as RpcStatus;
 use crate::proto::{errdefs, pb};
 
@@ -524,7 +524,7 @@ impl std::error::Error for StepReport<'_> {}
 
 impl miette::Diagnostic for StepReport<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new("scratch::build::step"))
+        Some(Box::new(Code::Step))
     }
 
     fn severity(&self) -> Option<miette::Severity> {
@@ -795,6 +795,7 @@ mod tests {
         );
         assert!(text.contains("app.scratch:3:3"), "{text}");
         assert!(text.contains("this step failed"), "{text}");
+        assert!(text.contains(Code::Step.as_str()), "{text}");
     }
 
     #[test]

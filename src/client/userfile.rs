@@ -23,6 +23,7 @@ use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::compiler::Code;
 use crate::compiler::excerpt::escape_text;
 use crate::compiler::sources::{self, Unreadable};
 
@@ -83,7 +84,7 @@ impl fmt::Display for FileError {
                 return write!(
                     f,
                     "cannot read {path}: it resolves outside the directory it is read from (a symlink may point only inside it) [{}]",
-                    crate::compiler::check::E_IMPORT_MISSING
+                    Code::ImportMissing
                 );
             }
             ReadError::Refused(Unreadable::NotAFile(what)) => sources::not_a_file(&path, what),

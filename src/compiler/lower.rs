@@ -39,7 +39,7 @@ use std::collections::BTreeMap;
 use super::interp::expand_platform;
 use super::model::{self, Build, SecretTarget, Sharing};
 use super::shellwords;
-use super::{Diag, LowerOptions, Options, Platform, Sources, Span, Target};
+use super::{Code, Diag, LowerOptions, Options, Platform, Sources, Span, Target};
 use crate::llb::{
     CacheSharing, CopyOpts, Exec, FileAction, FileOp, Graph, LlbError, LocalOpts, Marshaler, Meta,
     Mount, MountKind, Output, Owner, SecretEnv, SourceFileInfo, SourceRange,
@@ -166,7 +166,6 @@ pub const DAEMON_MAX_MESSAGE: usize = 4 << 20;
 /// Sources are capped at `sources::MAX_SOURCES_BYTES` (2 MiB) so their
 /// text, which the source map embeds, leaves room for the ops.
 pub const MAX_DEFINITION_BYTES: usize = DAEMON_MAX_MESSAGE - (64 << 10);
-pub const E_DEFINITION_TOO_LARGE: &str = "scratch::E0409";
 
 /// The error for a definition past [`MAX_DEFINITION_BYTES`]: said here,
 /// with its size and the limit, rather than by the daemon's raw
@@ -174,7 +173,7 @@ pub const E_DEFINITION_TOO_LARGE: &str = "scratch::E0409";
 fn definition_too_large(app: &model::App, platform: &Platform, bytes: usize) -> Diag {
     use super::sources::human_bytes;
     Diag::new(
-        E_DEFINITION_TOO_LARGE,
+        Code::DefinitionTooLarge,
         format!(
             "the LLB definition of app `{}` for {platform} is {}, more than the {} a BuildKit daemon accepts in one request",
             app.name.node,
@@ -188,7 +187,7 @@ fn definition_too_large(app: &model::App, platform: &Platform, bytes: usize) -> 
 
 fn internal(e: LlbError) -> Diag {
     Diag::new(
-        "scratch::internal",
+        Code::Internal,
         format!("internal error while lowering: {e}"),
     )
     .help("this is a bug in scratchc; please report it with the app.scratch that caused it")

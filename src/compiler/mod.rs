@@ -13,6 +13,7 @@
 
 pub mod ast;
 pub mod check;
+pub mod codes;
 pub mod diagnostic;
 pub mod dockerfile;
 pub mod excerpt;
@@ -29,6 +30,7 @@ pub mod syntax;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub use codes::Code;
 pub use diagnostic::{Diag, Severity, render_plain};
 pub use platform::Platform;
 pub use sources::Sources;

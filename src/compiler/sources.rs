@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use super::codes::Code;
 use super::diagnostic::Diag;
 use super::excerpt::line_starts;
 use super::span::FileId;
@@ -26,10 +27,6 @@ pub const MAX_FILE_BYTES: usize = 1 << 20;
 /// one 4 MiB gRPC message (`lower::MAX_DEFINITION_BYTES`): 2 MiB of
 /// sources leaves the other half for the steps.
 pub const MAX_SOURCES_BYTES: usize = 2 << 20;
-
-pub const E_FILE_TOO_LARGE: &str = "scratch::E0406";
-pub const E_SOURCES_TOO_LARGE: &str = "scratch::E0407";
-pub const E_NOT_A_FILE: &str = "scratch::E0408";
 
 /// Why a driver did not add a file it was asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,7 +64,7 @@ pub fn file_too_large(name: &str, bytes: Option<u64>) -> Diag {
         None => String::new(),
     };
     Diag::new(
-        E_FILE_TOO_LARGE,
+        Code::FileTooLarge,
         format!(
             "`{name}` is larger than {}{size}",
             human_bytes(MAX_FILE_BYTES as u64)
@@ -82,7 +79,7 @@ pub fn file_too_large(name: &str, bytes: Option<u64>) -> Diag {
 /// The diagnostic for sources over [`MAX_SOURCES_BYTES`] in all.
 pub fn sources_too_large(name: &str) -> Diag {
     Diag::new(
-        E_SOURCES_TOO_LARGE,
+        Code::SourcesTooLarge,
         format!(
             "with `{name}`, the files of this compile pass {}",
             human_bytes(MAX_SOURCES_BYTES as u64)
@@ -97,7 +94,7 @@ pub fn sources_too_large(name: &str) -> Diag {
 /// The diagnostic for a path that is not a regular file.
 pub fn not_a_file(name: &str, what: &str) -> Diag {
     Diag::new(
-        E_NOT_A_FILE,
+        Code::NotAFile,
         format!("`{name}` is {what}, not a regular file"),
     )
     .help("scratch files, .dockerignore and scratch.lock are read only from regular files (never devices, FIFOs or sockets)")

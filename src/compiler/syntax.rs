@@ -9,17 +9,13 @@ use pest::iterators::Pair;
 use super::ast::{
     Block, BlockKind, File, Import, Item, ItemKind, Part, Section, Stmt, Trivia, Value, Var,
 };
+use super::codes::Code;
 use super::diagnostic::Diag;
 use super::span::{FileId, Span, Spanned};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "grammar/scratch.pest"]
 struct ScratchParser;
-
-/// Diagnostic codes of this stage.
-pub const E_SYNTAX: &str = "scratch::E0001";
-pub const E_ESCAPE: &str = "scratch::E0002";
-pub const E_DOLLAR: &str = "scratch::E0003";
 
 /// Parses one file. On error, every error found is returned; a grammar
 /// error stops the parse of this file (the other files are still checked).
@@ -31,7 +27,7 @@ pub fn parse(file: FileId, text: &str) -> Result<File, Vec<Diag>> {
     let Some(root) = pairs.next() else {
         return Err(vec![
             Diag::new(
-                E_SYNTAX,
+                Code::Syntax,
                 "the parser produced no tree (a bug in scratchc, please report it)",
             )
             .at(Span::new(file, 0, 0), "here"),
@@ -349,7 +345,7 @@ impl Cx {
                         Some('$') => push_text(&mut parts, "$"),
                         _ => self.errors.push(
                             Diag::new(
-                                E_ESCAPE,
+                                Code::UnknownEscape,
                                 format!("unknown escape `{}` in a string", piece.as_str()),
                             )
                             .at(pspan, "not an escape")
@@ -359,9 +355,12 @@ impl Cx {
                         ),
                     },
                     Rule::stray => self.errors.push(
-                        Diag::new(E_DOLLAR, "a `$` must start `${NAME}` or be doubled")
-                            .at(pspan, "lone `$`")
-                            .help("write `$$` for a literal `$`, or `${NAME}` to use a variable"),
+                        Diag::new(
+                            Code::StrayDollar,
+                            "a `$` must start `${NAME}` or be doubled",
+                        )
+                        .at(pspan, "lone `$`")
+                        .help("write `$$` for a literal `$`, or `${NAME}` to use a variable"),
                     ),
                     Rule::interp => {
                         let body = piece
@@ -377,7 +376,7 @@ impl Cx {
                                 span: pspan,
                             })),
                             None => self.errors.push(
-                                Diag::new(E_DOLLAR, format!("`${{{body}}}` is not a variable reference"))
+                                Diag::new(Code::StrayDollar, format!("`${{{body}}}` is not a variable reference"))
                                     .at(pspan, "malformed interpolation")
                                     .help(
                                         "write `${NAME}`, `${NAME#PREFIX}` or `${NAME:+WORD}`; names are letters, \
@@ -484,7 +483,7 @@ fn grammar_error(file: FileId, text: &str, e: &pest::error::Error<Rule>) -> Diag
     if matches!(found, None | Some('\n') | Some('\r'))
         && let Some(q) = open_quote(text, pos)
     {
-        return Diag::new(E_SYNTAX, "this string is not closed")
+        return Diag::new(Code::Syntax, "this string is not closed")
             .at(Span::new(file, q, q + 1), "string starts here")
             .help(
                 "close it with `\"` on the same line; write `\\n` for a newline inside a string",
@@ -506,7 +505,7 @@ fn grammar_error(file: FileId, text: &str, e: &pest::error::Error<Rule>) -> Diag
         Some(c) if c.is_ascii_uppercase() => "keys and names are lowercase",
         _ => "see docs/language.md for the syntax",
     };
-    Diag::new(E_SYNTAX, message)
+    Diag::new(Code::Syntax, message)
         .at(Span::new(file, pos, end), "unexpected here")
         .help(help)
 }

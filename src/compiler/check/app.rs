@@ -9,8 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::keys::{self, KeyDef, Merge, ParamType};
 use super::values::{self, Bad};
 use super::{
-    E_ARITY, E_CHAIN_DEPTH, E_PARAM_MISSING, E_PARAM_TYPE, MAX_DIAGS, ParamDecl, Templates, chain,
-    check_keys, params, parent_too_deep, spanned, steps,
+    MAX_DIAGS, ParamDecl, Templates, chain, check_keys, params, parent_too_deep, spanned, steps,
 };
 use crate::compiler::ast::{Block, Stmt};
 use crate::compiler::interp::{self, Budget, Env, VarValue};
@@ -18,22 +17,7 @@ use crate::compiler::model::{
     self, BuilderFile, CacheMount, Compile, ExtraFile, Image, Sharing, User,
 };
 use crate::compiler::span::{Span, Spanned};
-use crate::compiler::{Diag, Options, Platform, stdlib};
-
-pub(crate) const E_BAD_VALUE: &str = "scratch::E0110";
-pub const E_RELATIVE: &str = "scratch::E0111";
-pub const E_CONTEXT_PATH: &str = "scratch::E0112";
-pub const E_USER: &str = "scratch::E0113";
-pub const E_IMAGE: &str = "scratch::E0114";
-pub const E_DIGEST: &str = "scratch::E0115";
-pub const E_PLATFORM: &str = "scratch::E0116";
-pub const E_DUP_PLATFORM: &str = "scratch::E0117";
-pub const E_NO_BUILD: &str = "scratch::E0220";
-pub const E_TWO_BUILDS: &str = "scratch::E0221";
-pub const E_NO_SOURCE: &str = "scratch::E0222";
-pub(crate) const E_DEPS: &str = "scratch::E0223";
-pub const E_PROBE_PORT: &str = "scratch::E0140";
-pub const E_REQUEST_OVER_LIMIT: &str = "scratch::E0141";
+use crate::compiler::{Code, Diag, Options, Platform, stdlib};
 
 /// One arg after expansion, with the span of the value it came from.
 pub(super) type Arg = (String, Span);
@@ -131,7 +115,7 @@ pub(super) fn eval(
         Ok(c) => c,
         Err(d) => {
             // A template's own chain too deep is reported at the template.
-            if !(d.code == E_CHAIN_DEPTH && parent_too_deep(app, depths)) {
+            if !(d.code == Code::ChainDepth && parent_too_deep(app, depths)) {
                 diags.push(d);
             }
             return None;
@@ -167,7 +151,7 @@ pub(super) fn eval(
                     None => (arg.clone(), None),
                 };
                 if let Err(b) = values::arg_name(&n) {
-                    diags.push(bad(E_BAD_VALUE, b, span));
+                    diags.push(bad(Code::BadValue, b, span));
                     continue;
                 }
                 let slot = defaults.entry(n).or_default();
@@ -238,7 +222,7 @@ pub(super) fn eval(
                 _ => {
                     let tname = chain.get(d.owner).map_or("", |b| b.name.node.as_str());
                     diags.push(
-                        Diag::new(E_PARAM_MISSING, format!("app `{name}` does not set `{}`, a required parameter of template `{tname}`", d.name))
+                        Diag::new(Code::ParamMissing, format!("app `{name}` does not set `{}`, a required parameter of template `{tname}`", d.name))
                             .at(app.header, format!("`{}` is missing", d.name))
                             .related(d.span, "declared here without a default")
                             .help(format!("add `{} VALUE` to the app", d.name)),
@@ -416,7 +400,7 @@ fn kubernetes(
             let name = &r.node.0;
             diags.push(
                 Diag::new(
-                    E_REQUEST_OVER_LIMIT,
+                    Code::RequestOverLimit,
                     format!("the {name} request {} is above its limit {}", r.node.1, l.node.1),
                 )
                 .at(r.span, "requested here")
@@ -454,7 +438,7 @@ fn kubernetes(
                 )
             };
             let mut d = Diag::new(
-                E_PROBE_PORT,
+                Code::ProbePort,
                 match declared {
                     Some(p) => format!(
                         "the {} probe uses port {}, declared only as {}",
@@ -536,7 +520,7 @@ fn blame_setting(new: &mut [Diag], s: &Stmt, block: &Block, settings: &BTreeMap<
 
 /// Reports the budget's end once per check (the first app to run out).
 fn over_budget(span: Span, diags: &mut Vec<Diag>) {
-    if !diags.iter().any(|d| d.code == interp::E_TOO_MUCH) {
+    if !diags.iter().any(|d| d.code == Code::OverBudget) {
         diags.push(interp::too_much(span));
     }
 }
@@ -557,7 +541,7 @@ fn expand(s: &Stmt, env: &Env, diags: &mut Vec<Diag>) -> Vec<Arg> {
             Ok(args) => out.extend(args.into_iter().map(|a| (a, v.span))),
             Err(e) => {
                 for d in e {
-                    if d.code == interp::E_TOO_MUCH {
+                    if d.code == Code::OverBudget {
                         over_budget(v.span, diags);
                     } else {
                         diags.push(d);
@@ -569,7 +553,7 @@ fn expand(s: &Stmt, env: &Env, diags: &mut Vec<Diag>) -> Vec<Arg> {
     out
 }
 
-fn bad(code: &'static str, b: Bad, span: Span) -> Diag {
+fn bad(code: Code, b: Bad, span: Span) -> Diag {
     Diag::new(code, b.message.clone())
         .at(span, b.message)
         .help(b.help)
@@ -584,7 +568,7 @@ fn arity(def: &KeyDef, got: usize, s: &Stmt) -> Diag {
     };
     let plural = if want == "1" { "" } else { "s" };
     Diag::new(
-        E_ARITY,
+        Code::Arity,
         format!("`{}` takes {want} value{plural}, got {got}", def.name),
     )
     .at(s.span, "wrong number of values")
@@ -599,7 +583,7 @@ fn typed(d: &ParamDecl<'_>, args: &[Arg], span: Span) -> Result<VarValue, Diag> 
     let article = if d.ty == ParamType::Int { "an" } else { "a" };
     let wrong = |what: String, at: Span| {
         Diag::new(
-            E_PARAM_TYPE,
+            Code::ParamType,
             format!(
                 "`{}` is {article} {} parameter: {what}",
                 d.name,
@@ -652,7 +636,7 @@ fn typed(d: &ParamDecl<'_>, args: &[Arg], span: Span) -> Result<VarValue, Diag> 
 /// Checks the args of one statement; reports and returns false when bad.
 fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
     let before = diags.len();
-    let mut check = |code: &'static str, r: Result<(), Bad>, span: Span| {
+    let mut check = |code: Code, r: Result<(), Bad>, span: Span| {
         if let Err(b) = r {
             diags.push(bad(code, b, span));
         }
@@ -661,45 +645,45 @@ fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
         "builder" => {
             for (a, sp) in args {
                 match a.split_once('@').map(|(_, d)| values::digest(d)) {
-                    Some(Err(b)) => check(E_DIGEST, Err(b), *sp),
-                    _ => check(E_IMAGE, values::image_ref(a).map(|_| ()), *sp),
+                    Some(Err(b)) => check(Code::BadDigest, Err(b), *sp),
+                    _ => check(Code::BadImage, values::image_ref(a).map(|_| ()), *sp),
                 }
             }
         }
         "build-dir" | "binary" | "certs-from" | "mime-types-from" | "zoneinfo-from" | "workdir"
         | "volume" => {
             for (a, sp) in args {
-                check(E_RELATIVE, values::abs_path(a).map(|_| ()), *sp);
+                check(Code::NotAbsolute, values::abs_path(a).map(|_| ()), *sp);
             }
         }
         "deps" | "deps-skip" | "deps-with" | "binary-from" => {
             for (a, sp) in args {
-                check(E_CONTEXT_PATH, values::context_path(a).map(|_| ()), *sp);
+                check(Code::ContextPath, values::context_path(a).map(|_| ()), *sp);
             }
         }
         "certs" | "mime-types" | "tmp" | "zoneinfo" | "strict" | "sbom" => {
             for (a, sp) in args {
-                check(E_BAD_VALUE, values::boolean(a).map(|_| ()), *sp);
+                check(Code::BadValue, values::boolean(a).map(|_| ()), *sp);
             }
         }
         "passwd" => {
             for (a, sp) in args {
-                check(E_BAD_VALUE, values::passwd(a).map(|_| ()), *sp);
+                check(Code::BadValue, values::passwd(a).map(|_| ()), *sp);
             }
         }
         "user" => {
             for (a, sp) in args {
-                check(E_USER, values::user(a).map(|_| ()), *sp);
+                check(Code::BadUser, values::user(a).map(|_| ()), *sp);
             }
         }
         "port" => {
             for (a, sp) in args {
-                check(E_BAD_VALUE, values::port(a).map(|_| ()), *sp);
+                check(Code::BadValue, values::port(a).map(|_| ()), *sp);
             }
         }
         "env" | "label" | "build-env" => {
             for (a, sp) in args {
-                check(E_BAD_VALUE, values::key_value(a).map(|_| ()), *sp);
+                check(Code::BadValue, values::key_value(a).map(|_| ()), *sp);
             }
         }
         "platforms" => {
@@ -709,7 +693,7 @@ fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
                     Ok(p) => {
                         if let Some(first) = seen.get(&p.to_string()) {
                             diags.push(
-                                Diag::new(E_DUP_PLATFORM, format!("platform `{p}` is listed twice"))
+                                Diag::new(Code::DuplicatePlatform, format!("platform `{p}` is listed twice"))
                                     .at(*sp, "listed again")
                                     .related(*first, "first listed here")
                                     .help("remove one (platforms are normalised: `linux/arm` is `linux/arm/v7`)"),
@@ -724,7 +708,7 @@ fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
         }
         "cache" => {
             if let Some((a, sp)) = args.first() {
-                check(E_RELATIVE, values::abs_path(a).map(|_| ()), *sp);
+                check(Code::NotAbsolute, values::abs_path(a).map(|_| ()), *sp);
             }
             for (a, sp) in args.iter().skip(1) {
                 let r = match a.split_once('=') {
@@ -735,35 +719,35 @@ fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
                         help: "the options are `id=ID` and `sharing=shared|private|locked`".into(),
                     }),
                 };
-                check(E_BAD_VALUE, r, *sp);
+                check(Code::BadValue, r, *sp);
             }
         }
         "replicas" => {
             for (a, sp) in args {
-                check(E_BAD_VALUE, values::replicas(a).map(|_| ()), *sp);
+                check(Code::BadValue, values::replicas(a).map(|_| ()), *sp);
             }
         }
         "requests" | "limits" => {
             for (a, sp) in args {
-                check(E_BAD_VALUE, values::resource(a).map(|_| ()), *sp);
+                check(Code::BadValue, values::resource(a).map(|_| ()), *sp);
             }
         }
         "probe" => {
             let plain: Vec<String> = args.iter().map(|(a, _)| a.clone()).collect();
             if let Err((i, b)) = values::probe(&plain) {
                 let span = args.get(i).map_or(Span::default(), |(_, sp)| *sp);
-                check(E_BAD_VALUE, Err(b), span);
+                check(Code::BadValue, Err(b), span);
             }
         }
         "file" => {
             if let Some((a, sp)) = args.first() {
-                check(E_CONTEXT_PATH, values::context_path(a).map(|_| ()), *sp);
+                check(Code::ContextPath, values::context_path(a).map(|_| ()), *sp);
             }
             if let Some((a, sp)) = args.get(1) {
-                check(E_RELATIVE, values::abs_path(a).map(|_| ()), *sp);
+                check(Code::NotAbsolute, values::abs_path(a).map(|_| ()), *sp);
             }
             if let Some((a, sp)) = args.get(2) {
-                check(E_BAD_VALUE, values::mode(a).map(|_| ()), *sp);
+                check(Code::BadValue, values::mode(a).map(|_| ()), *sp);
             }
         }
         other => {
@@ -774,7 +758,7 @@ fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
 }
 
 fn platform_error(a: &str, e: &crate::compiler::platform::PlatformError, span: Span) -> Diag {
-    Diag::new(E_PLATFORM, e.message(a))
+    Diag::new(Code::BadPlatform, e.message(a))
         .at(span, "malformed platform")
         .help(e.help())
 }
@@ -813,7 +797,7 @@ fn assemble(
     let build = if let Some(src) = acc.one("binary-from") {
         if let Some(run) = acc.single("build-run") {
             diags.push(
-                Diag::new(E_TWO_BUILDS, format!("app `{name}` has both `binary-from` and `build-run`"))
+                Diag::new(Code::TwoBuilds, format!("app `{name}` has both `binary-from` and `build-run`"))
                     .at(src.span, "a prebuilt binary")
                     .related(run.span, "a build command")
                     .help("use `binary-from` with a template without a build (e.g. `uses prebuilt`), or drop it"),
@@ -836,7 +820,7 @@ fn assemble(
                 missing.push("`build-run`");
             }
             diags.push(
-                Diag::new(E_NO_BUILD, format!("app `{name}` has no way to get its binary"))
+                Diag::new(Code::NoBuild, format!("app `{name}` has no way to get its binary"))
                     .at(header, format!("no {}", missing.join(" or ")))
                     .help("use a template that builds (like `go`, the default), set `builder` and `build-run`, or set `binary-from`"),
             );
@@ -927,7 +911,7 @@ fn assemble(
                 span,
             ))),
             (model::Build::Compile(_), None) => Err(Diag::new(
-                E_NO_SOURCE,
+                Code::NoSource,
                 format!("`{flag}` is on but no template says where the {what} is"),
             )
             .at(span, format!("needs `{from}`"))
@@ -935,7 +919,7 @@ fn assemble(
                 "set `{from} /PATH/IN/BUILDER` (the template usually does)"
             ))),
             (model::Build::Prebuilt { .. }, _) => Err(Diag::new(
-                E_NO_SOURCE,
+                Code::NoSource,
                 format!("`{flag}` needs a builder image to copy the {what} from"),
             )
             .at(span, "no builder with `binary-from`")

@@ -13,17 +13,10 @@ use std::collections::BTreeMap;
 use sha2::{Digest as _, Sha256};
 
 use crate::compiler::ast::{File, ItemKind};
-use crate::compiler::diagnostic::Diag;
 use crate::compiler::sources::{self, Sources, Unreadable};
 use crate::compiler::span::{FileId, Span};
+use crate::compiler::{Code, Diag};
 use crate::compiler::{stdlib, syntax};
-
-pub const E_MISSING: &str = "scratch::E0400";
-pub const E_CYCLE: &str = "scratch::E0401";
-pub const E_ESCAPE: &str = "scratch::E0402";
-pub const E_PIN_MISMATCH: &str = "scratch::E0403";
-pub const E_BAD_PATH: &str = "scratch::E0404";
-pub const E_BAD_PIN: &str = "scratch::E0405";
 
 /// The directory part of a source name (`""` for the root directory).
 fn dir_of(name: &str) -> &str {
@@ -32,24 +25,24 @@ fn dir_of(name: &str) -> &str {
 
 /// Resolves an import path written in file `importer` to a source name.
 /// The root file is always at the root directory, whatever its own name.
-pub fn resolve(importer_dir: &str, path: &str) -> Result<String, (&'static str, String, String)> {
+pub fn resolve(importer_dir: &str, path: &str) -> Result<String, (Code, String, String)> {
     if path.is_empty() {
         return Err((
-            E_BAD_PATH,
+            Code::BadImportPath,
             "the import path is empty".into(),
             "write a relative path, e.g. \"./templates/acme.scratch\"".into(),
         ));
     }
     if path.starts_with('/') {
         return Err((
-            E_BAD_PATH,
+            Code::BadImportPath,
             format!("`{path}` is absolute"),
             "imports are relative to the importing file, e.g. \"./templates/acme.scratch\"".into(),
         ));
     }
     if path.contains(['<', '>', '\\']) {
         return Err((
-            E_BAD_PATH,
+            Code::BadImportPath,
             format!("`{path}` holds `<`, `>` or `\\`"),
             "write a `/`-separated relative path".into(),
         ));
@@ -61,7 +54,7 @@ pub fn resolve(importer_dir: &str, path: &str) -> Result<String, (&'static str, 
             ".." => {
                 if parts.pop().is_none() {
                     return Err((
-                        E_ESCAPE,
+                        Code::ImportEscape,
                         format!("`{path}` leaves the build context"),
                         "imported files must be inside the build context, which is the app file's directory unless `--context DIR` (buildx: the context argument) names a larger one"
                             .into(),
@@ -73,7 +66,7 @@ pub fn resolve(importer_dir: &str, path: &str) -> Result<String, (&'static str, 
     }
     if parts.is_empty() {
         return Err((
-            E_BAD_PATH,
+            Code::BadImportPath,
             format!("`{path}` names a directory"),
             "name a .scratch file".into(),
         ));
@@ -85,11 +78,11 @@ pub fn resolve(importer_dir: &str, path: &str) -> Result<String, (&'static str, 
 fn not_added(name: &str, why: Option<&Unreadable>) -> Diag {
     match why {
         None | Some(Unreadable::NotFound) => {
-            Diag::new(E_MISSING, format!("imported file `{name}` not found"))
+            Diag::new(Code::ImportMissing, format!("imported file `{name}` not found"))
                 .help("import paths are relative to the importing file; check the spelling")
         }
         Some(Unreadable::OutsideRoot) => Diag::new(
-            E_MISSING,
+            Code::ImportMissing,
             format!("imported file `{name}` resolves outside the build context"),
         )
         .help("a symlink may point only inside the build context (a frontend sees nothing else); copy the file in instead"),
@@ -182,7 +175,7 @@ pub fn check(sources: &Sources, parsed: &BTreeMap<FileId, &File>, diags: &mut Ve
             if let Some(pin) = &imp.pin {
                 match super::values::digest(&pin.node) {
                     Err(b) => diags.push(
-                        Diag::new(E_BAD_PIN, format!("malformed import pin: {}", b.message))
+                        Diag::new(Code::BadPin, format!("malformed import pin: {}", b.message))
                             .at(pin.span, "not a sha256 digest")
                             .help(b.help),
                     ),
@@ -194,7 +187,7 @@ pub fn check(sources: &Sources, parsed: &BTreeMap<FileId, &File>, diags: &mut Ve
                         let got = got.clone();
                         if got != want {
                             diags.push(
-                                Diag::new(E_PIN_MISMATCH, format!("`{name}` does not match its pin"))
+                                Diag::new(Code::PinMismatch, format!("`{name}` does not match its pin"))
                                     .at(pin.span, "pinned here")
                                     .help(format!(
                                         "the file's digest is {got}; if the change is expected, update the pin"
@@ -231,7 +224,7 @@ pub fn check(sources: &Sources, parsed: &BTreeMap<FileId, &File>, diags: &mut Ve
                             .collect();
                         let back = sources.get(to).map_or(String::new(), |f| f.name.clone());
                         diags.push(
-                            Diag::new(E_CYCLE, "imports form a cycle")
+                            Diag::new(Code::ImportCycle, "imports form a cycle")
                                 .at(span, "this import closes the cycle")
                                 .help(format!(
                                     "{} -> {back}; move the shared templates into a file that both import",
@@ -263,8 +256,14 @@ mod tests {
         assert_eq!(resolve("", "./a.scratch").unwrap(), "a.scratch");
         assert_eq!(resolve("t", "../b.scratch").unwrap(), "b.scratch");
         assert_eq!(resolve("t", "x/./c.scratch").unwrap(), "t/x/c.scratch");
-        assert_eq!(resolve("", "../b.scratch").unwrap_err().0, E_ESCAPE);
-        assert_eq!(resolve("", "/b.scratch").unwrap_err().0, E_BAD_PATH);
+        assert_eq!(
+            resolve("", "../b.scratch").unwrap_err().0,
+            Code::ImportEscape
+        );
+        assert_eq!(
+            resolve("", "/b.scratch").unwrap_err().0,
+            Code::BadImportPath
+        );
         // From an app file two levels below the context root.
         assert_eq!(
             resolve("services/api", "../../templates/acme.scratch").unwrap(),
@@ -272,7 +271,7 @@ mod tests {
         );
         assert_eq!(
             resolve("services/api", "../../../x.scratch").unwrap_err().0,
-            E_ESCAPE
+            Code::ImportEscape
         );
     }
 }

@@ -8,13 +8,13 @@
 
 use std::collections::BTreeMap;
 
-use super::app::{Arg, E_BAD_VALUE, E_DEPS, Set};
+use super::app::{Arg, Set};
 use super::values::{self, Bad};
 use crate::compiler::model::{
     Deps, DepsWith, SECRETS_DIR, SSH_SOCKET_PREFIX, Secret, SecretTarget, Ssh,
 };
 use crate::compiler::span::Spanned;
-use crate::compiler::{Diag, Span};
+use crate::compiler::{Code, Diag, Span};
 
 /// The id of a secret or an SSH agent: what `--secret id=ID` and
 /// `--ssh ID=...` name. Letters, digits, `_`, `-` and `.`, so it reads
@@ -104,7 +104,7 @@ fn bad(message: impl Into<String>, help: impl Into<String>) -> Bad {
 pub(super) fn validate(key: &str, args: &[Arg], diags: &mut Vec<Diag>) -> Option<()> {
     let mut report = |b: Bad, span: Span| {
         diags.push(
-            Diag::new(E_BAD_VALUE, b.message.clone())
+            Diag::new(Code::BadValue, b.message.clone())
                 .at(span, b.message)
                 .help(b.help),
         );
@@ -183,7 +183,7 @@ pub(super) fn deps(
             return match orphan {
                 None => Ok(None),
                 Some((span, key)) => Err(Diag::new(
-                    E_DEPS,
+                    Code::Deps,
                     format!("`{key}` without a dependency step"),
                 )
                 .at(span, "changes a step that is not there")
@@ -191,14 +191,14 @@ pub(super) fn deps(
             };
         }
         (Some(f), None) => {
-            return Err(Diag::new(E_DEPS, "`deps` without `deps-run`")
+            return Err(Diag::new(Code::Deps, "`deps` without `deps-run`")
                 .at(f.span, "files for a dependency step")
                 .help(
                     "add `deps-run` with the command that fetches dependencies, or remove `deps`",
                 ));
         }
         (None, Some(r)) => {
-            return Err(Diag::new(E_DEPS, "`deps-run` without `deps`")
+            return Err(Diag::new(Code::Deps, "`deps-run` without `deps`")
                 .at(r.span, "a dependency step")
                 .help("add `deps` with the files the step needs (e.g. `deps go.mod go.sum`)"));
         }
