@@ -14,7 +14,15 @@
 
 use std::fmt;
 
-use super::diagnostic::Severity;
+/// How much a diagnostic weighs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Information the user may act on (miette's "advice").
+    Note,
+    Warning,
+    #[default]
+    Error,
+}
 
 /// Writes the enum, its list and its lookups from one table, so a code
 /// cannot be in one and missing from another.

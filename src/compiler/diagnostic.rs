@@ -7,6 +7,7 @@ use std::fmt;
 use miette::LabeledSpan;
 
 use super::codes::Code;
+pub use super::codes::Severity;
 use super::excerpt::{self, Excerpt};
 
 use super::sources::Sources;
@@ -31,16 +32,6 @@ pub struct Diag {
     /// goes on (docs/errors.md, "Warnings"). The code's own, unless
     /// `strict` raised a warning to an error.
     pub severity: Severity,
-}
-
-/// How much a diagnostic weighs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    /// Information the user may act on (miette's "advice").
-    Note,
-    Warning,
-    #[default]
-    Error,
 }
 
 impl Diag {

@@ -30,8 +30,8 @@ pub mod syntax;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use codes::Code;
-pub use diagnostic::{Diag, Severity, render_plain};
+pub use codes::{Code, Severity};
+pub use diagnostic::{Diag, render_plain};
 pub use platform::Platform;
 pub use sources::Sources;
 pub use span::{FileId, Span, Spanned};
