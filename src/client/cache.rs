@@ -58,6 +58,7 @@ use serde_json::Value;
 use super::errors::UsageError;
 use super::ocilayout::{self, Digest, Found, Layout};
 use super::session::ContentStore;
+use crate::image_ref::{is_loopback_host, registry_host};
 use crate::proto::moby::buildkit::v1 as control;
 
 /// The Solve response key holding the cache manifest's descriptor (JSON).
@@ -114,31 +115,6 @@ impl LocalCache {
             Some(a) => format!("{}-{a}", self.tag),
             None => self.tag.clone(),
         }
-    }
-}
-
-/// Whether a registry host is loopback (plain HTTP is fine there).
-pub fn is_loopback_host(host: &str) -> bool {
-    let bare = host
-        .rsplit_once(':')
-        .filter(|(h, port)| !h.ends_with(':') && port.chars().all(|c| c.is_ascii_digit()))
-        .map_or(host, |(h, _)| h);
-    let bare = bare.trim_start_matches('[').trim_end_matches(']');
-    bare == "localhost"
-        || bare == "::1"
-        || bare
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// The registry host of an image reference (`docker.io` when it has none,
-/// as Docker reads `alpine` or `library/alpine`).
-pub fn registry_host(reference: &str) -> &str {
-    match reference.split_once('/') {
-        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
-            first
-        }
-        _ => "docker.io",
     }
 }
 
@@ -576,20 +552,6 @@ mod tests {
         assert!(!s.attrs.contains_key("registry.insecure"));
         let s = parse("type=registry,ref=localhost:5000/c:1", Direction::To, true).unwrap();
         assert!(!s.attrs.contains_key("registry.insecure"));
-    }
-
-    #[test]
-    fn hosts() {
-        assert_eq!(registry_host("alpine"), "docker.io");
-        assert_eq!(registry_host("library/alpine:3"), "docker.io");
-        assert_eq!(registry_host("127.0.0.1:5000/a/b:c"), "127.0.0.1:5000");
-        assert_eq!(registry_host("localhost/a"), "localhost");
-        assert!(is_loopback_host("127.0.0.1:5000"));
-        assert!(is_loopback_host("127.1.2.3"));
-        assert!(is_loopback_host("localhost:5000"));
-        assert!(is_loopback_host("[::1]:5000"));
-        assert!(!is_loopback_host("10.0.0.1:5000"));
-        assert!(!is_loopback_host("docker.io"));
     }
 
     #[test]

@@ -23,10 +23,10 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 use super::ClientError;
-use super::cache::{is_loopback_host, registry_host};
 use super::http1::{self, GetError};
 use super::ocidiff::{self, Layout};
 use super::userfile;
+use crate::image_ref::{is_loopback_host, registry_host};
 use crate::sbom::attached::{self, Attestation, Fetch, Found};
 
 /// The largest tarball read (an OCI layout or `docker save`): it is held

@@ -20,8 +20,8 @@
 //! build. Pushes to registries that are not on loopback get
 //! `registry.insecure=true` only with `--insecure-registry`.
 
-use super::cache::{is_loopback_host, registry_host};
 use super::exporter::{DaemonKind, ExporterEntry};
+use crate::image_ref::{is_loopback_host, registry_host};
 
 /// Exporters that write image manifests.
 fn is_image_exporter(kind: &str) -> bool {
