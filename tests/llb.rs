@@ -532,7 +532,7 @@ fn deps_step_is_left_out_without_its_files() {
 #[test]
 fn llb_verb_prints_what_a_build_solves() {
     use scratchc::build::inputs;
-    use scratchc::client::lock::{self, Lock, LockedBuilder};
+    use scratchc::client::inputs::lock::{self, Lock, LockedBuilder};
 
     let dir = tempfile::tempdir().unwrap();
     for f in ["app.scratch", "go.mod", "main.go"] {

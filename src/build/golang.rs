@@ -14,7 +14,7 @@
 //!
 //! A package that is not `package main` builds, with `-o`, an archive
 //! instead of a program; the binary check recognises it
-//! (`client::elf`) and [`main_span`] places that report on the same line.
+//! (`client::artefacts::elf`) and [`main_span`] places that report on the same line.
 
 use std::collections::BTreeSet;
 

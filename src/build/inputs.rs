@@ -16,7 +16,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::client::errors::UsageError;
-use crate::client::lock::{self, Lock, LockError};
+use crate::client::inputs::lock::{self, Lock, LockError};
 use crate::compiler::model::Program;
 use crate::compiler::{LowerOptions, Platform, Sources};
 

@@ -9,7 +9,7 @@
 //!    client's locals for the frontend), check the program, pin it to the
 //!    lock, and look up which dependency files the context lacks. Pure
 //!    but for the reader: the same inputs give the same plan anywhere.
-//! 2. [`run::solve_app`]: for one app, on a [`Gateway`](crate::client::gateway::Gateway)
+//! 2. [`run::solve_app`]: for one app, on a [`Gateway`](crate::client::buildkit::gateway::Gateway)
 //!    (build-id scoped for the CLI, stdio for the frontend): resolve the
 //!    builder image's config unless the lock holds it, lower all the app's
 //!    platforms in one graph ([`compiler::lower::lower_each`]), solve them
@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use crate::client::errors::{BuildError, InputError, UsageError};
-use crate::client::lock::{self, Lock};
+use crate::client::inputs::lock::{self, Lock};
 use crate::compiler::model::{App, Program};
 use crate::compiler::sources::{self, MAX_FILE_BYTES, Unreadable};
 use crate::compiler::{self, LowerOptions, Options, Platform, Sources, Target, check};

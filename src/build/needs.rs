@@ -30,7 +30,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::client::gateway::Ref;
+use crate::client::buildkit::gateway::Ref;
 use crate::compiler::model::{App, Build};
 use crate::compiler::{Code, Diag, Platform, Severity};
 use crate::gobin::{self, Finding, Need, ReadStats};

@@ -28,8 +28,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::client::atomic;
-use crate::client::session::{Filter, walk_with};
+use crate::client::artefacts::atomic;
+use crate::client::buildkit::session::{Filter, walk_with};
 use crate::compiler::ImageConfig;
 
 /// The format this scratchc reads and writes (3: `definitions` cover the

@@ -14,10 +14,10 @@ use prost::Message;
 
 use super::readback::{self, Want};
 use super::{Plan, ResolveMode, golang, needs, sbom};
-use crate::client::binary::{self, BinaryError};
-use crate::client::elf::ElfProblem;
+use crate::client::artefacts::elf::ElfProblem;
+use crate::client::buildkit::binary::{self, BinaryError};
+use crate::client::buildkit::gateway::{self, Gateway, Ref};
 use crate::client::errors::{BuildError, locate_all};
-use crate::client::gateway::{self, Gateway, Ref};
 use crate::compiler::model::{App, Build};
 use crate::compiler::{Code, Diag, ImageConfig, Span, Target};
 use crate::proto::moby::buildkit::v1::frontend as gw;
@@ -367,7 +367,7 @@ fn binary_span(app: &App) -> Span {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::client::elf::BinaryCheckError;
+    use crate::client::artefacts::elf::BinaryCheckError;
     use crate::compiler::{Options, Platform, Sources, check};
 
     /// A binary the build did not write (E0501), one that is wrong (E0500)

@@ -18,15 +18,20 @@ use std::time::Duration;
 
 use crate::build::run::Prepared;
 use crate::build::{self, NoCache, Plan, Settings, inputs, lent, record};
-use crate::client::cache::{self, Caches, Recorded};
-use crate::client::destination::{self, ContextGuard, Shape};
+use crate::client::Endpoint;
+use crate::client::artefacts::destination::{self, ContextGuard, Shape};
+use crate::client::artefacts::tarball;
+use crate::client::buildkit::cache::{self, Caches, Recorded};
+use crate::client::buildkit::exporter::{
+    self, DaemonKind, ExportPlan, OutputKind, OutputSpec, Outputs,
+};
+use crate::client::buildkit::gateway::Caps;
+use crate::client::buildkit::progress::{ProgressMode, Reporter};
+use crate::client::buildkit::repro;
+use crate::client::buildkit::session::{self, LocalDir, SecretSource, SessionConfig};
+use crate::client::buildkit::solve::{self, SolveSpec};
 use crate::client::errors::{BuildError, UsageError};
-use crate::client::exporter::{self, DaemonKind, ExportPlan, OutputKind, OutputSpec, Outputs};
-use crate::client::gateway::Caps;
-use crate::client::progress::{ProgressMode, Reporter};
-use crate::client::session::{self, LocalDir, SecretSource, SessionConfig};
-use crate::client::solve::{self, SolveSpec};
-use crate::client::{Endpoint, epoch, repro, tarball};
+use crate::client::inputs::epoch;
 use crate::compiler::lower;
 use crate::compiler::model::App;
 

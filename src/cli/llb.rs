@@ -18,8 +18,8 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use crate::build::{Plan, Settings, inputs};
-use crate::client::epoch;
 use crate::client::errors::{BuildError, UsageError};
+use crate::client::inputs::epoch;
 use crate::compiler::Target;
 use crate::compiler::model::App;
 use crate::llb;

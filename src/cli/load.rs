@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 
 use crate::build::{self, Found, Plan, Reader, Settings};
 use crate::client::errors::{BuildError, InputError, UsageError};
-use crate::client::lock;
-use crate::client::userfile::{self, FileError};
+use crate::client::inputs::lock;
+use crate::client::inputs::userfile::{self, FileError};
 use crate::compiler::Sources;
 use crate::compiler::sources::MAX_FILE_BYTES;
 

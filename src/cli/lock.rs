@@ -1,5 +1,5 @@
 //! `scratchc lock`: resolve every builder image of a file on the daemon and
-//! write `scratch.lock` beside it (see `client::lock` for the format and
+//! write `scratch.lock` beside it (see `client::inputs::lock` for the format and
 //! why). The resolution runs as a small client-side build that only calls
 //! the gateway's `ResolveImageConfig` and returns an empty result, so it
 //! sees exactly the images and the platform a real build would.
@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::build::{Plan, Settings, inputs};
+use crate::client::buildkit::gateway::{Caps, Gateway};
+use crate::client::buildkit::progress::{ProgressMode, Reporter};
+use crate::client::buildkit::solve::{self, SolveSpec};
 use crate::client::errors::BuildError;
-use crate::client::gateway::{Caps, Gateway};
-use crate::client::lock::{self, Lock, LockedBuilder, Wanted};
-use crate::client::progress::{ProgressMode, Reporter};
-use crate::client::solve::{self, SolveSpec};
+use crate::client::inputs::lock::{self, Lock, LockedBuilder, Wanted};
 use crate::proto::moby::buildkit::v1::frontend as gw;
 
 use super::load::Disk;

@@ -26,8 +26,8 @@ use crate::build::record::{self, Builder, Held, Record};
 use crate::build::run::Prepared;
 use crate::build::{NoCache, Plan};
 use crate::client::Endpoint;
-use crate::client::engine;
-use crate::client::exporter::Outputs;
+use crate::client::artefacts::engine;
+use crate::client::buildkit::exporter::Outputs;
 use crate::compiler::model::App;
 
 /// Where one app's record is kept, when the build may use one.

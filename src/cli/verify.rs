@@ -2,7 +2,7 @@
 //! tarballs, and compare every digest produced (the image index, each
 //! platform's manifest, config and layers). Identical digests are the proof
 //! that the build is reproducible; otherwise the first difference is
-//! printed with what differs inside it (`client::ocidiff`) and the exit
+//! printed with what differs inside it (`client::artefacts::ocidiff`) and the exit
 //! code is 1.
 //!
 //! The builds are ordinary `scratchc build` runs (the same flags, the same
@@ -11,9 +11,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::build::Settings;
+use crate::client::artefacts::ocidiff::{self, Layout};
+use crate::client::buildkit::progress::ProgressMode;
 use crate::client::errors::{BuildError, InputError};
-use crate::client::ocidiff::{self, Layout};
-use crate::client::progress::ProgressMode;
 
 use super::build::BuildArgs;
 use super::load::Disk;

@@ -30,9 +30,9 @@ pub mod subrequest;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::build::{self, Found, NoCache, Plan, Reader, ResolveMode, Settings};
+use crate::client::buildkit::gateway::{Caps, Gateway};
 use crate::client::errors::{BuildError, UsageError};
-use crate::client::gateway::{Caps, Gateway};
-use crate::client::{epoch, lock};
+use crate::client::inputs::{epoch, lock};
 use crate::compiler::sources::{MAX_FILE_BYTES, Unreadable};
 use crate::platform::Platform;
 use crate::proto::google::rpc::Status;
@@ -318,7 +318,7 @@ impl Locals<'_> {
         paths: &[String],
         key: &str,
         name: &str,
-    ) -> Result<crate::client::gateway::Ref, BuildError> {
+    ) -> Result<crate::client::buildkit::gateway::Ref, BuildError> {
         let def = local::definition(&local::LocalRead {
             name: local,
             session: &self.env.session_id,

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use scratchc::client::elf::{self, ElfProblem};
+use scratchc::client::artefacts::elf::{self, ElfProblem};
 use scratchc::compiler::Platform;
 
 /// The Go toolchain image `scripts/setup.sh` builds locally.
@@ -229,7 +229,7 @@ pub(crate) fn assert_ok(out: &Output) {
 
 /// Every (platform, binary bytes) of an OCI layout tarball, for `path`.
 fn binaries(tar: &Path, path: &str) -> Vec<(String, Vec<u8>)> {
-    use scratchc::client::ocidiff::{self, Layout};
+    use scratchc::client::artefacts::ocidiff::{self, Layout};
     let layout = Layout::from_tar(&std::fs::read(tar).unwrap()).unwrap();
     let json = |d: &str| -> serde_json::Value { serde_json::from_slice(&layout.blobs[d]).unwrap() };
     let index = json(&layout.image_digest().unwrap());

@@ -23,7 +23,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use scratchc::client::ocidiff::Layout;
+use scratchc::client::artefacts::ocidiff::Layout;
 
 use super::repro::{REGISTRY, WIPES, assert_ok, built_digest, example, require_registry};
 use super::{Engine, engine, host_engine, run, twin_engine};

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use tokio::net::UnixStream;
 
-use super::ClientError;
 use super::http1::{self, GetError};
+use crate::client::ClientError;
 
 /// How long the Engine may take to answer; a slower one means "do not
 /// know", and the caller builds.

@@ -30,7 +30,7 @@ use tokio::task::JoinHandle;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
-use super::{ClientError, MAX_MESSAGE_SIZE};
+use crate::client::{ClientError, MAX_MESSAGE_SIZE};
 use crate::proto::containerd::services::content::v1::content_server::ContentServer;
 use crate::proto::grpc::health::v1::health_check_response::ServingStatus;
 use crate::proto::grpc::health::v1::health_server::{Health, HealthServer};
@@ -65,7 +65,7 @@ pub struct SessionConfig {
     /// Serve registry credentials from the Docker config.
     pub auth: bool,
     /// Content stores by store id (`local:DIR`), for `type=local` cache
-    /// exports and imports (see [`crate::client::cache`]).
+    /// exports and imports (see [`crate::client::buildkit::cache`]).
     pub content_stores: BTreeMap<String, ContentStore>,
 }
 
@@ -83,7 +83,7 @@ pub struct LocalDir {
     /// The directory.
     pub path: PathBuf,
     /// `.dockerignore` patterns, applied on top of the daemon's per-request
-    /// include and exclude patterns (see [`super::patterns::read_dockerignore`]).
+    /// include and exclude patterns (see [`crate::client::inputs::patterns::read_dockerignore`]).
     pub excludes: Vec<String>,
 }
 
@@ -106,7 +106,7 @@ pub enum ExportSink {
     /// A file receiving the exporter's byte stream (`tar`, `oci`, `docker`).
     Tar(PathBuf),
     /// A directory receiving the exported tree (`local`); merged into an
-    /// existing directory (see [`crate::client::destination`]).
+    /// existing directory (see [`crate::client::artefacts::destination`]).
     Local(PathBuf),
 }
 
@@ -271,7 +271,7 @@ pub async fn start(channel: Channel, cfg: SessionConfig) -> Result<Session, Clie
             MetadataValue::from_static(m),
         );
     }
-    let mut client = super::control_client(channel);
+    let mut client = crate::client::control_client(channel);
     let resp = match tokio::time::timeout(Duration::from_secs(30), client.session(req)).await {
         Ok(Ok(r)) => r,
         Ok(Err(status)) => {

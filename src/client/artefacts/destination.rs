@@ -24,8 +24,8 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-use super::ClientError;
-use super::patterns::PatternSet;
+use crate::client::ClientError;
+use crate::client::inputs::patterns::PatternSet;
 
 /// What kind of thing is written at a destination.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

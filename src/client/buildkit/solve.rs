@@ -20,11 +20,11 @@ use tokio::task::JoinHandle;
 use tokio_stream::StreamExt as _;
 use tonic::transport::Channel;
 
-use super::errors::{BuildError, StepFailure, locate_all};
 use super::exporter::ExporterEntry;
 use super::gateway::Gateway;
 use super::progress::{LogRecord, Reporter, StatusRecord, Update, VertexRecord, WarningRecord};
-use super::{ClientError, control_client};
+use crate::client::errors::{BuildError, StepFailure, locate_all};
+use crate::client::{ClientError, control_client};
 use crate::proto::google::rpc::Status as RpcStatus;
 use crate::proto::moby::buildkit::v1 as control;
 use crate::proto::moby::buildkit::v1::frontend as gw;

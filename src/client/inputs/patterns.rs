@@ -17,7 +17,7 @@
 
 use std::path::Path;
 
-use super::ClientError;
+use crate::client::ClientError;
 
 /// A pattern that cannot be parsed (bad `[` class, lone `!`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use super::errors::{BuildError, UsageError};
 use super::gateway::Caps;
 use super::session::ExportSink;
+use crate::client::errors::{BuildError, UsageError};
 
 /// A file output kind of `--output`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

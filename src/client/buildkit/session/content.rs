@@ -5,7 +5,7 @@
 //! files themselves: they call containerd's content API on the session,
 //! with the metadata `buildkit-attachable-store-id: local:DIR` on every call
 //! to name the store. Each store here is an OCI image layout directory
-//! ([`crate::client::ocilayout`]).
+//! ([`crate::client::artefacts::ocilayout`]).
 //!
 //! What the daemon calls (BuildKit 0.13 through containerd 1.7's proxy
 //! store), and what we answer:
@@ -43,7 +43,7 @@ use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::ContentStore;
-use crate::client::ocilayout::{CommitError, Digest, Ingest, Layout};
+use crate::client::artefacts::ocilayout::{CommitError, Digest, Ingest, Layout};
 use crate::proto::containerd::services::content::v1 as api;
 use api::content_server::Content;
 
@@ -515,7 +515,7 @@ mod tests {
     use tonic::transport::{Channel, Endpoint};
 
     use super::*;
-    use crate::client::session::h2serve;
+    use crate::client::buildkit::session::h2serve;
     use api::WriteAction::{Commit, Stat, Write};
     use api::content_client::ContentClient;
 

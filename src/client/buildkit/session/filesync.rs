@@ -29,7 +29,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::LocalDir;
 use super::fsmode;
-use crate::client::patterns::{PatternSet, clean};
+use crate::client::inputs::patterns::{PatternSet, clean};
 use crate::proto::fsutil::types::{Packet, PacketType, Stat};
 use crate::proto::moby::filesync::v1::file_sync_server::FileSync;
 
@@ -70,7 +70,7 @@ impl Filter {
         include: &[String],
         follow: &[String],
         excludes: &[&[String]],
-    ) -> Result<Filter, crate::client::patterns::PatternError> {
+    ) -> Result<Filter, crate::client::inputs::patterns::PatternError> {
         let mut inc: Vec<String> = include.to_vec();
         for f in follow {
             inc.extend(follow_links(root, f));

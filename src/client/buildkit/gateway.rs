@@ -21,8 +21,8 @@ use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-use super::MAX_MESSAGE_SIZE;
-use super::errors::BuildError;
+use crate::client::MAX_MESSAGE_SIZE;
+use crate::client::errors::BuildError;
 use crate::compiler::ImageConfig;
 use crate::platform::Platform;
 use crate::proto::fsutil::types::Stat;
@@ -403,7 +403,9 @@ fn is_not_found(s: &tonic::Status) -> bool {
     (s.code() == tonic::Code::NotFound
         || s.message().contains("no such file or directory")
         || s.message().contains("not found"))
-        && super::errors::ErrorDetails::from_status(s).vertex.is_none()
+        && crate::client::errors::ErrorDetails::from_status(s)
+            .vertex
+            .is_none()
 }
 
 /// The gateway `Result` for one image: a single `ref` with

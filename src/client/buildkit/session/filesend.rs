@@ -37,7 +37,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::ExportSink;
 use super::fsmode;
-use crate::client::destination::{self, Shape, Staged};
+use crate::client::artefacts::destination::{self, Shape, Staged};
 use crate::client::{ClientError, MAX_MESSAGE_SIZE};
 use crate::proto::fsutil::types::{Packet, PacketType, Stat};
 use crate::proto::moby::filesync::v1::BytesMessage;

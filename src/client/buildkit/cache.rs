@@ -20,7 +20,7 @@
 //! calls containerd's content API on the client's session, naming the
 //! store `local:DIR` (the `dest`/`src` attribute as sent, which is why we
 //! make it absolute), and the client serves the directory
-//! (`session/content.rs`, [`crate::client::ocilayout`]). After the build,
+//! (`session/content.rs`, [`crate::client::artefacts::ocilayout`]). After the build,
 //! the Solve response's `cache.manifest` is the descriptor of the cache
 //! manifest; the client checks that it and the blobs it lists are in DIR
 //! and tags it in `index.json` (`org.opencontainers.image.ref.name` = the
@@ -55,9 +55,9 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::errors::UsageError;
-use super::ocilayout::{self, Digest, Found, Layout};
 use super::session::ContentStore;
+use crate::client::artefacts::ocilayout::{self, Digest, Found, Layout};
+use crate::client::errors::UsageError;
 use crate::image_ref::{is_loopback_host, registry_host};
 use crate::proto::moby::buildkit::v1 as control;
 

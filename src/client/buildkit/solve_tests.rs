@@ -9,14 +9,14 @@
 use prost::Message as _;
 
 use super::{ERROR_LOG_LINES, enrich};
+use crate::client::buildkit::progress::{LogRecord, ProgressMode, Reporter, Update, VertexRecord};
 use crate::client::errors::{BuildError, StepFailure, locate_all};
-use crate::client::progress::{LogRecord, ProgressMode, Reporter, Update, VertexRecord};
 use crate::compiler::{self, Options, Sources};
 use crate::proto::pb;
 
 /// Line 2 holds the app: the template line must not be mistaken for it.
 const APP: &str = "# syntax=scratchc/frontend:0.1\napp hello {\n  port 8080\n}\n";
-const GO_TEMPLATE: &str = include_str!("../../stdlib/go.scratch");
+const GO_TEMPLATE: &str = include_str!("../../../stdlib/go.scratch");
 const MESSAGE: &str = "process \"go build\" did not complete successfully: exit code: 1";
 
 /// The 1-based line of `text` that contains `needle`.

@@ -22,10 +22,10 @@ use std::time::Duration;
 
 use tokio::net::TcpStream;
 
-use super::ClientError;
 use super::http1::{self, GetError};
 use super::ocidiff::{self, Layout};
-use super::userfile;
+use crate::client::ClientError;
+use crate::client::inputs::userfile;
 use crate::image_ref::{is_loopback_host, registry_host};
 use crate::sbom::attached::{self, Attestation, Fetch, Found};
 

@@ -31,7 +31,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 use tonic::transport::Channel;
 
-use super::{ClientError, MAX_MESSAGE_SIZE, error_chain};
+use crate::client::{ClientError, MAX_MESSAGE_SIZE, error_chain};
 use crate::proto::moby::buildkit::v1::control_client::ControlClient;
 
 /// buildkitd's default socket when run as root.

@@ -324,7 +324,8 @@ impl Lock {
             path: path.to_path_buf(),
             source,
         };
-        super::atomic::write_atomic(path, self.render().as_bytes()).map_err(|e| io("write", e))
+        crate::client::artefacts::atomic::write_atomic(path, self.render().as_bytes())
+            .map_err(|e| io("write", e))
     }
 
     /// Every way this lock differs from what the file needs now; empty

@@ -1,13 +1,13 @@
 //! Reading a produced binary back from the daemon and checking it
-//! ([`super::elf`]) before the image is exported, in a client-side build
+//! ([`crate::client::artefacts::elf`]) before the image is exported, in a client-side build
 //! and in the frontend alike (both read through [`Ref`]).
 //!
 //! `StatFile` gives the size, then `ReadFile` with a range fetches only the
 //! header and program headers (one 4 KiB read for a Go binary, a few more
 //! for a dynamic one), never the whole binary.
 
-use super::elf::{self, BinaryCheckError, ByteRange, ElfInfo};
 use super::gateway::Ref;
+use crate::client::artefacts::elf::{self, BinaryCheckError, ByteRange, ElfInfo};
 use crate::platform::Platform;
 
 /// What can stop the check: the daemon could not give us the file, or the
