@@ -230,7 +230,7 @@ if want label; then
   # The compile is CACHED after a label change (plain progress shows it).
   bash "$work/label.sh"
   $bin build "$work/app.scratch" --progress plain -t bench-scratchc:latest 2>&1 \
-    | awk '/build: go build/ {id=$1} $0 == id" CACHED" {c=1} END {print (c ? "label change, compile step: CACHED" : "label change, compile step: RUN")}'
+    | awk '/build: go -C . build/ {id=$1} $0 == id" CACHED" {c=1} END {print (c ? "label change, compile step: CACHED" : "label change, compile step: RUN")}'
 fi
 
 if want frontend; then
