@@ -186,6 +186,8 @@ pub struct Plan {
     pub absent: BTreeSet<String>,
     /// Dependency files the context holds (`LowerOptions::present_files`).
     pub present: BTreeSet<String>,
+    /// Builder images resolved on the daemon during this run.
+    pub resolved: run::Resolved,
 }
 
 impl Plan {
@@ -228,6 +230,7 @@ impl Plan {
             excludes,
             absent: BTreeSet::new(),
             present: BTreeSet::new(),
+            resolved: run::Resolved::default(),
         };
         plan.check()?;
         let probes = plan.program.context_probes();

@@ -248,6 +248,12 @@ async fn warm_context(gateway: &Gateway, plan: &Plan, app: &App) {
     }
 }
 
+/// Builder images resolved on the daemon during one run, by reference:
+/// apps built at once with one builder resolve it once (the first asks,
+/// the others wait for its answer).
+#[derive(Clone, Debug, Default)]
+pub struct Resolved(std::sync::Arc<tokio::sync::Mutex<BTreeMap<String, gateway::ResolvedImage>>>);
+
 /// The config of the app's builder image when the lock does not hold it,
 /// keyed as `LowerOptions::builder_configs` wants.
 async fn builder_config(
@@ -265,6 +271,10 @@ async fn builder_config(
         .is_some_and(|l| l.builder_configs().contains_key(&image))
     {
         return Ok(BTreeMap::new());
+    }
+    let mut memo = plan.resolved.0.lock().await;
+    if let Some(r) = memo.get(&image) {
+        return Ok(BTreeMap::from([(image, r.clone())]));
     }
     let platform = &plan.settings.build_platform;
     let resolved = match plan.settings.resolve {
@@ -285,6 +295,7 @@ async fn builder_config(
         call: "LLBBridge.ResolveImageConfig",
         message: format!("cannot find the builder image {image}: {e}"),
     })?;
+    memo.insert(image.clone(), resolved.clone());
     Ok(BTreeMap::from([(image, resolved)]))
 }
 

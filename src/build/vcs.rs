@@ -72,7 +72,7 @@ impl Vcs {
         let source = ["origin", "upstream"]
             .iter()
             .find_map(|r| git(dir, &["remote", "get-url", r]))
-            .map(|u| strip_credentials(&u));
+            .and_then(|u| source_url(&u));
         Vcs {
             commit: Some(commit),
             short: None,
@@ -86,7 +86,7 @@ impl Vcs {
     pub fn from_attrs(raw: &BTreeMap<String, String>) -> Vcs {
         let get = |k: &str| raw.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
         let mut vcs = Vcs {
-            source: get("vcs:source").map(strip_credentials),
+            source: get("vcs:source").and_then(source_url),
             ..Vcs::default()
         };
         if let Some(rev) = get("vcs:revision") {
@@ -186,6 +186,22 @@ fn git_output(dir: &Path, args: &[&str]) -> Option<String> {
     String::from_utf8(out.stdout).ok()
 }
 
+/// What a remote URL gives the `source` label: the URL without
+/// credentials ([`strip_credentials`]), or nothing for a remote on this
+/// machine (a path, `file://`), which names nothing anyone else can
+/// fetch and would put a local path in the image.
+pub fn source_url(url: &str) -> Option<String> {
+    let remote = match url.split_once("://") {
+        Some((scheme, _)) => !scheme.eq_ignore_ascii_case("file"),
+        // `user@host:path`, git's scp-like form; a path has no `:` before
+        // its first `/`.
+        None => url
+            .split_once(':')
+            .is_some_and(|(host, _)| !host.is_empty() && !host.contains('/')),
+    };
+    remote.then(|| strip_credentials(url))
+}
+
 /// A remote URL without the `user:password@` of an http(s) URL (a token
 /// must never reach an image label). SSH forms (`git@host:path`) keep
 /// their user, which is no secret.
@@ -273,6 +289,31 @@ mod tests {
         );
         assert_eq!(strip_credentials("ssh://git@h/r"), "ssh://git@h/r");
         assert_eq!(strip_credentials("https://h/p@x"), "https://h/p@x");
+    }
+
+    #[test]
+    fn a_remote_on_this_machine_is_no_source() {
+        for local in [
+            "/work/repo",
+            "../repo",
+            "repo.git",
+            "file:///work/repo",
+            "./a:b",
+        ] {
+            assert_eq!(source_url(local), None, "{local}");
+        }
+        assert_eq!(
+            source_url("https://u:p@h.example/r.git").as_deref(),
+            Some("https://h.example/r.git")
+        );
+        assert_eq!(
+            source_url("git@github.com:a/b.git").as_deref(),
+            Some("git@github.com:a/b.git")
+        );
+        assert_eq!(
+            source_url("ssh://git@h/r").as_deref(),
+            Some("ssh://git@h/r")
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! secrets, exports, caches), progress on the terminal, and the summary.
 //! Each app is a client-side gateway build (as Go's `client.Build`): one
 //! `Control.Solve` whose gateway calls run [`crate::build::solve_app`].
-//! All apps share one session.
+//! Several apps solve at once, each on its own session.
 //!
 //! Exit codes: docs/client.md, "Exit codes".
 
@@ -34,6 +34,7 @@ use crate::client::errors::{BuildError, UsageError};
 use crate::client::inputs::epoch;
 use crate::compiler::lower;
 use crate::compiler::model::App;
+use crate::proto::pb;
 
 use super::load::Disk;
 use super::unchanged;
@@ -354,105 +355,156 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         job_caches.push(c.options);
     }
 
-    let session = session::start(
-        channel.clone(),
-        SessionConfig {
-            name: jobs
-                .iter()
-                .map(|j| j.app.name.node.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-            shared_key: inputs::local_unique(&disk.context),
-            dirs: BTreeMap::from([(
-                lower::CONTEXT.to_string(),
-                LocalDir {
-                    path: disk.context.clone(),
-                    excludes: plan.excludes.clone(),
-                },
-            )]),
-            secrets,
-            ssh: agents,
-            exports: jobs.iter().flat_map(|j| j.export.sinks.clone()).collect(),
-            auth: true,
-            content_stores: caches.stores(),
-        },
-    )
+    // One session per app: the exporters of a solve number from 0, so a
+    // session serves one solve's exports. All share the context's key: the
+    // daemon keeps one copy of the context for them.
+    let base = SessionConfig {
+        name: String::new(),
+        shared_key: inputs::local_unique(&disk.context),
+        dirs: BTreeMap::from([(
+            lower::CONTEXT.to_string(),
+            LocalDir {
+                path: disk.context.clone(),
+                excludes: plan.excludes.clone(),
+            },
+        )]),
+        secrets,
+        ssh: agents,
+        exports: Vec::new(),
+        auth: true,
+        content_stores: caches.stores(),
+    };
+    let sessions = futures::future::try_join_all(jobs.iter().map(|job| {
+        session::start(
+            channel.clone(),
+            SessionConfig {
+                name: job.app.name.node.clone(),
+                exports: job.export.sinks.clone(),
+                ..base.clone()
+            },
+        )
+    }))
     .await?;
 
     let mode = args.progress.resolve(std::io::stderr().is_terminal());
     let mut reporter = Reporter::new(mode, Box::new(std::io::stderr()));
-    let mut results = Vec::new();
-    // The apps solve one after another on the one session; each one's
-    // exporters write to its own sinks.
-    let mut first_sink = 0;
-    for (job, cache) in jobs.iter().zip(job_caches) {
-        session.route_exports_from(first_sink);
-        first_sink += job.export.sinks.len();
-        let platforms: Vec<String> = plan.platforms(job.app).iter().map(|p| p.id()).collect();
-        let mut frontend_attrs = BTreeMap::from([
-            ("build-arg:SOURCE_DATE_EPOCH".to_string(), epoch.attr()),
-            // What BuildKit checks the result against (0.20+ warns on
-            // a mismatch).
-            ("platform".to_string(), platforms.join(",")),
-        ]);
-        if let Some(p) = &provenance {
-            // BuildKit makes it, from what it saw of the build.
-            frontend_attrs.insert("attest:provenance".to_string(), p.clone());
+    // The apps solve at once, their progress on one board: a step they
+    // share (the context, a module's dependencies) runs once on the
+    // daemon. The first failure cancels the others.
+    let plan = &plan;
+    let solved = solve::with_progress(&mut reporter, |progress| {
+        let runs = jobs
+            .iter()
+            .zip(job_caches)
+            .zip(&sessions)
+            .map(|((job, cache), session)| {
+                let spec = SolveSpec {
+                    build_ref: solve::new_ref(),
+                    session_id: session.id.clone(),
+                    exporters: job.export.exporters.clone(),
+                    frontend_attrs: frontend_attrs(plan, job.app, &epoch, provenance.as_deref()),
+                    cache,
+                };
+                solve_one(channel.clone(), spec, progress.clone(), plan, job.app)
+            });
+        futures::future::try_join_all(runs)
+    })
+    .await;
+    let solved = match solved {
+        Ok(solved) => solved,
+        Err((e, defs)) => {
+            for s in sessions {
+                s.abort().await;
+            }
+            for s in jobs.iter().filter_map(|j| j.slot.as_ref()) {
+                unchanged::forget(s);
+            }
+            return Err(solve::enrich(e, &reporter, &defs));
         }
-        let spec = SolveSpec {
-            build_ref: solve::new_ref(),
-            session_id: session.id.clone(),
-            exporters: job.export.exporters.clone(),
-            frontend_attrs,
-            cache,
-        };
-        // What was sent, kept for the error report and the record, and
-        // what the check of the binaries found.
-        let sent = std::sync::Mutex::new(None::<Prepared>);
-        let found = std::sync::Mutex::new(build::Checked::default());
-        let (plan, slot, found_slot) = (&plan, &sent, &found);
-        let body = |gw| async move {
-            let prepared = build::run::prepare(&gw, plan, job.app).await?;
-            let result = build::run::solve(&gw, plan, job.app, &prepared).await;
-            if let Ok(mut s) = slot.lock() {
-                *s = Some(prepared);
-            }
-            let (result, checked) = result?;
-            if let Ok(mut f) = found_slot.lock() {
-                *f = checked;
-            }
-            Ok(result)
-        };
-        let solved = solve::solve(channel.clone(), spec, &mut reporter, body).await;
-        let prepared = sent.lock().ok().and_then(|mut s| s.take());
-        match solved {
-            Ok(resp) => {
-                let checked = found
-                    .lock()
-                    .map(|mut f| std::mem::take(&mut *f))
-                    .unwrap_or_default();
-                super::needs::print(job.app, &checked, plan, mode);
-                results.push((job, resp, prepared));
-            }
-            Err(e) => {
-                session.abort().await;
-                if let Some(s) = &job.slot {
-                    unchanged::forget(s);
-                }
-                let defs = prepared.map(|p| p.definitions).unwrap_or_default();
-                return Err(solve::enrich(e, &reporter, &defs));
-            }
-        }
+    };
+    for s in sessions {
+        s.close().await?;
     }
-    session.close().await?;
-    for (job, resp, prepared) in results {
+    for (job, (resp, prepared, checked)) in jobs.iter().zip(solved) {
+        super::needs::print(job.app, &checked, plan, mode);
         summarize(job, &resp, &caches, app_key(job.app).as_deref(), &epoch)?;
-        if let (Some(slot), Some(p), Some(fp)) = (&job.slot, &prepared, &context) {
+        if let (Some(slot), Some(fp)) = (&job.slot, &context) {
             let image = resp.get("containerimage.digest").map(String::as_str);
-            unchanged::remember(slot, p, &job.outputs, fp, image).await;
+            unchanged::remember(slot, &prepared, &job.outputs, fp, image).await;
         }
     }
     Ok(())
+}
+
+/// The frontend attributes of an app's solve.
+fn frontend_attrs(
+    plan: &Plan,
+    app: &App,
+    epoch: &epoch::Epoch,
+    provenance: Option<&str>,
+) -> BTreeMap<String, String> {
+    let platforms: Vec<String> = plan.platforms(app).iter().map(|p| p.id()).collect();
+    let mut attrs = BTreeMap::from([
+        ("build-arg:SOURCE_DATE_EPOCH".to_string(), epoch.attr()),
+        // What BuildKit checks the result against (0.20+ warns on a
+        // mismatch).
+        ("platform".to_string(), platforms.join(",")),
+    ]);
+    if let Some(p) = provenance {
+        // BuildKit makes it, from what it saw of the build.
+        attrs.insert("attest:provenance".to_string(), p.to_string());
+    }
+    attrs
+}
+
+/// One app's client-side build: what the daemon answered, what was sent
+/// (for the record) and what the check of its binaries found; on failure
+/// the error and the definitions sent (where the failing step is looked
+/// up).
+async fn solve_one(
+    channel: tonic::transport::Channel,
+    spec: SolveSpec,
+    progress: solve::Progress,
+    plan: &Plan,
+    app: &App,
+) -> Result<(solve::ExporterResponse, Prepared, build::Checked), (BuildError, Vec<pb::Definition>)>
+{
+    let sent = std::sync::Mutex::new(None::<Prepared>);
+    let found = std::sync::Mutex::new(build::Checked::default());
+    let (slot, found_slot) = (&sent, &found);
+    let body = |gw| async move {
+        let prepared = build::run::prepare(&gw, plan, app).await?;
+        let result = build::run::solve(&gw, plan, app, &prepared).await;
+        if let Ok(mut s) = slot.lock() {
+            *s = Some(prepared);
+        }
+        let (result, checked) = result?;
+        if let Ok(mut f) = found_slot.lock() {
+            *f = checked;
+        }
+        Ok(result)
+    };
+    let solved = solve::solve_job(channel, spec, progress, body).await;
+    let prepared = sent.lock().ok().and_then(|mut s| s.take());
+    match (solved, prepared) {
+        (Ok(resp), Some(prepared)) => {
+            let checked = found
+                .lock()
+                .map(|mut f| std::mem::take(&mut *f))
+                .unwrap_or_default();
+            Ok((resp, prepared, checked))
+        }
+        (Ok(_), None) => Err((
+            BuildError::Daemon {
+                call: "Control.Solve",
+                message:
+                    "the build ended without solving the app (a bug in scratchc, please report it)"
+                        .into(),
+            },
+            Vec::new(),
+        )),
+        (Err(e), prepared) => Err((e, prepared.map(|p| p.definitions).unwrap_or_default())),
+    }
 }
 
 /// `--progress`'s values, from the progress code's own list (which knows

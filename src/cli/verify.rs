@@ -37,6 +37,9 @@ pub struct VerifyArgs {
     /// A secret for `secret` mounts, as for `scratchc build` (repeatable).
     #[arg(long = "secret", value_name = "id=NAME,src=FILE|env=VAR")]
     pub secrets: Vec<String>,
+    /// An SSH agent for `ssh` mounts, as for `scratchc build` (repeatable).
+    #[arg(long = "ssh", value_name = "default|ID=SOCKET")]
+    pub ssh: Vec<String>,
     #[command(flatten)]
     pub daemon: DaemonArgs,
 }
@@ -131,7 +134,7 @@ fn app_names(args: &VerifyArgs) -> Result<Vec<String>, BuildError> {
 }
 
 /// One `scratchc build --no-cache` of `app` to an OCI tarball: the build
-/// verb with the user's compile, secret and daemon flags.
+/// verb with the user's compile, secret, SSH and daemon flags.
 fn build_once(args: &VerifyArgs, app: &str, dest: &Path) -> BuildArgs {
     BuildArgs {
         apps: vec![app.to_string()],
@@ -140,6 +143,7 @@ fn build_once(args: &VerifyArgs, app: &str, dest: &Path) -> BuildArgs {
         no_cache: true,
         progress: ProgressMode::Quiet,
         secrets: args.secrets.clone(),
+        ssh: args.ssh.clone(),
         daemon: args.daemon.clone(),
         ..BuildArgs::for_file(args.file.clone())
     }

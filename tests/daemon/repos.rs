@@ -699,7 +699,8 @@ fn start_agent() -> Agent {
 }
 
 /// `ssh` forwards the client's agent: with `scratchc build --ssh
-/// default` (served on our session) and through buildx alike, the build
+/// default` (served on our session), `scratchc verify --ssh
+/// default=SOCKET` and through buildx alike, the build
 /// step asks a real ssh-agent for its keys at `$SSH_AUTH_SOCK` and finds
 /// the one added. Without `--ssh`, buildx's step gets no agent and fails.
 #[test]
@@ -729,19 +730,22 @@ fn ssh_forwards_the_agent_from_scratchc_and_buildx() {
     assert_ok(&out);
     let log = text(&out.stderr);
     assert!(log.contains("the agent holds 1 key(s)"), "{log}");
+    // The agent named by its socket, through `verify` (two --no-cache
+    // builds that must agree).
     let out = output(
         scratchc()
-            .args(["build", "--progress", "plain", "--no-cache", "-o"])
-            .arg(format!(
-                "type=oci,dest={}",
-                dir.path().join("cli2.tar").display()
-            ))
+            .arg("verify")
             .arg("--ssh")
             .arg(format!("default={}", agent.sock.display()))
             .arg(&file)
             .env_remove("SSH_AUTH_SOCK"),
     );
     assert_ok(&out);
+    assert!(
+        text(&out.stdout).contains("reproducible"),
+        "{}",
+        text(&out.stdout)
+    );
     let out = output(
         buildx(&file, dir.path(), &["--ssh", "default", "--no-cache"])
             .env("SSH_AUTH_SOCK", &agent.sock),

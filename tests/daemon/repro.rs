@@ -737,7 +737,7 @@ fn local_cache_survives_a_wiped_daemon() {
         "{log}"
     );
     assert!(!log.contains("warning:"), "{log}");
-    let step = "[hello linux/amd64] build: go build";
+    let step = "[hello linux/amd64] build: go -C . build";
     let id = log
         .lines()
         .find(|l| l.contains(step))

@@ -51,7 +51,7 @@ fn assert_compile_cached(out: &Output, who: &str) {
         log.contains("importing cache manifest from"),
         "{who}:\n{log}"
     );
-    let step = "[hello linux/amd64] build: go build";
+    let step = "[hello linux/amd64] build: go -C . build";
     let id = log
         .lines()
         .find(|l| l.contains(step))

@@ -52,6 +52,13 @@ pub type ExporterResponse = BTreeMap<String, String>;
 /// Aborts a spawned task when dropped.
 struct AbortOnDrop<T>(JoinHandle<T>);
 
+impl<T> AbortOnDrop<T> {
+    /// Waits for the task; dropping this future aborts it.
+    async fn join(mut self) -> Result<T, tokio::task::JoinError> {
+        (&mut self.0).await
+    }
+}
+
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
@@ -63,13 +70,66 @@ pub fn new_ref() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// Runs one client-side build: starts `Control.Solve` and `Control.Status`
-/// for `spec.build_ref`, runs `body` with a gateway bound to the build, and
-/// returns its result to the daemon. Progress goes to `reporter`.
+/// Runs one client-side build, its progress shown on `reporter`: see
+/// [`solve_job`].
 pub async fn solve<F, Fut>(
     channel: Channel,
     spec: SolveSpec,
     reporter: &mut Reporter,
+    body: F,
+) -> Result<ExporterResponse, BuildError>
+where
+    F: FnOnce(Gateway) -> Fut,
+    Fut: Future<Output = Result<gw::Result, BuildError>>,
+{
+    with_progress(reporter, |progress| {
+        solve_job(channel, spec, progress, body)
+    })
+    .await
+}
+
+/// Where a build sends its status records; clones of one [`Progress`]
+/// merge several builds on one reporter.
+pub type Progress = mpsc::Sender<Update>;
+
+/// Runs `work` with a [`Progress`] whose records `reporter` shows as they
+/// arrive, until `work` ends and every clone of the sender is gone; then
+/// finishes the reporter.
+pub async fn with_progress<W, Fut>(reporter: &mut Reporter, work: W) -> Fut::Output
+where
+    W: FnOnce(Progress) -> Fut,
+    Fut: Future,
+{
+    let (tx, mut rx) = mpsc::channel::<Update>(64);
+    let work = work(tx);
+    tokio::pin!(work);
+    let mut output = None;
+    let mut open = true;
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    while output.is_none() || open {
+        tokio::select! {
+            r = &mut work, if output.is_none() => output = Some(r),
+            u = rx.recv(), if open => match u {
+                Some(u) => reporter.update(u),
+                None => open = false,
+            },
+            _ = tick.tick() => reporter.tick(),
+        }
+    }
+    reporter.finish();
+    output.expect("the loop ends once the work has")
+}
+
+/// Runs one client-side build: starts `Control.Solve` and `Control.Status`
+/// for `spec.build_ref`, runs `body` with a gateway bound to the build, and
+/// returns its result to the daemon. Status records go to `progress` until
+/// the status stream ends, at most [`STATUS_TAIL`] after the build.
+/// Several run at once on one channel (each with its own build ref and
+/// session); the daemon runs a step they share once.
+pub async fn solve_job<F, Fut>(
+    channel: Channel,
+    spec: SolveSpec,
+    progress: Progress,
     body: F,
 ) -> Result<ExporterResponse, BuildError>
 where
@@ -99,10 +159,9 @@ where
     };
     let solve_task = AbortOnDrop(tokio::spawn(async move { ctl.solve(req).await }));
 
-    let (tx, mut rx) = mpsc::channel::<Update>(64);
     let mut st = control_client(channel.clone());
     let status_ref = spec.build_ref.clone();
-    let _status_task = AbortOnDrop(tokio::spawn(async move {
+    let mut status_task = AbortOnDrop(tokio::spawn(async move {
         let Ok(resp) = st
             .status(control::StatusRequest { r#ref: status_ref })
             .await
@@ -111,7 +170,7 @@ where
         };
         let mut stream = resp.into_inner();
         while let Some(Ok(msg)) = stream.next().await {
-            if tx.send(convert_status(msg)).await.is_err() {
+            if progress.send(convert_status(msg)).await.is_err() {
                 break;
             }
         }
@@ -146,49 +205,19 @@ where
             }
         }
     };
-    tokio::pin!(body_fut);
-    let mut solve_task = solve_task;
+    let (body_result, solve_result) = tokio::join!(body_fut, solve_task.join());
+    // The status stream ends shortly after the job; wait for its last
+    // records (the export vertices, the failing step's final logs).
+    let _ = tokio::time::timeout(STATUS_TAIL, &mut status_task.0).await;
 
-    let mut body_result: Option<Result<(), BuildError>> = None;
-    let mut solve_result = None;
-    let mut status_open = true;
-    let mut tick = tokio::time::interval(Duration::from_millis(200));
-    while body_result.is_none() || solve_result.is_none() {
-        tokio::select! {
-            r = &mut body_fut, if body_result.is_none() => body_result = Some(r),
-            r = &mut solve_task.0, if solve_result.is_none() => solve_result = Some(r),
-            u = rx.recv(), if status_open => match u {
-                Some(u) => reporter.update(u),
-                None => status_open = false,
-            },
-            _ = tick.tick() => reporter.tick(),
-        }
-    }
-    // The status stream ends shortly after the job; take its last records
-    // (the export vertices, the failing step's final logs).
-    let drain = tokio::time::sleep(Duration::from_secs(3));
-    tokio::pin!(drain);
-    while status_open {
-        tokio::select! {
-            u = rx.recv() => match u {
-                Some(u) => reporter.update(u),
-                None => status_open = false,
-            },
-            _ = &mut drain => break,
-        }
-    }
-    reporter.finish();
-
-    let body_result = body_result.unwrap_or(Ok(()));
     let solve_result = match solve_result {
-        Some(Ok(r)) => r,
-        Some(Err(join)) => {
+        Ok(r) => r,
+        Err(join) => {
             return Err(BuildError::Daemon {
                 call: "Control.Solve",
                 message: format!("the solve task ended abnormally: {join}"),
             });
         }
-        None => return Err(BuildError::Cancelled),
     };
     // The body's own error is the most precise (it holds the gateway's
     // typed details); Control.Solve then only repeats it.
@@ -198,6 +227,9 @@ where
         Err(status) => Err(BuildError::from_status("Control.Solve", &status)),
     }
 }
+
+/// How long a build's status stream may take to end after the build.
+const STATUS_TAIL: Duration = Duration::from_secs(3);
 
 /// Lists the daemon's workers (labels, platforms) before any build.
 pub async fn list_workers(

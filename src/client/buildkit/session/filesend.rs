@@ -46,10 +46,6 @@ use crate::proto::moby::filesync::v1::BytesMessage;
 pub struct Exports {
     sinks: Vec<ExportSink>,
     state: Mutex<Vec<SinkState>>,
-    /// The sink of exporter 0 of the solve running now: several solves
-    /// (one per app) share the session one after another, each numbering
-    /// its exporters from 0 (see [`Exports::route_from`]).
-    base: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Default)]
@@ -73,14 +69,7 @@ impl Exports {
         Exports {
             sinks,
             state: Mutex::new(state),
-            base: std::sync::atomic::AtomicUsize::new(0),
         }
-    }
-
-    /// Serves exporter `i` of the next solve with sink `first + i`. Solves
-    /// on one session must run one after another for this to hold.
-    pub fn route_from(&self, first: usize) {
-        self.base.store(first, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Vec<SinkState>>, Status> {
@@ -294,7 +283,6 @@ async fn diff_copy(
             .and_then(|s| s.trim().parse::<usize>().ok())
             .ok_or_else(|| Status::invalid_argument("bad buildkit-attachable-exporter-id"))?,
     };
-    let id = exports.base.load(std::sync::atomic::Ordering::SeqCst) + id;
     let (sink, staging) = exports.begin(id)?;
     let (tx, rx) = mpsc::channel(16);
     let inbound = req.into_inner();

@@ -341,14 +341,6 @@ fn ascii_value(s: &str) -> MetadataValue<tonic::metadata::Ascii> {
 }
 
 impl Session {
-    /// Routes the exporters of the next solve to the export sinks from
-    /// index `first` on (`SessionConfig::exports`): several apps solved
-    /// one after another on this session each number their exporters
-    /// from 0.
-    pub fn route_exports_from(&self, first: usize) {
-        self.exports.route_from(first);
-    }
-
     /// Ends the session and moves completed exports into place. Fails if an
     /// export transfer failed (its staging is removed).
     pub async fn close(mut self) -> Result<(), ClientError> {
