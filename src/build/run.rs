@@ -398,6 +398,7 @@ mod tests {
             excludes: Vec::new(),
             absent: Default::default(),
             present: Default::default(),
+            resolved: Default::default(),
         };
         let line = text.find("build-run").unwrap();
         let platform = Platform::linux_amd64();
