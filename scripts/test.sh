@@ -44,6 +44,11 @@ done
 #   sid's CLI has none installed): the file, not the engine, is the subject.
 # - quickstart::: the README's commands as a user runs them, with the
 #   host's `docker` on PATH and a port published on the host.
+# - repos::a_monorepo_...: buildx tells the frontend where the app file
+#   sits in the context from git (vcs:localdir), and the sid root's buildx
+#   has no git; the frontend's reading of those attributes is the subject.
+# - repos::a_private_module_...: a git server the build reaches at the
+#   host's docker0 address, which the sid engine's network does not route.
 SID_SKIP=(
   deploy::
   quickstart::
@@ -51,6 +56,8 @@ SID_SKIP=(
   repro::real_go_binaries_pass_the_elf_check_for_their_platform_only
   repro::real_dynamically_linked_go_binary_is_refused
   build::a_terminal_gets_the_live_view
+  repos::a_monorepo_builds_its_services_with_shared_templates
+  repos::a_private_module_is_fetched_with_secrets_that_reach_no_layer
 )
 
 stage() {
