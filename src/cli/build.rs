@@ -7,7 +7,7 @@
 //! secrets, exports, caches), progress on the terminal, and the summary.
 //! Each app is a client-side gateway build (as Go's `client.Build`): one
 //! `Control.Solve` whose gateway calls run [`crate::build::solve_app`].
-//! Several apps solve at once, each on its own session.
+//! Several apps solve one after another, each on its own session.
 //!
 //! Exit codes: docs/client.md, "Exit codes".
 
@@ -388,26 +388,27 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
 
     let mode = args.progress.resolve(std::io::stderr().is_terminal());
     let mut reporter = Reporter::new(mode, Box::new(std::io::stderr()));
-    // The apps solve at once, their progress on one board: a step they
-    // share (the context, a module's dependencies) runs once on the
-    // daemon. The first failure cancels the others.
+    // The apps solve one after another, their progress on one board: the
+    // second finds what the first made in the daemon's cache (the context
+    // is synced, not sent again; a shared dependency step is CACHED; the Go
+    // build cache mount holds the compiled standard library). Solving them
+    // at once was slower: two cold compiles on the same cores, each doing
+    // the other's work (docs/benchmarks.md, "Several apps").
     let plan = &plan;
-    let solved = solve::with_progress(&mut reporter, |progress| {
-        let runs = jobs
-            .iter()
-            .zip(job_caches)
-            .zip(&sessions)
-            .map(|((job, cache), session)| {
-                let spec = SolveSpec {
-                    build_ref: solve::new_ref(),
-                    session_id: session.id.clone(),
-                    exporters: job.export.exporters.clone(),
-                    frontend_attrs: frontend_attrs(plan, job.app, &epoch, provenance.as_deref()),
-                    cache,
-                };
-                solve_one(channel.clone(), spec, progress.clone(), plan, job.app)
-            });
-        futures::future::try_join_all(runs)
+    let (jobs_ref, sessions_ref, epoch_ref) = (&jobs, &sessions, &epoch);
+    let solved = solve::with_progress(&mut reporter, |progress| async move {
+        let mut solved = Vec::with_capacity(jobs_ref.len());
+        for ((job, cache), session) in jobs_ref.iter().zip(job_caches).zip(sessions_ref) {
+            let spec = SolveSpec {
+                build_ref: solve::new_ref(),
+                session_id: session.id.clone(),
+                exporters: job.export.exporters.clone(),
+                frontend_attrs: frontend_attrs(plan, job.app, epoch_ref, provenance.as_deref()),
+                cache,
+            };
+            solved.push(solve_one(channel.clone(), spec, progress.clone(), plan, job.app).await?);
+        }
+        Ok(solved)
     })
     .await;
     let solved = match solved {
