@@ -48,6 +48,8 @@ struct Recorded {
     /// The dependency files asked about, and those the context holds.
     probed: BTreeSet<String>,
     present: BTreeSet<String>,
+    /// The small context files read (the module's `go.mod`).
+    context: BTreeMap<String, Option<Vec<u8>>>,
 }
 
 impl Recorded {
@@ -78,6 +80,11 @@ impl Recorded {
             imports: names.into_iter().zip(found).collect(),
             probed,
             present,
+            context: [(
+                "go.mod".to_string(),
+                run(disk.read_context("go.mod")).unwrap_or_else(|e| panic!("{e}")),
+            )]
+            .into(),
         };
         (recorded, plan)
     }
@@ -91,6 +98,7 @@ impl Recorded {
             imports: self.imports.clone(),
             probed: self.probed.clone(),
             present: self.present.clone(),
+            context: self.context.clone(),
         }
     }
 }
@@ -110,6 +118,12 @@ impl Reader for Recorded {
     }
     async fn read_dockerignore(&self) -> Result<Option<Vec<u8>>, BuildError> {
         Ok(self.dockerignore.clone())
+    }
+    async fn read_context(&self, path: &str) -> Result<Option<Vec<u8>>, BuildError> {
+        match self.context.get(path) {
+            Some(data) => Ok(data.clone()),
+            None => panic!("the context file {path} was not recorded"),
+        }
     }
     async fn present(&self, paths: &BTreeSet<String>) -> Result<BTreeSet<String>, BuildError> {
         if let Some(p) = paths.difference(&self.probed).next() {

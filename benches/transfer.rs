@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use prost::Message;
-use scratchc::client::session::{self, LocalDir, SessionConfig};
+use scratchc::client::buildkit::session::{self, LocalDir, SessionConfig};
 use scratchc::client::{Endpoint, connect, control_client};
 use scratchc::proto::moby::buildkit::v1::SolveRequest;
 use scratchc::proto::pb;

@@ -9,6 +9,11 @@
 #   context   a large tree (50 MB in 500 files) next to the source, one
 #             line of main.go changed
 #   apps      two apps of one module (examples/multi; buildx: two targets)
+#   several   the same two apps cold, built in one run (solved at once)
+#             against one run per app
+#   vendored  a module with its main under ./cmd/ and 150 vendored packages
+#             (generated), one line of main.go changed; buildx builds the
+#             Dockerfile a Go user writes for it
 #   size      the resulting image sizes
 #   basics    what each runtime basic (tmp, passwd, certs, mime-types,
 #             tzdata, zoneinfo) adds to the image, in bytes and files
@@ -36,7 +41,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SCRATCHC:-$root/target/release/scratchc}
 runs=${RUNS:-5}
-only=${ONLY:-cold,warm,edit,label,context,apps,size,basics,frontend,llb}
+only=${ONLY:-cold,warm,edit,label,context,apps,several,vendored,size,basics,frontend,llb}
 want() { [[ ",$only," == *",$1,"* ]]; }
 [ -x "$bin" ] || { echo "build scratchc first: cargo build --release" >&2; exit 2; }
 command -v hyperfine >/dev/null || { echo "hyperfine is not installed" >&2; exit 2; }
@@ -147,8 +152,7 @@ if want context; then
   rm -rf "$work/assets"
 fi
 
-if want apps; then
-  echo "== two apps of one module (examples/multi), one-line change"
+if want apps || want several; then
   multi=$(mktemp -d)
   cp -r "$root/examples/multi/." "$multi/"
   cat >"$multi/Dockerfile" <<'DOCKERFILE'
@@ -165,18 +169,68 @@ COPY --from=build /out/worker /usr/bin/worker
 ENTRYPOINT ["/usr/bin/worker"]
 DOCKERFILE
   printf 'Dockerfile\n.dockerignore\n' >"$multi/.dockerignore"
-  medit="bash -c 'echo // edit \$RANDOM >>$multi/cmd/api/main.go'"
-  compare apps --warmup 1 --prepare "$medit" \
-    -n scratchc "$bin build $multi/app.scratch --progress quiet" \
-    -n buildx "bash -c 'docker buildx build --builder default -q --target api -t bench-api:latest $multi && docker buildx build --builder default -q --target worker -t bench-worker:latest $multi'"
+  if want apps; then
+    echo "== two apps of one module (examples/multi), one-line change"
+    medit="bash -c 'echo // edit \$RANDOM >>$multi/cmd/api/main.go'"
+    compare apps --warmup 1 --prepare "$medit" \
+      -n scratchc "$bin build $multi/app.scratch --progress quiet" \
+      -n buildx "bash -c 'docker buildx build --builder default -q --target api -t bench-api:latest $multi && docker buildx build --builder default -q --target worker -t bench-worker:latest $multi'"
+  fi
+  if want several; then
+    echo "== two apps of one module (examples/multi), cold: one run against one run per app"
+    one="$bin build $multi/app.scratch --progress quiet"
+    compare several --prepare "$cold" \
+      -n "scratchc one run" "$one" \
+      -n "scratchc one by one" "bash -c '$one --app api && $one --app worker'"
+  fi
   rm -rf "$multi"
+fi
+
+if want vendored; then
+  echo "== a vendored module (main in ./cmd/big, 150 vendored packages), one-line change"
+  vend=$(mktemp -d)
+  # 150 packages of one vendored module, 200 small functions each, all
+  # imported by the main package.
+  python3 - "$vend" <<'PY'
+import pathlib, sys
+root = pathlib.Path(sys.argv[1])
+mod, n = "example.com/big", 150
+for i in range(n):
+    d = root / "vendor" / mod / f"p{i:03}"
+    d.mkdir(parents=True)
+    funcs = "".join(f"func F{j}(x int) int {{ return x*{j + 1} + len(\"{i}-{j}\") }}\n" for j in range(200))
+    (d / "p.go").write_text(f"package p{i:03}\n\n{funcs}")
+imports = "".join(f'\t"{mod}/p{i:03}"\n' for i in range(n))
+calls = "".join(f"\ts += p{i:03}.F{i % 200}(s)\n" for i in range(n))
+(root / "cmd/big").mkdir(parents=True)
+(root / "cmd/big/main.go").write_text(
+    f"package main\n\nimport (\n\t\"fmt\"\n{imports})\n\nfunc main() {{\n\ts := 1\n{calls}\tfmt.Println(s)\n}}\n")
+(root / "go.mod").write_text(f"module example.com/app\n\ngo 1.24\n\nrequire {mod} v1.0.0\n")
+pkgs = "".join(f"{mod}/p{i:03}\n" for i in range(n))
+(root / "vendor/modules.txt").write_text(f"# {mod} v1.0.0\n## explicit; go 1.24\n{pkgs}")
+(root / "app.scratch").write_text("app big {\n  main ./cmd/big\n}\n")
+(root / "Dockerfile").write_text("""FROM golang:1.24 AS build
+WORKDIR /src
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags=-s -o /out/big ./cmd/big
+FROM scratch
+COPY --from=build /out/big /usr/bin/big
+ENTRYPOINT ["/usr/bin/big"]
+""")
+(root / ".dockerignore").write_text("Dockerfile\n.dockerignore\n")
+PY
+  vedit="bash -c 'echo // edit \$RANDOM\$RANDOM >>$vend/cmd/big/main.go'"
+  compare vendored --warmup 1 --prepare "$vedit" \
+    -n scratchc "$bin build $vend/app.scratch --progress quiet -t bench-vendored-scratchc:latest" \
+    -n buildx "docker buildx build --builder default -q -t bench-vendored-buildx:latest $vend"
+  rm -rf "$vend"
 fi
 
 if want label; then
   # The compile is CACHED after a label change (plain progress shows it).
   bash "$work/label.sh"
   $bin build "$work/app.scratch" --progress plain -t bench-scratchc:latest 2>&1 \
-    | awk '/build: go build/ {id=$1} $0 == id" CACHED" {c=1} END {print (c ? "label change, compile step: CACHED" : "label change, compile step: RUN")}'
+    | awk '/build: go -C . build/ {id=$1} $0 == id" CACHED" {c=1} END {print (c ? "label change, compile step: CACHED" : "label change, compile step: RUN")}'
 fi
 
 if want frontend; then
@@ -236,13 +290,14 @@ if want size; then
 fi
 
 # Every command as a ratio to buildx's command of the same case and
-# platforms ("scratchc 3 platforms" to "buildx 3 platforms"), from the
+# platforms ("scratchc 3 platforms" to "buildx 3 platforms"; for several,
+# "scratchc one run" to "scratchc one by one"), from the
 # medians and the means; the load average (1, 5, 15 min) at each case's end.
 python3 - "$out" <<'PY' | tee "$out/summary.md"
 import json, pathlib, sys
 out = pathlib.Path(sys.argv[1])
 t = lambda x: f"{x:.3f} s" if x >= 1 else f"{x * 1000:.1f} ms"
-cases = ["cold", "warm", "edit", "label", "context", "apps", "frontend",
+cases = ["cold", "warm", "edit", "label", "context", "apps", "several", "vendored", "frontend",
          "frontend-edit", "multiarch", "multiarch-warm", "verify", "llb"]
 print("| case | command | median | mean ± σ | ratio to buildx (median) | (mean) | load at the end |")
 print("|---|---|---|---|---|---|---|")
@@ -257,6 +312,8 @@ for case in cases:
     for r in results:
         tool, _, rest = r["command"].partition(" ")
         base = by.get(f"buildx {rest}".strip()) if tool != "buildx" else None
+        # Several apps: one run against one run per app.
+        base = base or (by.get("scratchc one by one") if r["command"] == "scratchc one run" else None)
         sd = f" ± {t(r['stddev'])}" if r.get("stddev") is not None else ""
         ratios = (f"{r['median'] / base['median']:.2f}x | {r['mean'] / base['mean']:.2f}x"
                   if base else " | ")
@@ -285,6 +342,9 @@ oci = tarfile.open(sys.argv[1])
 blob = lambda d: oci.extractfile("blobs/sha256/" + d.split(":")[1]).read()
 index = json.loads(oci.extractfile("index.json").read())
 manifest = json.loads(blob(index["manifests"][0]["digest"]))
+if "manifests" in manifest:  # an index: the image beside its SBOM
+    image = next(m for m in manifest["manifests"] if m["platform"]["os"] != "unknown")
+    manifest = json.loads(blob(image["digest"]))
 layer = manifest["layers"][0]
 raw = gzip.decompress(blob(layer["digest"]))
 members = tarfile.open(fileobj=io.BytesIO(raw)).getmembers()

@@ -7,7 +7,8 @@
 #
 # Stages (all of them, in this order, unless some are named):
 #   static  fmt, clippy, the benchmarks once each, unit, snapshot, CLI,
-#           hostile-input, Go-binary and deploy tests (no daemon)
+#           hostile-input, real-repository, Go-binary and deploy tests
+#           (no daemon)
 #   host    the daemon tests on the host's engine: Docker 26.1, BuildKit
 #           0.13, buildx 0.13 (scripts/setup.sh)
 #   sid     the daemon tests on Debian sid's engine: Docker 28.5, BuildKit
@@ -43,6 +44,11 @@ done
 #   sid's CLI has none installed): the file, not the engine, is the subject.
 # - quickstart::: the README's commands as a user runs them, with the
 #   host's `docker` on PATH and a port published on the host.
+# - repos::a_monorepo_...: buildx tells the frontend where the app file
+#   sits in the context from git (vcs:localdir), and the sid root's buildx
+#   has no git; the frontend's reading of those attributes is the subject.
+# - repos::a_private_module_...: a git server the build reaches at the
+#   host's docker0 address, which the sid engine's network does not route.
 SID_SKIP=(
   deploy::
   quickstart::
@@ -50,6 +56,8 @@ SID_SKIP=(
   repro::real_go_binaries_pass_the_elf_check_for_their_platform_only
   repro::real_dynamically_linked_go_binary_is_refused
   build::a_terminal_gets_the_live_view
+  repos::a_monorepo_builds_its_services_with_shared_templates
+  repos::a_private_module_is_fetched_with_secrets_that_reach_no_layer
 )
 
 stage() {
@@ -75,6 +83,9 @@ static() {
   # The command line through the real binary: exit codes, init, FILE and
   # stdin, completions run by bash, man pages rendered by man.
   cargo test --test cli --test first_contact --locked
+  # Real-shaped repositories (tests/repos): the definitions and the checks
+  # before the daemon; their builds are daemon tests (repos::).
+  cargo test --test repos --locked
   cargo test --test gobin --test deploy --locked
 }
 

@@ -1,6 +1,8 @@
 //! Image references as Docker reads them (`golang:1.24` is
 //! `docker.io/library/golang:1.24`): a leaf type the compiler, the lock,
-//! the exporters and the deploy outputs share. No IO.
+//! the exporters and the deploy outputs share; and a reference's registry
+//! host, which the cache flags and the image readers check for loopback
+//! (plain HTTP is allowed there only). No IO.
 
 use std::fmt;
 
@@ -189,4 +191,48 @@ fn valid_path_component(c: &str) -> bool {
         }
     }
     true
+}
+
+/// Whether a registry host is loopback (plain HTTP is fine there).
+pub fn is_loopback_host(host: &str) -> bool {
+    let bare = host
+        .rsplit_once(':')
+        .filter(|(h, port)| !h.ends_with(':') && port.chars().all(|c| c.is_ascii_digit()))
+        .map_or(host, |(h, _)| h);
+    let bare = bare.trim_start_matches('[').trim_end_matches(']');
+    bare == "localhost"
+        || bare == "::1"
+        || bare
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The registry host of an image reference (`docker.io` when it has none,
+/// as Docker reads `alpine` or `library/alpine`).
+pub fn registry_host(reference: &str) -> &str {
+    match reference.split_once('/') {
+        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
+            first
+        }
+        _ => "docker.io",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts() {
+        assert_eq!(registry_host("alpine"), "docker.io");
+        assert_eq!(registry_host("library/alpine:3"), "docker.io");
+        assert_eq!(registry_host("127.0.0.1:5000/a/b:c"), "127.0.0.1:5000");
+        assert_eq!(registry_host("localhost/a"), "localhost");
+        assert!(is_loopback_host("127.0.0.1:5000"));
+        assert!(is_loopback_host("127.1.2.3"));
+        assert!(is_loopback_host("localhost:5000"));
+        assert!(is_loopback_host("[::1]:5000"));
+        assert!(!is_loopback_host("10.0.0.1:5000"));
+        assert!(!is_loopback_host("docker.io"));
+    }
 }

@@ -58,6 +58,13 @@ pub mod moby {
         }
     }
 
+    /// SSH agent forwarding on the session (`proto/sshforward.proto`).
+    pub mod sshforward {
+        pub mod v1 {
+            tonic::include_proto!("moby.sshforward.v1");
+        }
+    }
+
     /// Session file transfer and auth services (`proto/filesync.proto`).
     pub mod filesync {
         pub mod v1 {

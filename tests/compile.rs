@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use scratchc::cli::load::load;
-use scratchc::compiler::{self, Options, Platform, Sources, Spanned, fmt, syntax};
+use scratchc::compiler::{self, Code, Options, Platform, Severity, Sources, Spanned, fmt, syntax};
 
 const EXAMPLES: &[&str] = &["hello", "server", "multi", "company", "cluster"];
 
@@ -183,7 +183,7 @@ fn unknown_app_is_reported_before_lowering() {
         Some("nope"),
     )
     .unwrap_err();
-    assert_eq!(e[0].code, "scratch::E0300");
+    assert_eq!(e[0].code, Code::NoSuchApp);
     assert!(e[0].help.as_deref().unwrap().contains("api, worker"));
 }
 
@@ -227,9 +227,9 @@ fn error_diagnostics() {
             Ok(_) => panic!("{name}: expected errors, got none"),
             Err(d) => d,
         };
-        let code = format!("scratch::{}", &name[..5]);
+        let code = &name[..5];
         assert!(
-            diags.iter().any(|d| d.code == code),
+            diags.iter().any(|d| d.code.id() == code),
             "{name}: no {code} among {:?}",
             diags.iter().map(|d| d.code).collect::<Vec<_>>()
         );
@@ -249,61 +249,186 @@ fn error_diagnostics() {
     }
 }
 
-/// Every code in docs/errors.md has a fixture or a test, and every code the
-/// fixtures produce is documented.
+/// Where a code no fixture of tests/fixtures/errors can give is tested:
+/// its input is not a small file (a FIFO, a file over 1 MiB), or the check
+/// needs the command line, the context, a build or a daemon.
+enum Elsewhere {
+    /// A test file under tests/, which names the code (`scratch::E0123`).
+    File(&'static str),
+    /// A test by its name: a unit test by its path in the crate, an
+    /// integration test by its file and function.
+    Test(#[expect(dead_code, reason = "read by people: where the code is tested")] &'static str),
+    /// Nowhere: no input is meant to give it (a bug in scratchc).
+    Never,
+}
+
+const TESTED_ELSEWHERE: &[(Code, Elsewhere)] = &[
+    (Code::OverBudget, Elsewhere::File("tests/hostile.rs")),
+    (Code::K8sName, Elsewhere::File("tests/deploy.rs")),
+    (Code::ChainDepth, Elsewhere::File("tests/hostile.rs")),
+    (Code::MainNotInModule, Elsewhere::File("tests/repos.rs")),
+    (
+        Code::NoSuchApp,
+        Elsewhere::Test("tests/compile.rs unknown_app_is_reported_before_lowering"),
+    ),
+    (Code::SecretNotGiven, Elsewhere::File("tests/repos.rs")),
+    (Code::SshNotGiven, Elsewhere::File("tests/repos.rs")),
+    (Code::FileTooLarge, Elsewhere::File("tests/hostile.rs")),
+    (Code::SourcesTooLarge, Elsewhere::File("tests/hostile.rs")),
+    (Code::NotAFile, Elsewhere::File("tests/hostile.rs")),
+    (
+        Code::DefinitionTooLarge,
+        Elsewhere::File("tests/hostile.rs"),
+    ),
+    (
+        Code::BinaryMismatch,
+        Elsewhere::Test("build::run::tests::binary_problems_are_diagnostics_at_the_line"),
+    ),
+    (
+        Code::NoBinary,
+        Elsewhere::Test("build::run::tests::binary_problems_are_diagnostics_at_the_line"),
+    ),
+    (Code::NotMain, Elsewhere::File("tests/daemon/repos.rs")),
+    (
+        Code::Step,
+        Elsewhere::Test("client::errors::tests::renders_step_failure_with_logs_and_source"),
+    ),
+    (Code::Internal, Elsewhere::Never),
+    (
+        Code::NeedsUnread,
+        Elsewhere::Test(
+            "build::needs::tests::platforms_are_merged_and_unreadable_binaries_are_notes",
+        ),
+    ),
+    (Code::NeedsCerts, Elsewhere::File("tests/daemon/runtime.rs")),
+    (
+        Code::NeedsTzdata,
+        Elsewhere::File("tests/daemon/runtime.rs"),
+    ),
+    (
+        Code::NeedsPasswd,
+        Elsewhere::Test(
+            "build::needs::tests::each_need_the_image_lacks_is_reported_at_the_app_line",
+        ),
+    ),
+    (
+        Code::NeedsTmp,
+        Elsewhere::Test(
+            "build::needs::tests::each_need_the_image_lacks_is_reported_at_the_app_line",
+        ),
+    ),
+    (
+        Code::NeedsMimeTypes,
+        Elsewhere::File("tests/daemon/runtime.rs"),
+    ),
+];
+
+/// The headings of docs/errors.md that are not codes.
+const DOC_SECTIONS: &[&str] = &["Warnings"];
+
+/// A `## CODE title` section of docs/errors.md.
+struct Documented {
+    code: Code,
+    heading: String,
+    /// Whether it stands after `## Warnings`.
+    under_warnings: bool,
+}
+
+/// The code sections of docs/errors.md, in its order; every other `##`
+/// heading must be one of [`DOC_SECTIONS`].
+fn documented_codes() -> Vec<Documented> {
+    let docs = std::fs::read_to_string("docs/errors.md").unwrap();
+    let mut out = Vec::new();
+    let mut under_warnings = false;
+    for heading in docs.lines().filter_map(|l| l.strip_prefix("## ")) {
+        let id = heading.split_whitespace().next().unwrap_or("");
+        match Code::from_id(id) {
+            Some(code) => out.push(Documented {
+                code,
+                heading: heading.to_string(),
+                under_warnings,
+            }),
+            None => {
+                assert!(
+                    DOC_SECTIONS.contains(&heading),
+                    "docs/errors.md has a section `## {heading}`, but there is no code `{id}` \
+                     (scratchc::compiler::Code) and it is no known section"
+                );
+                under_warnings |= heading == "Warnings";
+            }
+        }
+    }
+    out
+}
+
+/// Every code of `Code` has its section in docs/errors.md, in the order of
+/// `Code::ALL`, and every code section there is a code of `Code`.
 #[test]
 fn error_codes_are_documented() {
-    let docs = std::fs::read_to_string("docs/errors.md").unwrap();
-    let fixture_codes: Vec<String> = error_fixtures()
-        .iter()
-        .map(|p| fixture_name(p)[..5].to_string())
-        .collect();
-    for code in &fixture_codes {
+    let documented: Vec<Code> = documented_codes().iter().map(|d| d.code).collect();
+    for code in Code::ALL {
         assert!(
-            docs.contains(&format!("## {code}")),
-            "{code} is not in docs/errors.md"
+            documented.contains(code),
+            "{code} has no `## {}` section in docs/errors.md",
+            code.id()
         );
     }
-    // Codes whose input cannot be a small fixture (a FIFO, a file over
-    // 1 MiB, ...) are tested through the binary in tests/hostile.rs.
-    let hostile = std::fs::read_to_string("tests/hostile.rs").unwrap();
-    for line in docs.lines().filter_map(|l| l.strip_prefix("## ")) {
-        // Section headings ("## Warnings") are not codes.
-        let Some(code) = line
-            .get(..5)
-            .filter(|c| c.starts_with(['E', 'W']) && c[1..].chars().all(|d| d.is_ascii_digit()))
-        else {
-            continue;
-        };
-        // E0300: --app of the CLI (tests/cli.rs); E0500/E0501: the binary
-        // check of a build (tests/daemon); E0142: `scratchc k8s`
-        // (tests/deploy.rs); the warnings W01xx: the runtime-need check
-        // of a build (src/build/needs_tests.rs, tests/daemon/runtime.rs);
-        // the rest in tests/hostile.rs.
-        let tested_elsewhere = matches!(code, "E0300" | "E0500" | "E0501" | "E0142")
-            || code.starts_with('W')
-            || hostile.contains(&format!("\"scratch::{code}\""));
-        assert!(
-            tested_elsewhere || fixture_codes.iter().any(|c| c == code),
-            "{code} is documented but has no fixture"
+    assert_eq!(
+        documented,
+        Code::ALL,
+        "docs/errors.md lists the codes in another order than Code::ALL, or one twice"
+    );
+}
+
+/// The warnings and notes are documented under "Warnings", and only they;
+/// a note's heading says it is one.
+#[test]
+fn warning_codes_are_documented() {
+    for d in documented_codes() {
+        let severity = d.code.severity();
+        assert_eq!(
+            d.under_warnings,
+            severity != Severity::Error,
+            "{} ({severity:?}) is documented in the wrong part of docs/errors.md",
+            d.code
+        );
+        assert_eq!(
+            d.heading.ends_with("(note)"),
+            severity == Severity::Note,
+            "`## {}`: a note's heading ends with `(note)`, no other does",
+            d.heading
         );
     }
 }
 
-/// Every warning the build's runtime-need check can give is documented.
+/// Every code has an error fixture (named after it) or a test elsewhere,
+/// and a fixture's name starts with a code of `Code`.
 #[test]
-fn warning_codes_are_documented() {
-    let docs = std::fs::read_to_string("docs/errors.md").unwrap();
-    let src = std::fs::read_to_string("src/build/needs.rs").unwrap();
-    let codes: Vec<&str> = src
-        .match_indices("\"scratch::W")
-        .map(|(i, _)| &src[i + 10..i + 15])
+fn every_code_has_a_fixture_or_a_test() {
+    let fixture_codes: Vec<Code> = error_fixtures()
+        .iter()
+        .map(|p| {
+            let id = &fixture_name(p)[..5];
+            Code::from_id(id).unwrap_or_else(|| panic!("{}: there is no code {id}", p.display()))
+        })
         .collect();
-    assert_eq!(codes.len(), 6, "{codes:?}");
-    for code in codes {
+    for (code, elsewhere) in TESTED_ELSEWHERE {
         assert!(
-            docs.contains(&format!("## {code}")),
-            "{code} is not in docs/errors.md"
+            !fixture_codes.contains(code),
+            "{code} has a fixture: take it out of TESTED_ELSEWHERE"
+        );
+        if let Elsewhere::File(file) = elsewhere {
+            let text = std::fs::read_to_string(file).unwrap();
+            assert!(
+                text.contains(code.as_str()),
+                "{file} does not name {code}, though TESTED_ELSEWHERE says it tests it"
+            );
+        }
+    }
+    for code in Code::ALL {
+        assert!(
+            fixture_codes.contains(code) || TESTED_ELSEWHERE.iter().any(|(c, _)| c == code),
+            "{code} has no fixture in tests/fixtures/errors and no test elsewhere"
         );
     }
 }

@@ -734,3 +734,19 @@ fn bad_command_lines_and_files_have_their_exit_codes() {
         assert!(out.stdout.is_empty());
     }
 }
+
+/// A name Kubernetes refuses (over 63 characters) is an error at the app's
+/// name for `k8s`, which writes nothing; `compose` has no such limit.
+#[test]
+fn k8s_refuses_an_app_name_too_long_for_kubernetes() {
+    let name = format!("a{}", "b".repeat(63));
+    let (_dir, file) = app_file(&format!("app {name} {{\n}}\n"));
+    let out = scratchc(&["k8s", file.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("scratch::E0142"), "{err}");
+    assert!(err.contains("too long for a Kubernetes name"), "{err}");
+    assert!(err.contains("rename the app"), "{err}");
+    assert!(out.stdout.is_empty());
+    generate("compose", &file, &[]);
+}

@@ -188,8 +188,7 @@ fn an_import_symlinked_to_a_host_file_is_refused_and_never_printed() {
         let out = scratchc(&[verb, "app.scratch"]).dir(&w.app).run();
         out.refused_with("scratch::E0400");
         assert!(
-            out.stderr
-                .contains("resolves outside the root file's directory"),
+            out.stderr.contains("resolves outside the build context"),
             "{verb}: {}",
             out.stderr
         );

@@ -63,6 +63,8 @@ fn hello() -> App {
             deps: Some(Deps {
                 files: Spanned::new(strs(&["go.mod", "go.sum"]), s),
                 run: Spanned::new(strs(&["go", "mod", "download"]), s),
+                skip: None,
+                with: Vec::new(),
             }),
             run: Spanned::new(
                 strs(&[
@@ -77,6 +79,8 @@ fn hello() -> App {
                 s,
             ),
             out: "/out/hello".into(),
+            secrets: Vec::new(),
+            ssh: Vec::new(),
         }),
         platforms: vec![
             sp(Platform::linux_amd64(), 35, 46),
@@ -102,6 +106,7 @@ fn hello() -> App {
         build_args: BTreeMap::new(),
         sbom: true,
         kubernetes: Default::default(),
+        params: BTreeMap::new(),
         strict: false,
         switches: Default::default(),
     }
@@ -230,14 +235,30 @@ fn server_arm64() {
 
 /// `scratchc dockerfile` of an example, as the binary prints it (build
 /// arguments kept as ARGs takes the driver's second check).
+fn copy_tree(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            std::fs::create_dir(&dest).unwrap();
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
 fn dockerfile_of(example: &str) -> String {
+    // A copy outside this repository's checkout: its commit and remote
+    // (GIT_COMMIT, the source label) change with every commit and clone.
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(example);
+    copy_tree(&src, dir.path());
     let out = common::command()
         .args(["dockerfile", "app.scratch"])
-        .current_dir(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("examples")
-                .join(example),
-        )
+        .current_dir(dir.path())
         .output()
         .unwrap();
     assert!(
@@ -525,7 +546,7 @@ fn deps_step_is_left_out_without_its_files() {
 #[test]
 fn llb_verb_prints_what_a_build_solves() {
     use scratchc::build::inputs;
-    use scratchc::client::lock::{self, Lock, LockedBuilder};
+    use scratchc::client::inputs::lock::{self, Lock, LockedBuilder};
 
     let dir = tempfile::tempdir().unwrap();
     for f in ["app.scratch", "go.mod", "main.go"] {
@@ -592,7 +613,10 @@ fn llb_verb_prints_what_a_build_solves() {
         false,
         Some(inputs::local_unique(&context)),
         Some(&lock),
-        absent,
+        (
+            std::collections::BTreeSet::from(["go.mod".to_string()]),
+            absent,
+        ),
         1_700_000_000,
     );
     let app = &program.apps[0];

@@ -16,7 +16,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::client::errors::UsageError;
-use crate::client::lock::{self, Lock, LockError};
+use crate::client::inputs::lock::{self, Lock, LockError};
 use crate::compiler::model::Program;
 use crate::compiler::{LowerOptions, Platform, Sources};
 
@@ -102,7 +102,7 @@ pub fn provenance(value: &str) -> Result<Option<String>, UsageError> {
 /// The lowering options, the same for every driver given the same inputs:
 /// the context's `.dockerignore` patterns, `--no-cache`, the `local.unique`
 /// of the context sources, the builder configs of `scratch.lock`, and which
-/// of the program's `context_probes` the context lacks.
+/// of the program's `context_probes` the context holds and lacks.
 /// Builders the lock does not cover are left for the driver to resolve on
 /// the daemon (`scratchc llb`, offline, runs them with the template's
 /// `build-env` only).
@@ -111,7 +111,7 @@ pub fn lower_options(
     no_cache: bool,
     local_unique: Option<String>,
     lock: Option<&Lock>,
-    absent_files: BTreeSet<String>,
+    (present_files, absent_files): (BTreeSet<String>, BTreeSet<String>),
     epoch: u64,
 ) -> LowerOptions {
     LowerOptions {
@@ -121,6 +121,7 @@ pub fn lower_options(
         no_cache,
         local_unique,
         absent_files,
+        present_files,
     }
 }
 

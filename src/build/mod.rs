@@ -9,7 +9,7 @@
 //!    client's locals for the frontend), check the program, pin it to the
 //!    lock, and look up which dependency files the context lacks. Pure
 //!    but for the reader: the same inputs give the same plan anywhere.
-//! 2. [`run::solve_app`]: for one app, on a [`Gateway`](crate::client::gateway::Gateway)
+//! 2. [`run::solve_app`]: for one app, on a [`Gateway`](crate::client::buildkit::gateway::Gateway)
 //!    (build-id scoped for the CLI, stdio for the frontend): resolve the
 //!    builder image's config unless the lock holds it, lower all the app's
 //!    platforms in one graph ([`compiler::lower::lower_each`]), solve them
@@ -20,18 +20,22 @@
 //! session, reports progress and writes outputs; the frontend answers
 //! subrequests and returns the result to BuildKit.
 
+pub mod apps;
+pub mod golang;
 pub mod inputs;
+pub mod lent;
 pub mod needs;
 pub mod readback;
 pub mod record;
 pub mod run;
 pub mod sbom;
+pub mod vcs;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use crate::client::errors::{BuildError, InputError, UsageError};
-use crate::client::lock::{self, Lock};
+use crate::client::inputs::lock::{self, Lock};
 use crate::compiler::model::{App, Program};
 use crate::compiler::sources::{self, MAX_FILE_BYTES, Unreadable};
 use crate::compiler::{self, LowerOptions, Options, Platform, Sources, Target, check};
@@ -54,11 +58,17 @@ pub trait Reader {
     /// The app file (an error when it cannot be read: there is nothing to
     /// build) and the `scratch.lock` beside it (`None` when absent).
     async fn read_app(&self) -> Result<(Vec<u8>, Option<Vec<u8>>), BuildError>;
-    /// Imported files, named relative to the app file's directory, all in
-    /// one go (the frontend makes one transfer per call).
+    /// Imported files, named relative to the import root (the context when
+    /// `Settings::app_dir` places the app file in it, else the app file's
+    /// directory), all in one go (the frontend makes one transfer per
+    /// call).
     async fn read_imports(&self, names: &[String]) -> Result<Vec<Found>, BuildError>;
     /// The context's `.dockerignore`.
     async fn read_dockerignore(&self) -> Result<Option<Vec<u8>>, BuildError>;
+    /// A small file of the context (`go.mod`, to check the Go template's
+    /// `main`), at most `MAX_FILE_BYTES` and one byte; `None` when it is
+    /// not there or not a regular file.
+    async fn read_context(&self, path: &str) -> Result<Option<Vec<u8>>, BuildError>;
     /// Which of `paths` (relative to the context) the context holds:
     /// anything there under that name.
     async fn present(&self, paths: &BTreeSet<String>) -> Result<BTreeSet<String>, BuildError>;
@@ -98,6 +108,13 @@ pub struct Settings {
     /// `attest:sbom` (frontend); `None` lets each app's `sbom` decide (on
     /// unless the file says `sbom false`).
     pub sbom: Option<bool>,
+    /// The app file's directory inside the context, when it lies inside
+    /// it (`Some("")`: the context is its directory): imports may then
+    /// reach anywhere in the context. `None`: the app file is elsewhere
+    /// (or the frontend cannot tell), and imports stay in its directory.
+    pub app_dir: Option<String>,
+    /// What is known of the checkout (the `GIT_*` variables, OCI labels).
+    pub vcs: vcs::Vcs,
     /// `--strict`: runtime-need warnings are errors for every app (an
     /// app's own `strict` does the same for it).
     pub strict: bool,
@@ -118,6 +135,8 @@ impl Default for Settings {
             multi_platform: false,
             resolve: ResolveMode::LocalFirst,
             sbom: None,
+            app_dir: Some(String::new()),
+            vcs: vcs::Vcs::default(),
             strict: false,
         }
     }
@@ -165,14 +184,20 @@ pub struct Plan {
     pub excludes: Vec<String>,
     /// Dependency files the context lacks (`LowerOptions::absent_files`).
     pub absent: BTreeSet<String>,
+    /// Dependency files the context holds (`LowerOptions::present_files`).
+    pub present: BTreeSet<String>,
+    /// Builder images resolved on the daemon during this run.
+    pub resolved: run::Resolved,
 }
 
 impl Plan {
     /// Reads everything through `reader` and checks it (see the module
     /// docs). The lock and `.dockerignore` are read while the sources load.
     pub async fn load<R: Reader>(reader: &R, mut settings: Settings) -> Result<Plan, BuildError> {
+        // `--build-arg GIT_*` sets the variables, it declares nothing.
+        settings.vcs.take_overrides(&mut settings.build_args);
         let (loaded, ignore) = futures::join!(
-            load_sources(reader, &settings.file),
+            load_sources(reader, &settings.file, settings.app_dir.as_deref()),
             reader.read_dockerignore()
         );
         let (sources, lock_text) = loaded?;
@@ -204,13 +229,17 @@ impl Plan {
             lock,
             excludes,
             absent: BTreeSet::new(),
+            present: BTreeSet::new(),
+            resolved: run::Resolved::default(),
         };
         plan.check()?;
         let probes = plan.program.context_probes();
         if !probes.is_empty() {
             let present = reader.present(&probes).await?;
             plan.absent = probes.difference(&present).cloned().collect();
+            plan.present = present.intersection(&probes).cloned().collect();
         }
+        golang::check_mains(&plan, reader).await?;
         Ok(plan)
     }
 
@@ -276,6 +305,8 @@ impl Plan {
             build_args: self.settings.build_args.clone(),
             build_platform: self.settings.build_platform.clone(),
             platforms: self.settings.platforms.clone(),
+            vars: self.settings.vcs.vars(),
+            labels: self.settings.vcs.labels(),
         }
     }
 
@@ -318,7 +349,7 @@ impl Plan {
             self.settings.no_cache.applies_to(&app.name.node),
             self.settings.local_unique.clone(),
             self.lock.as_ref(),
-            self.absent.clone(),
+            (self.present.clone(), self.absent.clone()),
             self.settings.epoch,
         );
         o.builder_configs.extend(builders);
@@ -389,10 +420,12 @@ impl Plan {
 /// Reads the app file (with the lock beside it) and, round by round, the
 /// files it imports: the compiler says which ([`check::pending_imports`]).
 /// Each round reads only the files named so far. `file` names the app file
-/// in diagnostics.
+/// in diagnostics; `app_dir` is where it sits in the import root
+/// ([`Settings::app_dir`]).
 pub async fn load_sources<R: Reader>(
     reader: &R,
     file: &str,
+    app_dir: Option<&str>,
 ) -> Result<(Sources, Option<Vec<u8>>), BuildError> {
     let (root, lock) = reader.read_app().await?;
     if root.len() > MAX_FILE_BYTES {
@@ -403,7 +436,7 @@ pub async fn load_sources<R: Reader>(
         let d = sources::file_too_large(&lock::name_beside(file), Some(l.len() as u64));
         return Err(BuildError::diagnostics(vec![d], &Sources::default()));
     }
-    let mut sources = Sources::new(file, utf8(file, root)?);
+    let mut sources = Sources::new(file, utf8(file, root)?).with_root_dir(app_dir.unwrap_or(""));
     // Each file is scanned for its imports once (`pending_imports_since`),
     // so a load is linear in the number of files.
     let mut scanned = 0;

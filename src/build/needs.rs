@@ -30,17 +30,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::client::gateway::Ref;
+use crate::client::buildkit::gateway::Ref;
 use crate::compiler::model::{App, Build};
-use crate::compiler::{Diag, Platform, Severity};
+use crate::compiler::{Code, Diag, Platform, Severity};
 use crate::gobin::{self, Finding, Need, ReadStats};
-
-pub const W_UNREAD: &str = "scratch::W0100";
-pub const W_CERTS: &str = "scratch::W0101";
-pub const W_TZDATA: &str = "scratch::W0102";
-pub const W_PASSWD: &str = "scratch::W0103";
-pub const W_TMP: &str = "scratch::W0104";
-pub const W_MIME: &str = "scratch::W0105";
 
 /// What one platform's binary said about its needs.
 #[derive(Clone, Debug)]
@@ -126,7 +119,7 @@ pub fn report(app: &App, inspections: &[Inspection]) -> Vec<Diag> {
         } else {
             String::new()
         };
-        let (code, severity, message) = wording(need, binary);
+        let (code, message) = wording(need, binary);
         let mut help = fix(app, need);
         help.push_str(&format!(
             "; `{} false` in the app says it is not needed (found: {})",
@@ -136,8 +129,7 @@ pub fn report(app: &App, inspections: &[Inspection]) -> Vec<Diag> {
         out.push(
             Diag::new(code, format!("{message}{only}"))
                 .at(app.span, label(need))
-                .help(help)
-                .severity(severity),
+                .help(help),
         );
     }
     // One note per distinct reason, naming the platforms it applies to.
@@ -148,7 +140,7 @@ pub fn report(app: &App, inspections: &[Inspection]) -> Vec<Diag> {
     for (why, platforms) in reasons {
         out.push(
             Diag::new(
-                W_UNREAD,
+                Code::NeedsUnread,
                 format!(
                     "the runtime needs of `{binary}` were not checked ({}): {why}",
                     platforms.join(", ")
@@ -158,8 +150,7 @@ pub fn report(app: &App, inspections: &[Inspection]) -> Vec<Diag> {
             .help(
                 "the build goes on; the check reads Go binaries (their build info and function \
                  names), so a binary from another language is never checked",
-            )
-            .severity(Severity::Note),
+            ),
         );
     }
     out
@@ -193,39 +184,36 @@ fn words(need: Need) -> &'static [&'static str] {
     }
 }
 
-fn wording(need: Need, binary: &str) -> (&'static str, Severity, String) {
+/// The code of a need (its severity: a warning, or a note for the MIME
+/// table) and what the diagnostic says.
+fn wording(need: Need, binary: &str) -> (Code, String) {
     match need {
         Need::Certs => (
-            W_CERTS,
-            Severity::Warning,
+            Code::NeedsCerts,
             format!(
                 "`{binary}` loads the system CA certificates (crypto/x509), but the image has none"
             ),
         ),
         Need::Tzdata => (
-            W_TZDATA,
-            Severity::Warning,
+            Code::NeedsTzdata,
             format!(
                 "`{binary}` loads time zones by name (time.LoadLocation), but the image has no zone database"
             ),
         ),
         Need::Passwd => (
-            W_PASSWD,
-            Severity::Warning,
+            Code::NeedsPasswd,
             format!(
                 "`{binary}` looks up users or groups (os/user), but the image has no /etc/passwd"
             ),
         ),
         Need::Tmp => (
-            W_TMP,
-            Severity::Warning,
+            Code::NeedsTmp,
             format!(
                 "`{binary}` creates temporary files or directories (os.TempDir), but the image has no /tmp"
             ),
         ),
         Need::MimeTypes => (
-            W_MIME,
-            Severity::Note,
+            Code::NeedsMimeTypes,
             format!(
                 "`{binary}` looks up MIME types by extension (mime); without /etc/mime.types only \
                  Go's built-in table of common web types answers"

@@ -27,7 +27,7 @@ fn binary(platform: &str, names: &[&str]) -> Inspection {
     }
 }
 
-fn codes(diags: &[Diag]) -> Vec<(&'static str, Severity)> {
+fn codes(diags: &[Diag]) -> Vec<(Code, Severity)> {
     diags.iter().map(|d| (d.code, d.severity)).collect()
 }
 
@@ -52,11 +52,11 @@ fn each_need_the_image_lacks_is_reported_at_the_app_line() {
     assert_eq!(
         codes(&diags),
         vec![
-            (W_CERTS, Severity::Warning),
-            (W_TZDATA, Severity::Warning),
-            (W_PASSWD, Severity::Warning),
-            (W_TMP, Severity::Warning),
-            (W_MIME, Severity::Note),
+            (Code::NeedsCerts, Severity::Warning),
+            (Code::NeedsTzdata, Severity::Warning),
+            (Code::NeedsPasswd, Severity::Warning),
+            (Code::NeedsTmp, Severity::Warning),
+            (Code::NeedsMimeTypes, Severity::Note),
         ]
     );
     assert!(diags.iter().all(|d| d.span == Some(a.span)));
@@ -118,17 +118,20 @@ fn the_apps_own_false_silences_a_templates_does_not() {
     let own = app("app hello {\n  certs false\n}\n");
     assert_eq!(
         codes(&report(&own, &[binary("linux/amd64", EVERYTHING)])),
-        vec![(W_TZDATA, Severity::Warning), (W_MIME, Severity::Note)]
+        vec![
+            (Code::NeedsTzdata, Severity::Warning),
+            (Code::NeedsMimeTypes, Severity::Note)
+        ]
     );
     let text = "template quiet extends go {\n  certs false\n  tmp false\n}\n\n\
                 app hello uses quiet {\n}\n";
     assert_eq!(
         codes(&report(&app(text), &[binary("linux/amd64", EVERYTHING)])),
         vec![
-            (W_CERTS, Severity::Warning),
-            (W_TZDATA, Severity::Warning),
-            (W_TMP, Severity::Warning),
-            (W_MIME, Severity::Note),
+            (Code::NeedsCerts, Severity::Warning),
+            (Code::NeedsTzdata, Severity::Warning),
+            (Code::NeedsTmp, Severity::Warning),
+            (Code::NeedsMimeTypes, Severity::Note),
         ]
     );
 }
@@ -138,7 +141,7 @@ fn platforms_are_merged_and_unreadable_binaries_are_notes() {
     let a = app("app hello {\n  platforms linux/amd64 linux/arm64\n}\n");
     let arm = binary("linux/arm64", &["main.main", "crypto/x509.initSystemRoots"]);
     let diags = report(&a, &[binary("linux/amd64", &["main.main"]), arm.clone()]);
-    assert_eq!(codes(&diags), vec![(W_CERTS, Severity::Warning)]);
+    assert_eq!(codes(&diags), vec![(Code::NeedsCerts, Severity::Warning)]);
     assert!(
         diags[0].message.ends_with("(on linux/arm64)"),
         "{}",
@@ -152,7 +155,7 @@ fn platforms_are_merged_and_unreadable_binaries_are_notes() {
         ..binary("linux/amd64", &[])
     };
     let diags = report(&a, &[unread]);
-    assert_eq!(codes(&diags), vec![(W_UNREAD, Severity::Note)]);
+    assert_eq!(codes(&diags), vec![(Code::NeedsUnread, Severity::Note)]);
     assert!(
         diags[0].message.contains("not a Go binary"),
         "{}",
@@ -164,6 +167,9 @@ fn platforms_are_merged_and_unreadable_binaries_are_notes() {
     let e = as_errors(&w);
     assert_eq!(
         codes(&e),
-        vec![(W_CERTS, Severity::Error), (W_TZDATA, Severity::Error)]
+        vec![
+            (Code::NeedsCerts, Severity::Error),
+            (Code::NeedsTzdata, Severity::Error)
+        ]
     );
 }

@@ -31,7 +31,7 @@ use futures::{StreamExt, TryStreamExt};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-use crate::client::gateway::Ref;
+use crate::client::buildkit::gateway::Ref;
 use crate::compiler::Platform;
 use crate::gobin::{self, GoBinary, ReadStats};
 

@@ -28,19 +28,22 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::client::atomic;
-use crate::client::session::{Filter, walk_with};
+use crate::client::artefacts::atomic;
+use crate::client::buildkit::session::{Filter, walk_with};
 use crate::compiler::ImageConfig;
 
-/// The format this scratchc reads and writes.
-pub const VERSION: u32 = 2;
+/// The format this scratchc reads and writes (3: `definitions` cover the
+/// image config too).
+pub const VERSION: u32 = 3;
 
 /// The last successful build to one destination.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Record {
     pub version: u32,
-    /// `sha256:` digest of each platform's definition, in platform order.
+    /// `sha256:` digest of each platform's definition and image config
+    /// (`cli::unchanged`), in platform order. (Versions 1 and 2 held the
+    /// definition's alone.)
     pub definitions: Vec<String>,
     /// Builder images the daemon resolved (those the lock does not pin).
     pub builders: BTreeMap<String, Builder>,

@@ -13,12 +13,13 @@ use std::collections::BTreeMap;
 use prost::Message;
 
 use super::readback::{self, Want};
-use super::{Plan, ResolveMode, needs, sbom};
-use crate::client::binary::{self, BinaryError};
+use super::{Plan, ResolveMode, golang, needs, sbom};
+use crate::client::artefacts::elf::ElfProblem;
+use crate::client::buildkit::binary::{self, BinaryError};
+use crate::client::buildkit::gateway::{self, Gateway, Ref};
 use crate::client::errors::{BuildError, locate_all};
-use crate::client::gateway::{self, Gateway, Ref};
 use crate::compiler::model::{App, Build};
-use crate::compiler::{Diag, ImageConfig, Span, Target};
+use crate::compiler::{Code, Diag, ImageConfig, Span, Target};
 use crate::proto::moby::buildkit::v1::frontend as gw;
 use crate::proto::pb;
 
@@ -247,6 +248,12 @@ async fn warm_context(gateway: &Gateway, plan: &Plan, app: &App) {
     }
 }
 
+/// Builder images resolved on the daemon during one run, by reference:
+/// apps built at once with one builder resolve it once (the first asks,
+/// the others wait for its answer).
+#[derive(Clone, Debug, Default)]
+pub struct Resolved(std::sync::Arc<tokio::sync::Mutex<BTreeMap<String, gateway::ResolvedImage>>>);
+
 /// The config of the app's builder image when the lock does not hold it,
 /// keyed as `LowerOptions::builder_configs` wants.
 async fn builder_config(
@@ -264,6 +271,10 @@ async fn builder_config(
         .is_some_and(|l| l.builder_configs().contains_key(&image))
     {
         return Ok(BTreeMap::new());
+    }
+    let mut memo = plan.resolved.0.lock().await;
+    if let Some(r) = memo.get(&image) {
+        return Ok(BTreeMap::from([(image, r.clone())]));
     }
     let platform = &plan.settings.build_platform;
     let resolved = match plan.settings.resolve {
@@ -284,6 +295,7 @@ async fn builder_config(
         call: "LLBBridge.ResolveImageConfig",
         message: format!("cannot find the builder image {image}: {e}"),
     })?;
+    memo.insert(image.clone(), resolved.clone());
     Ok(BTreeMap::from([(image, resolved)]))
 }
 
@@ -310,8 +322,11 @@ fn binary_error(e: BinaryError, app: &App, plan: &Plan, def: &pb::Definition) ->
         BinaryError::Solve(s) => {
             return locate(BuildError::from_status("LLBBridge.ReadFile", s), def);
         }
-        BinaryError::Read { .. } => ("scratch::E0501", "this build wrote no binary there"),
-        BinaryError::Check(_) => ("scratch::E0500", "this build made the binary"),
+        BinaryError::Read { .. } => (Code::NoBinary, "this build wrote no binary there"),
+        BinaryError::Check(c) if is_archive(&c.problem) => {
+            return not_a_main_package(app, plan, &c.path);
+        }
+        BinaryError::Check(_) => (Code::BinaryMismatch, "this build made the binary"),
     };
     let mut message = e.to_string();
     let help = message
@@ -326,6 +341,26 @@ fn binary_error(e: BinaryError, app: &App, plan: &Plan, def: &pb::Definition) ->
     BuildError::diagnostics(vec![d], &plan.sources)
 }
 
+/// Whether the build wrote an `ar` archive: what `go build -o` makes of a
+/// package that is not `package main`.
+fn is_archive(p: &ElfProblem) -> bool {
+    matches!(p, ElfProblem::NotElf { head } if head.starts_with(b"!<ar"))
+}
+
+/// An archive where the binary should be: the package built is a library.
+/// Shown at the line that set `main` (the `go` template), else where the
+/// binary is made.
+fn not_a_main_package(app: &App, plan: &Plan, path: &str) -> BuildError {
+    let span = golang::main_span(app).unwrap_or_else(|| binary_span(app));
+    let d = Diag::new(
+        Code::NotMain,
+        format!("the build wrote a package archive to {path}, not a program: the package built is not `package main`"),
+    )
+    .at(span, "not a main package")
+    .help("name the directory of the `package main` that has `func main` (e.g. `main ./cmd/NAME`); a library package builds to an archive");
+    BuildError::diagnostics(vec![d], &plan.sources)
+}
+
 /// The line of app.scratch a binary problem is shown on: the build command
 /// (`build-run`) or the prebuilt binary (`binary-from`) when the user's
 /// file sets it, else the `app` line (the command then comes from a
@@ -337,4 +372,70 @@ fn binary_span(app: &App) -> Span {
         Build::Prebuilt { src } => src.span,
     };
     if own.file == 0 { own } else { app.span }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::client::artefacts::elf::BinaryCheckError;
+    use crate::compiler::{Options, Platform, Sources, check};
+
+    /// A binary the build did not write (E0501), one that is wrong (E0500)
+    /// and a package archive (E0502): each a diagnostic at the line that
+    /// makes the binary, with its help.
+    #[test]
+    fn binary_problems_are_diagnostics_at_the_line() {
+        let text = "app hello {\n  build-run go build -o ${OUT} .\n}\n";
+        let sources = Sources::new("app.scratch", text);
+        let program = check(&sources, &Options::default()).unwrap();
+        let app = program.apps[0].clone();
+        let plan = Plan {
+            settings: Default::default(),
+            sources,
+            program,
+            lock: None,
+            excludes: Vec::new(),
+            absent: Default::default(),
+            present: Default::default(),
+            resolved: Default::default(),
+        };
+        let line = text.find("build-run").unwrap();
+        let platform = Platform::linux_amd64();
+        let path = "/usr/bin/hello".to_string();
+        let diag = |e: BinaryError| match binary_error(e, &app, &plan, &Default::default()) {
+            BuildError::Diagnostics { diags, .. } => diags.into_iter().next().unwrap(),
+            other => panic!("not a diagnostic: {other:?}"),
+        };
+        let missing = diag(BinaryError::Read {
+            platform: platform.clone(),
+            path: path.clone(),
+            call: "LLBBridge.StatFile",
+            message: "no such file or directory".into(),
+        });
+        let check = |problem| {
+            diag(BinaryError::Check(BinaryCheckError {
+                platform: platform.clone(),
+                path: path.clone(),
+                problem,
+            }))
+        };
+        let dynamic = check(ElfProblem::Interpreter {
+            path: "/lib64/ld-linux-x86-64.so.2".into(),
+        });
+        let archive = check(ElfProblem::NotElf {
+            head: b"!<arch>\n".to_vec(),
+        });
+        for (d, code) in [
+            (&missing, Code::NoBinary),
+            (&dynamic, Code::BinaryMismatch),
+            (&archive, Code::NotMain),
+        ] {
+            assert_eq!(d.code, code, "{d:?}");
+            assert_eq!(d.span.map(|s| s.start), Some(line), "{d:?}");
+            assert!(d.help.is_some(), "{d:?}");
+            assert!(!d.message.contains("help:"), "{d:?}");
+        }
+        assert!(missing.message.contains("/usr/bin/hello"), "{missing:?}");
+    }
 }

@@ -31,9 +31,9 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 
 use super::readback::{self, Digests, ReadBack};
+use crate::client::buildkit::exporter::{OutputKind, OutputSpec};
+use crate::client::buildkit::gateway::{Gateway, Ref};
 use crate::client::errors::BuildError;
-use crate::client::exporter::{OutputKind, OutputSpec};
-use crate::client::gateway::{Gateway, Ref};
 use crate::compiler::Platform;
 use crate::compiler::model::{App, Build, ImageRef};
 use crate::llb::{FileAction, FileOp, Graph, Meta};

@@ -7,7 +7,7 @@
 //! secrets, exports, caches), progress on the terminal, and the summary.
 //! Each app is a client-side gateway build (as Go's `client.Build`): one
 //! `Control.Solve` whose gateway calls run [`crate::build::solve_app`].
-//! All apps share one session.
+//! Several apps solve one after another, each on its own session.
 //!
 //! Exit codes: docs/client.md, "Exit codes".
 
@@ -17,18 +17,24 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::build::run::Prepared;
-use crate::build::{self, NoCache, Plan, Settings, inputs, record};
-use crate::client::cache::{self, Caches, Recorded};
-use crate::client::destination::{self, ContextGuard, Shape};
+use crate::build::{self, NoCache, Plan, Settings, inputs, lent, record};
+use crate::client::Endpoint;
+use crate::client::artefacts::destination::{self, ContextGuard, Shape};
+use crate::client::artefacts::tarball;
+use crate::client::buildkit::cache::{self, Caches, Recorded};
+use crate::client::buildkit::exporter::{
+    self, DaemonKind, ExportPlan, OutputKind, OutputSpec, Outputs,
+};
+use crate::client::buildkit::gateway::Caps;
+use crate::client::buildkit::progress::{ProgressMode, Reporter};
+use crate::client::buildkit::repro;
+use crate::client::buildkit::session::{self, LocalDir, SecretSource, SessionConfig};
+use crate::client::buildkit::solve::{self, SolveSpec};
 use crate::client::errors::{BuildError, UsageError};
-use crate::client::exporter::{self, DaemonKind, ExportPlan, OutputKind, OutputSpec, Outputs};
-use crate::client::gateway::Caps;
-use crate::client::progress::{ProgressMode, Reporter};
-use crate::client::session::{self, LocalDir, SecretSource, SessionConfig};
-use crate::client::solve::{self, SolveSpec};
-use crate::client::{Endpoint, epoch, repro, tarball};
+use crate::client::inputs::epoch;
 use crate::compiler::lower;
 use crate::compiler::model::App;
+use crate::proto::pb;
 
 use super::load::Disk;
 use super::unchanged;
@@ -41,17 +47,19 @@ pub struct BuildArgs {
     /// is the build context.
     #[arg(value_name = "FILE", default_value = "app.scratch", value_hint = clap::ValueHint::FilePath)]
     pub file: PathBuf,
-    /// Build only this app (default: every app of the file).
-    #[arg(long, value_name = "NAME", add = super::complete::apps())]
-    pub app: Option<String>,
+    /// Build only this app (repeatable; default: every app of the file).
+    #[arg(long = "app", value_name = "NAME", add = super::complete::apps())]
+    pub apps: Vec<String>,
     #[command(flatten)]
     pub compile: CompileArgs,
     /// Image name to load into the Docker Engine (repeatable). Without -t
-    /// and --output, each app is loaded as `<app>:latest`.
+    /// and --output, each app is loaded as `<app>:latest`. With several
+    /// apps, a pattern: `{app}` is each app's name (`registry/{app}:v1`).
     #[arg(short = 't', long = "tag", value_name = "NAME[:TAG]")]
     pub tags: Vec<String>,
     /// Write the result to files: type=oci|docker|tar|local,dest=PATH
-    /// (repeatable; a bare PATH means type=local).
+    /// (repeatable; a bare PATH means type=local; `{app}` is the app's
+    /// name, needed when several apps are built).
     #[arg(short = 'o', long = "output", value_name = "type=TYPE,dest=PATH")]
     pub outputs: Vec<String>,
     /// Push the image named with -t to its registry.
@@ -103,6 +111,10 @@ pub struct BuildArgs {
     /// (repeatable).
     #[arg(long = "secret", value_name = "id=NAME,src=FILE|env=VAR")]
     pub secrets: Vec<String>,
+    /// An SSH agent for `ssh` mounts: `default` ($SSH_AUTH_SOCK) or
+    /// ID=SOCKET (repeatable).
+    #[arg(long = "ssh", value_name = "default|ID=SOCKET")]
+    pub ssh: Vec<String>,
     /// Fail (exit 1, nothing exported) when the binary needs something at
     /// runtime the image lacks, instead of warning (as `strict` in the
     /// file does; docs/runtime-needs.md).
@@ -117,7 +129,7 @@ impl BuildArgs {
     pub fn for_file(file: PathBuf) -> BuildArgs {
         BuildArgs {
             file,
-            app: None,
+            apps: Vec::new(),
             compile: CompileArgs::default(),
             tags: Vec::new(),
             outputs: Vec::new(),
@@ -131,6 +143,7 @@ impl BuildArgs {
             sbom: None,
             provenance: None,
             secrets: Vec::new(),
+            ssh: Vec::new(),
             strict: false,
             daemon: DaemonArgs::default(),
         }
@@ -163,21 +176,20 @@ struct Job<'a> {
 
 async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     // The command line first: a malformed value needs no file, no daemon.
-    let files: Vec<OutputSpec> = args
-        .outputs
-        .iter()
-        .map(|o| exporter::parse_output(o))
-        .collect::<Result<_, _>>()?;
+    for o in &args.outputs {
+        exporter::parse_output(o)?;
+    }
     let secrets = parse_secrets(&args.secrets)?;
     let provenance = match &args.provenance {
         Some(v) => inputs::provenance(v)?,
         None => None,
     };
+    let agents = parse_ssh(&args.ssh, std::env::var_os("SSH_AUTH_SOCK"))?;
     let caches = cache::parse_all(&args.cache_to, &args.cache_from, args.insecure_registry)?;
     let endpoint = args.daemon.endpoint()?;
 
     // The file, checked offline: its errors need no daemon.
-    let disk = Disk::on_disk(&args.file, "build")?;
+    let disk = Disk::for_args(&args.file, &args.compile, Some("build"))?;
     // SOURCE_DATE_EPOCH: every timestamp in the image is clamped to it.
     let epoch =
         epoch::source_date_epoch(&disk.context).map_err(|e| UsageError::new(e.to_string()))?;
@@ -193,9 +205,14 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         local_unique: Some(inputs::local_unique(&disk.context)),
         epoch: epoch.seconds,
         use_lock: !args.update_lock,
-        sbom: args
-            .sbom
-            .or_else(|| build::sbom::off_for_docker_tarball(&files)),
+        sbom: args.sbom.or_else(|| {
+            let kinds: Vec<OutputSpec> = args
+                .outputs
+                .iter()
+                .filter_map(|o| exporter::parse_output(o).ok())
+                .collect();
+            build::sbom::off_for_docker_tarball(&kinds)
+        }),
         strict: args.strict,
         ..Settings::default()
     };
@@ -206,11 +223,32 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     {
         eprintln!("note: {}", build::sbom::DOCKER_TARBALL_NOTE);
     }
-    check_destinations(&files, &caches, &disk, &plan)?;
     let apps: Vec<String> = select_apps(args, &plan)?
         .into_iter()
         .map(str::to_string)
         .collect();
+    // Each app's files: `{app}` in --output is its name.
+    let mut files_of: BTreeMap<String, Vec<OutputSpec>> = BTreeMap::new();
+    for app in &apps {
+        let files: Vec<OutputSpec> = args
+            .outputs
+            .iter()
+            .map(|o| exporter::parse_output(&build::apps::expand(o, app)))
+            .collect::<Result<_, _>>()?;
+        files_of.insert(app.clone(), files);
+    }
+    let all_files: Vec<OutputSpec> = files_of.values().flatten().cloned().collect();
+    check_destinations(&all_files, &caches, &disk, &plan)?;
+    // The secrets given against the `secret` statements of the apps built:
+    // a required one missing stops here, before the daemon is asked.
+    let given = lent::Given {
+        secrets: secrets.keys().cloned().collect(),
+        ssh: agents.keys().cloned().collect(),
+    };
+    let built: Vec<&App> = apps.iter().map(|a| plan.app(a)).collect::<Result<_, _>>()?;
+    for w in lent::check(&built, &plan.sources, &given)? {
+        eprintln!("warning: {w}");
+    }
 
     // What each app makes, and whether the last build to the same place
     // already made it (then nothing is sent to the daemon).
@@ -221,8 +259,13 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
     );
     let mut todo = Vec::new();
     for app in &apps {
+        let files = files_of.get(app).cloned().unwrap_or_default();
         let app = plan.app(app)?;
-        let mut names = args.tags.clone();
+        let mut names: Vec<String> = args
+            .tags
+            .iter()
+            .map(|t| build::apps::expand(t, &app.name.node))
+            .collect();
         // Without any output, load the image as `<app>:latest` (the Docker
         // Engine only; buildkitd has no image list to look in).
         if names.is_empty() && files.is_empty() && is_docker {
@@ -231,7 +274,7 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         let outputs = Outputs {
             names,
             push: args.push,
-            files: files.clone(),
+            files,
         };
         // Provenance is a statement about this run: never skipped.
         let slot = context
@@ -312,99 +355,157 @@ async fn build(args: &BuildArgs) -> Result<(), BuildError> {
         job_caches.push(c.options);
     }
 
-    let session = session::start(
-        channel.clone(),
-        SessionConfig {
-            name: jobs
-                .iter()
-                .map(|j| j.app.name.node.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-            shared_key: inputs::local_unique(&disk.context),
-            dirs: BTreeMap::from([(
-                lower::CONTEXT.to_string(),
-                LocalDir {
-                    path: disk.context.clone(),
-                    excludes: plan.excludes.clone(),
-                },
-            )]),
-            secrets,
-            exports: jobs.iter().flat_map(|j| j.export.sinks.clone()).collect(),
-            auth: true,
-            content_stores: caches.stores(),
-        },
-    )
+    // One session per app: the exporters of a solve number from 0, so a
+    // session serves one solve's exports. All share the context's key: the
+    // daemon keeps one copy of the context for them.
+    let base = SessionConfig {
+        name: String::new(),
+        shared_key: inputs::local_unique(&disk.context),
+        dirs: BTreeMap::from([(
+            lower::CONTEXT.to_string(),
+            LocalDir {
+                path: disk.context.clone(),
+                excludes: plan.excludes.clone(),
+            },
+        )]),
+        secrets,
+        ssh: agents,
+        exports: Vec::new(),
+        auth: true,
+        content_stores: caches.stores(),
+    };
+    let sessions = futures::future::try_join_all(jobs.iter().map(|job| {
+        session::start(
+            channel.clone(),
+            SessionConfig {
+                name: job.app.name.node.clone(),
+                exports: job.export.sinks.clone(),
+                ..base.clone()
+            },
+        )
+    }))
     .await?;
 
     let mode = args.progress.resolve(std::io::stderr().is_terminal());
     let mut reporter = Reporter::new(mode, Box::new(std::io::stderr()));
-    let mut results = Vec::new();
-    for (job, cache) in jobs.iter().zip(job_caches) {
-        let platforms: Vec<String> = plan.platforms(job.app).iter().map(|p| p.id()).collect();
-        let mut frontend_attrs = BTreeMap::from([
-            ("build-arg:SOURCE_DATE_EPOCH".to_string(), epoch.attr()),
-            // What BuildKit checks the result against (0.20+ warns on
-            // a mismatch).
-            ("platform".to_string(), platforms.join(",")),
-        ]);
-        if let Some(p) = &provenance {
-            // BuildKit makes it, from what it saw of the build.
-            frontend_attrs.insert("attest:provenance".to_string(), p.clone());
+    // The apps solve one after another, their progress on one board: the
+    // second finds what the first made in the daemon's cache (the context
+    // is synced, not sent again; a shared dependency step is CACHED; the Go
+    // build cache mount holds the compiled standard library). Solving them
+    // at once was slower: two cold compiles on the same cores, each doing
+    // the other's work (docs/benchmarks.md, "Several apps").
+    let plan = &plan;
+    let (jobs_ref, sessions_ref, epoch_ref) = (&jobs, &sessions, &epoch);
+    let solved = solve::with_progress(&mut reporter, |progress| async move {
+        let mut solved = Vec::with_capacity(jobs_ref.len());
+        for ((job, cache), session) in jobs_ref.iter().zip(job_caches).zip(sessions_ref) {
+            let spec = SolveSpec {
+                build_ref: solve::new_ref(),
+                session_id: session.id.clone(),
+                exporters: job.export.exporters.clone(),
+                frontend_attrs: frontend_attrs(plan, job.app, epoch_ref, provenance.as_deref()),
+                cache,
+            };
+            solved.push(solve_one(channel.clone(), spec, progress.clone(), plan, job.app).await?);
         }
-        let spec = SolveSpec {
-            build_ref: solve::new_ref(),
-            session_id: session.id.clone(),
-            exporters: job.export.exporters.clone(),
-            frontend_attrs,
-            cache,
-        };
-        // What was sent, kept for the error report and the record, and
-        // what the check of the binaries found.
-        let sent = std::sync::Mutex::new(None::<Prepared>);
-        let found = std::sync::Mutex::new(build::Checked::default());
-        let (plan, slot, found_slot) = (&plan, &sent, &found);
-        let body = |gw| async move {
-            let prepared = build::run::prepare(&gw, plan, job.app).await?;
-            let result = build::run::solve(&gw, plan, job.app, &prepared).await;
-            if let Ok(mut s) = slot.lock() {
-                *s = Some(prepared);
+        Ok(solved)
+    })
+    .await;
+    let solved = match solved {
+        Ok(solved) => solved,
+        Err((e, defs)) => {
+            for s in sessions {
+                s.abort().await;
             }
-            let (result, checked) = result?;
-            if let Ok(mut f) = found_slot.lock() {
-                *f = checked;
+            for s in jobs.iter().filter_map(|j| j.slot.as_ref()) {
+                unchanged::forget(s);
             }
-            Ok(result)
-        };
-        let solved = solve::solve(channel.clone(), spec, &mut reporter, body).await;
-        let prepared = sent.lock().ok().and_then(|mut s| s.take());
-        match solved {
-            Ok(resp) => {
-                let checked = found
-                    .lock()
-                    .map(|mut f| std::mem::take(&mut *f))
-                    .unwrap_or_default();
-                super::needs::print(job.app, &checked, plan, mode);
-                results.push((job, resp, prepared));
-            }
-            Err(e) => {
-                session.abort().await;
-                if let Some(s) = &job.slot {
-                    unchanged::forget(s);
-                }
-                let defs = prepared.map(|p| p.definitions).unwrap_or_default();
-                return Err(solve::enrich(e, &reporter, &defs));
-            }
+            return Err(solve::enrich(e, &reporter, &defs));
         }
+    };
+    for s in sessions {
+        s.close().await?;
     }
-    session.close().await?;
-    for (job, resp, prepared) in results {
+    for (job, (resp, prepared, checked)) in jobs.iter().zip(solved) {
+        super::needs::print(job.app, &checked, plan, mode);
         summarize(job, &resp, &caches, app_key(job.app).as_deref(), &epoch)?;
-        if let (Some(slot), Some(p), Some(fp)) = (&job.slot, &prepared, &context) {
+        if let (Some(slot), Some(fp)) = (&job.slot, &context) {
             let image = resp.get("containerimage.digest").map(String::as_str);
-            unchanged::remember(slot, p, &job.outputs, fp, image).await;
+            unchanged::remember(slot, &prepared, &job.outputs, fp, image).await;
         }
     }
     Ok(())
+}
+
+/// The frontend attributes of an app's solve.
+fn frontend_attrs(
+    plan: &Plan,
+    app: &App,
+    epoch: &epoch::Epoch,
+    provenance: Option<&str>,
+) -> BTreeMap<String, String> {
+    let platforms: Vec<String> = plan.platforms(app).iter().map(|p| p.id()).collect();
+    let mut attrs = BTreeMap::from([
+        ("build-arg:SOURCE_DATE_EPOCH".to_string(), epoch.attr()),
+        // What BuildKit checks the result against (0.20+ warns on a
+        // mismatch).
+        ("platform".to_string(), platforms.join(",")),
+    ]);
+    if let Some(p) = provenance {
+        // BuildKit makes it, from what it saw of the build.
+        attrs.insert("attest:provenance".to_string(), p.to_string());
+    }
+    attrs
+}
+
+/// One app's client-side build: what the daemon answered, what was sent
+/// (for the record) and what the check of its binaries found; on failure
+/// the error and the definitions sent (where the failing step is looked
+/// up).
+async fn solve_one(
+    channel: tonic::transport::Channel,
+    spec: SolveSpec,
+    progress: solve::Progress,
+    plan: &Plan,
+    app: &App,
+) -> Result<(solve::ExporterResponse, Prepared, build::Checked), (BuildError, Vec<pb::Definition>)>
+{
+    let sent = std::sync::Mutex::new(None::<Prepared>);
+    let found = std::sync::Mutex::new(build::Checked::default());
+    let (slot, found_slot) = (&sent, &found);
+    let body = |gw| async move {
+        let prepared = build::run::prepare(&gw, plan, app).await?;
+        let result = build::run::solve(&gw, plan, app, &prepared).await;
+        if let Ok(mut s) = slot.lock() {
+            *s = Some(prepared);
+        }
+        let (result, checked) = result?;
+        if let Ok(mut f) = found_slot.lock() {
+            *f = checked;
+        }
+        Ok(result)
+    };
+    let solved = solve::solve_job(channel, spec, progress, body).await;
+    let prepared = sent.lock().ok().and_then(|mut s| s.take());
+    match (solved, prepared) {
+        (Ok(resp), Some(prepared)) => {
+            let checked = found
+                .lock()
+                .map(|mut f| std::mem::take(&mut *f))
+                .unwrap_or_default();
+            Ok((resp, prepared, checked))
+        }
+        (Ok(_), None) => Err((
+            BuildError::Daemon {
+                call: "Control.Solve",
+                message:
+                    "the build ended without solving the app (a bug in scratchc, please report it)"
+                        .into(),
+            },
+            Vec::new(),
+        )),
+        (Err(e), prepared) => Err((e, prepared.map(|p| p.definitions).unwrap_or_default())),
+    }
 }
 
 /// `--progress`'s values, from the progress code's own list (which knows
@@ -432,30 +533,14 @@ fn destinations(outputs: &Outputs) -> Vec<String> {
     what
 }
 
-/// The apps to build: `--app`, else every app of the file; `-t` and
-/// `--output` name one image, so they need one app.
+/// The apps to build: each `--app`, else every app of the file. With
+/// several, every -t and --output must hold `{app}` (one name for two
+/// images would have the second overwrite the first).
 fn select_apps<'a>(args: &'a BuildArgs, plan: &'a Plan) -> Result<Vec<&'a str>, BuildError> {
-    if let Some(name) = &args.app {
-        plan.app(name)?;
-        return Ok(vec![name.as_str()]);
-    }
-    let names: Vec<&str> = plan
-        .program
-        .apps
-        .iter()
-        .map(|a| a.name.node.as_str())
-        .collect();
-    if names.len() > 1 && (!args.tags.is_empty() || !args.outputs.is_empty()) {
-        return Err(UsageError::new(format!(
-            "-t and --output name one image, but {} defines {} apps ({})",
-            plan.settings.file,
-            names.len(),
-            names.join(", ")
-        ))
-        .help("pick one with --app NAME, or leave -t and --output out to load each app as <app>:latest")
-        .into());
-    }
-    Ok(names)
+    let apps = build::apps::select(plan, &args.apps)?;
+    build::apps::check_patterns("-t", &args.tags, &apps)?;
+    build::apps::check_patterns("--output", &args.outputs, &apps)?;
+    Ok(apps.into_iter().map(|a| a.name.node.as_str()).collect())
 }
 
 /// Where the results go, checked before anything runs: never the context
@@ -623,9 +708,57 @@ fn parse_secrets(values: &[String]) -> Result<BTreeMap<String, SecretSource>, Us
     Ok(out)
 }
 
+/// Parses `--ssh default` / `--ssh ID` (both the agent of
+/// `$SSH_AUTH_SOCK`, given as `auth_sock`) and `--ssh ID=SOCKET`.
+fn parse_ssh(
+    values: &[String],
+    auth_sock: Option<std::ffi::OsString>,
+) -> Result<BTreeMap<String, PathBuf>, UsageError> {
+    let mut out = BTreeMap::new();
+    for v in values {
+        let (id, path) = match v.split_once('=') {
+            Some((id, p)) if !p.is_empty() => (id, PathBuf::from(p)),
+            Some(_) => {
+                return Err(UsageError::new(format!("--ssh `{v}` names no socket"))
+                    .help("write --ssh ID=SOCKET, or --ssh default for $SSH_AUTH_SOCK"));
+            }
+            None => match &auth_sock {
+                Some(s) if !s.is_empty() => (v.as_str(), PathBuf::from(s)),
+                _ => {
+                    return Err(UsageError::new(format!(
+                        "--ssh {v}: SSH_AUTH_SOCK is not set, so there is no agent to forward"
+                    ))
+                    .help("start one (`eval $(ssh-agent)` and `ssh-add`), or name its socket: --ssh ID=SOCKET"));
+                }
+            },
+        };
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        {
+            return Err(UsageError::new(format!("--ssh `{v}`: `{id}` is not an id"))
+                .help("an id is letters, digits, `_`, `-` and `.`, e.g. `default` or `github`"));
+        }
+        out.insert(id.to_string(), path);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ssh_agents() {
+        let sock = Some(std::ffi::OsString::from("/run/agent.sock"));
+        let a = parse_ssh(&["default".into(), "gh=/tmp/gh.sock".into()], sock).unwrap();
+        assert_eq!(a["default"], PathBuf::from("/run/agent.sock"));
+        assert_eq!(a["gh"], PathBuf::from("/tmp/gh.sock"));
+        assert!(parse_ssh(&["default".into()], None).is_err());
+        assert!(parse_ssh(&["a b=/x".into()], None).is_err());
+        assert!(parse_ssh(&["gh=".into()], None).is_err());
+    }
 
     #[test]
     fn secrets() {

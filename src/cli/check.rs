@@ -4,7 +4,7 @@
 
 use std::io::IsTerminal;
 
-use crate::build;
+use crate::build::{self, golang, vcs};
 use crate::client::errors::{BuildError, exit};
 use crate::compiler::excerpt::escape_text;
 use crate::compiler::{self, Diag, Options, Sources};
@@ -17,12 +17,7 @@ pub fn run(args: &super::CheckArgs) -> Result<(), Failure> {
     let mut worst = None;
     for path in &args.files {
         let mut shown = self::shown(path);
-        let checked = Disk::from_arg(path).and_then(|disk| {
-            shown = escape_text(&disk.name());
-            let (sources, _) = futures::executor::block_on(build::load_sources(&disk, &shown))?;
-            compiler::check(&sources, &Options::default())
-                .map_err(|d| BuildError::diagnostics(d, &sources))
-        });
+        let checked = check_one(path, args.context.as_deref(), &mut shown);
         match checked {
             Ok(program) => {
                 let names: Vec<&str> = program.apps.iter().map(|a| a.name.node.as_str()).collect();
@@ -42,6 +37,33 @@ pub fn run(args: &super::CheckArgs) -> Result<(), Failure> {
         None => Ok(()),
         Some(code) => Err(Failure::Reported(code.max(exit::FAILED))),
     }
+}
+
+/// Checks one file as a build would before anything runs: the compiler's
+/// checks (the `GIT_*` variables defined, empty), then the `go` template's
+/// `main` against the context's go.mod.
+fn check_one(
+    path: &std::path::Path,
+    context: Option<&std::path::Path>,
+    shown: &mut String,
+) -> Result<compiler::model::Program, BuildError> {
+    let compile = super::CompileArgs {
+        context: context.map(std::path::Path::to_path_buf),
+        ..Default::default()
+    };
+    let disk = Disk::for_args(path, &compile, None)?;
+    *shown = escape_text(&disk.name());
+    let app_dir = disk.app_dir.clone();
+    let (sources, _) =
+        futures::executor::block_on(build::load_sources(&disk, shown, app_dir.as_deref()))?;
+    let options = Options {
+        vars: vcs::Vcs::default().vars(),
+        ..Options::default()
+    };
+    let program =
+        compiler::check(&sources, &options).map_err(|d| BuildError::diagnostics(d, &sources))?;
+    futures::executor::block_on(golang::check_program(&program, &sources, &disk))?;
+    Ok(program)
 }
 
 /// A path as the CLI prints it: control characters escaped.

@@ -65,6 +65,8 @@ fn render(plan: &Plan, names: &[String]) -> String {
             &Args {
                 values: values.clone(),
                 live: BTreeSet::new(),
+                present: plan.present.clone(),
+                absent: plan.absent.clone(),
             },
             &file,
         )
@@ -115,6 +117,8 @@ fn render(plan: &Plan, names: &[String]) -> String {
             &Args {
                 values: values.clone(),
                 live: live.clone(),
+                present: plan.present.clone(),
+                absent: plan.absent.clone(),
             },
             &file,
         );

@@ -1,5 +1,5 @@
 //! `scratchc fmt [--check] FILE...`: rewrite files in the canonical layout
-//! (atomically, through `client::atomic`: a temp file beside it, then a
+//! (atomically, through `client::artefacts::atomic`: a temp file beside it, then a
 //! rename), or with `--check` only report the files that would change. A
 //! file with syntax errors is left alone and its errors shown. Files are
 //! read as `check` reads them (`cli::load`: regular, bounded, inside their
@@ -7,7 +7,7 @@
 //! formats the standard input to the standard output (with `--check`:
 //! nothing written, exit 1 if it would change).
 
-use crate::client::atomic::write_atomic;
+use crate::client::artefacts::atomic::write_atomic;
 use crate::client::errors::BuildError;
 use crate::compiler::{Sources, fmt};
 

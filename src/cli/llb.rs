@@ -18,8 +18,8 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use crate::build::{Plan, Settings, inputs};
-use crate::client::epoch;
 use crate::client::errors::{BuildError, UsageError};
+use crate::client::inputs::epoch;
 use crate::compiler::Target;
 use crate::compiler::model::App;
 use crate::llb;
@@ -35,7 +35,7 @@ pub(super) fn plan(
     args: &CompileArgs,
     local_unique: Option<&str>,
 ) -> Result<Plan, BuildError> {
-    let disk = Disk::from_arg(file)?;
+    let disk = Disk::for_args(file, args, None)?;
     // The epoch a build of this directory takes (the environment, else
     // git HEAD, else 0): the image's file op carries it.
     let epoch =

@@ -5,8 +5,12 @@
 //! app file's directory after following symlinks (the app file included),
 //! within the compiler's size limits.
 //!
-//! The app file's directory is the build context: its `.dockerignore`
-//! filters what is sent, its files answer the dependency lookups.
+//! The build context is the app file's directory unless `--context DIR`
+//! names another: its `.dockerignore` filters what is sent, its files
+//! answer the dependency lookups, its git checkout gives the `GIT_*`
+//! variables. When the app file lies inside the context, imports are read
+//! from the whole context (a monorepo's shared templates); else from the
+//! app file's directory only.
 //!
 //! FILE means the same in every verb ([`Disk::from_arg`]): absent, it is
 //! `app.scratch`; a directory stands for its `app.scratch`; `-` is the
@@ -20,8 +24,8 @@ use std::path::{Path, PathBuf};
 
 use crate::build::{self, Found, Plan, Reader, Settings};
 use crate::client::errors::{BuildError, InputError, UsageError};
-use crate::client::lock;
-use crate::client::userfile::{self, FileError};
+use crate::client::inputs::lock;
+use crate::client::inputs::userfile::{self, FileError};
 use crate::compiler::Sources;
 use crate::compiler::sources::MAX_FILE_BYTES;
 
@@ -38,6 +42,9 @@ pub struct Disk {
     pub context: PathBuf,
     /// The app file's text when it came from the standard input (`-`).
     stdin: Option<Vec<u8>>,
+    /// The app file's directory inside the context (`Some("")`: the
+    /// context is that directory), or `None` when it lies outside.
+    pub app_dir: Option<String>,
 }
 
 /// The FILE argument that means the standard input.
@@ -115,18 +122,76 @@ impl Disk {
     /// `file` is a directory). `-` is a file of that name here: verbs that
     /// read the standard input go through [`Disk::from_arg`].
     pub fn new(file: &Path) -> Disk {
+        Disk::with_context(file, None)
+    }
+
+    /// The files of the app file at `file` with `context` as the build
+    /// context (`None`: the app file's directory).
+    pub fn with_context(file: &Path, context: Option<&Path>) -> Disk {
         let file = app_path(file);
         let dir = file
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."))
             .to_path_buf();
-        let context = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
+        let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let own = canonical(&dir);
+        let context = context.map_or_else(|| own.clone(), canonical);
+        let app_dir = own.strip_prefix(&context).ok().map(|rel| {
+            rel.components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/")
+        });
         Disk {
             file,
             dir,
             context,
             stdin: None,
+            app_dir,
+        }
+    }
+
+    /// The files of a FILE argument with the build context the command
+    /// line gives (`--context DIR`, which must be a directory): on disk
+    /// for a verb that sends the context (`on_disk` names the verb), else
+    /// as [`Disk::from_arg`].
+    pub fn for_args(
+        file: &Path,
+        args: &super::CompileArgs,
+        on_disk: Option<&str>,
+    ) -> Result<Disk, BuildError> {
+        let Some(dir) = &args.context else {
+            return match on_disk {
+                Some(verb) => Disk::on_disk(file, verb),
+                None => Disk::from_arg(file),
+            };
+        };
+        if !dir.is_dir() {
+            return Err(UsageError::new(format!(
+                "--context `{}` is not a directory",
+                crate::compiler::excerpt::escape_text(&dir.display().to_string())
+            ))
+            .help("name the directory to send as the build context, e.g. the repository root")
+            .into());
+        }
+        if let Some(verb) = on_disk {
+            Disk::on_disk(file, verb)?;
+        } else if is_stdin(file) {
+            return Err(UsageError::new("--context needs the app file on disk")
+                .help("name the app file inside the context")
+                .into());
+        }
+        Ok(Disk::with_context(file, Some(dir)))
+    }
+
+    /// Where imports are read: the context when the app file lies in it,
+    /// else its own directory.
+    fn import_root(&self) -> &Path {
+        if self.app_dir.is_some() && self.stdin.is_none() {
+            &self.context
+        } else {
+            &self.dir
         }
     }
 
@@ -170,6 +235,8 @@ impl Disk {
     pub fn plan(&self, settings: Settings) -> Result<Plan, BuildError> {
         let settings = Settings {
             file: self.name(),
+            app_dir: self.app_dir.clone(),
+            vcs: crate::build::vcs::Vcs::from_git(&self.context),
             ..settings
         };
         futures::executor::block_on(Plan::load(self, settings))
@@ -204,20 +271,28 @@ impl Reader for Disk {
     async fn read_imports(&self, names: &[String]) -> Result<Vec<Found>, BuildError> {
         names
             .iter()
-            .map(
-                |n| match userfile::read_inside(&self.dir, Path::new(n), MAX_FILE_BYTES) {
+            .map(|n| {
+                match userfile::read_inside(self.import_root(), Path::new(n), MAX_FILE_BYTES) {
                     Ok(data) => Ok(Ok(data)),
                     Err(e) => match e.unreadable() {
                         Some(why) => Ok(Err(why)),
                         None => Err(e.into()),
                     },
-                },
-            )
+                }
+            })
             .collect()
     }
 
     async fn read_dockerignore(&self) -> Result<Option<Vec<u8>>, BuildError> {
         self.optional(&self.context, ".dockerignore")
+    }
+
+    async fn read_context(&self, path: &str) -> Result<Option<Vec<u8>>, BuildError> {
+        match userfile::read_inside(&self.context, Path::new(path), MAX_FILE_BYTES) {
+            Ok(data) => Ok(Some(data)),
+            Err(e) if e.unreadable().is_some() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn present(&self, paths: &BTreeSet<String>) -> Result<BTreeSet<String>, BuildError> {
@@ -260,8 +335,14 @@ pub fn read_root(path: &Path) -> Result<String, FileError> {
 /// regular file, over a size limit) are marked for the checker to report
 /// with their span; an IO error stops the load.
 pub fn load(path: &Path) -> Result<Sources, BuildError> {
-    let disk = Disk::new(path);
-    futures::executor::block_on(build::load_sources(&disk, &disk.name())).map(|(s, _)| s)
+    load_disk(&Disk::new(path))
+}
+
+/// [`load`] of a [`Disk`] (with its context).
+pub fn load_disk(disk: &Disk) -> Result<Sources, BuildError> {
+    let app_dir = disk.app_dir.clone();
+    futures::executor::block_on(build::load_sources(disk, &disk.name(), app_dir.as_deref()))
+        .map(|(s, _)| s)
 }
 
 /// The patterns of `<context>/.dockerignore`, in file order (comments and

@@ -1,5 +1,5 @@
 //! `scratchc lock`: resolve every builder image of a file on the daemon and
-//! write `scratch.lock` beside it (see `client::lock` for the format and
+//! write `scratch.lock` beside it (see `client::inputs::lock` for the format and
 //! why). The resolution runs as a small client-side build that only calls
 //! the gateway's `ResolveImageConfig` and returns an empty result, so it
 //! sees exactly the images and the platform a real build would.
@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::build::{Plan, Settings, inputs};
+use crate::client::buildkit::gateway::{Caps, Gateway};
+use crate::client::buildkit::progress::{ProgressMode, Reporter};
+use crate::client::buildkit::solve::{self, SolveSpec};
 use crate::client::errors::BuildError;
-use crate::client::gateway::{Caps, Gateway};
-use crate::client::lock::{self, Lock, LockedBuilder, Wanted};
-use crate::client::progress::{ProgressMode, Reporter};
-use crate::client::solve::{self, SolveSpec};
+use crate::client::inputs::lock::{self, Lock, LockedBuilder, Wanted};
 use crate::proto::moby::buildkit::v1::frontend as gw;
 
 use super::load::Disk;
@@ -27,6 +27,10 @@ pub struct LockArgs {
     /// Exit 1 if the lock is missing or stale, without writing it (for CI).
     #[arg(long)]
     pub check: bool,
+    /// The build context, as for `scratchc build --context` (the imports
+    /// of a monorepo's app file may reach anywhere in it).
+    #[arg(long = "context", value_name = "DIR")]
+    pub context: Option<PathBuf>,
     #[command(flatten)]
     pub daemon: DaemonArgs,
 }
@@ -37,7 +41,11 @@ pub fn run(args: &LockArgs) -> Result<(), Failure> {
 }
 
 async fn lock(args: &LockArgs) -> Result<(), Failure> {
-    let disk = Disk::on_disk(&args.file, "lock")?;
+    let compile = super::CompileArgs {
+        context: args.context.clone(),
+        ..Default::default()
+    };
+    let disk = Disk::for_args(&args.file, &compile, Some("lock"))?;
     // The file as it is, the lock left out: it is what gets checked or
     // written.
     let settings = Settings {

@@ -84,7 +84,7 @@ fn render(cmd: clap::Command) -> Result<Vec<u8>, BuildError> {
 }
 
 fn write(path: &Path, data: &[u8]) -> Result<(), BuildError> {
-    crate::client::atomic::write_atomic(path, data).map_err(|source| {
+    crate::client::artefacts::atomic::write_atomic(path, data).map_err(|source| {
         InputError {
             action: "write",
             path: path.to_path_buf(),

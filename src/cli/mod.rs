@@ -156,6 +156,11 @@ pub struct CompileArgs {
         value_delimiter = ','
     )]
     pub platforms: Vec<String>,
+    /// The build context (default: the app file's directory). When the app
+    /// file lies inside it, its imports may reach anywhere in it (a
+    /// monorepo's shared templates), as `docker buildx build -f FILE DIR`.
+    #[arg(long = "context", value_name = "DIR")]
+    pub context: Option<PathBuf>,
 }
 
 /// Options shared by the verbs that talk to a daemon.
@@ -250,6 +255,9 @@ pub struct CheckArgs {
     /// input, imports from the current directory).
     #[arg(value_name = "FILE", default_value = "app.scratch", value_hint = clap::ValueHint::FilePath)]
     pub files: Vec<PathBuf>,
+    /// The build context, as for `scratchc build --context`.
+    #[arg(long = "context", value_name = "DIR")]
+    pub context: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@
 use std::io::IsTerminal;
 
 use crate::build::{Checked, Plan};
-use crate::client::progress::ProgressMode;
+use crate::client::buildkit::progress::ProgressMode;
 use crate::compiler::Severity;
 use crate::compiler::model::App;
 

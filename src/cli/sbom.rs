@@ -1,5 +1,5 @@
 //! `scratchc sbom`: print the SBOM attached to a built image, read from
-//! wherever the image is (see [`crate::client::images`]): a file or
+//! wherever the image is (see [`crate::client::artefacts::images`]): a file or
 //! directory an output wrote, the Docker Engine's image store, or a
 //! registry. No other tool needed.
 //!
@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use crate::build::inputs;
 use crate::build::sbom::PREDICATE_SPDX;
 use crate::client::Endpoint;
+use crate::client::artefacts::images::{self, ImageError};
 use crate::client::errors::{BuildError, InputError, UsageError};
-use crate::client::images::{self, ImageError};
 use crate::sbom::attached::Attestation;
 
 use super::{DaemonArgs, Failure};

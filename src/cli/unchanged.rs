@@ -9,8 +9,9 @@
 //!    cache export;
 //! 2. the context's metadata fingerprint;
 //! 3. each builder the daemon resolved: the engine's id of its tag;
-//! 4. the definitions, lowered again offline with the recorded builder
-//!    configs: their digests;
+//! 4. the definitions and image configs, lowered again offline with the
+//!    recorded builder configs: their digests (the config alone can
+//!    change: a git tag's version label);
 //! 5. each destination: the engine's id of each image name, the
 //!    fingerprint of each file or directory written.
 //!
@@ -25,8 +26,8 @@ use crate::build::record::{self, Builder, Held, Record};
 use crate::build::run::Prepared;
 use crate::build::{NoCache, Plan};
 use crate::client::Endpoint;
-use crate::client::engine;
-use crate::client::exporter::Outputs;
+use crate::client::artefacts::engine;
+use crate::client::buildkit::exporter::Outputs;
 use crate::compiler::model::App;
 
 /// Where one app's record is kept, when the build may use one.
@@ -108,10 +109,7 @@ pub(super) async fn unchanged(
     }
     let lower = plan.lower_options(app, configs);
     let targets = plan.targets(app, &lower).ok()?;
-    let digests: Vec<String> = targets
-        .iter()
-        .map(|t| crate::llb::digest(&t.definition))
-        .collect();
+    let digests: Vec<String> = targets.iter().map(made).collect();
     if digests != r.definitions {
         return None;
     }
@@ -127,6 +125,17 @@ pub(super) async fn unchanged(
         }
     }
     Some(r)
+}
+
+/// What a target makes, as one digest: its definition and its image
+/// config. The config is not in the definition, and it can change alone
+/// (a new git tag gives another version label, with `.git` not in the
+/// context to say so).
+fn made(t: &crate::compiler::Target) -> String {
+    let mut bytes = t.definition.clone();
+    bytes.extend_from_slice(b"\0config\0");
+    bytes.extend_from_slice(&t.config);
+    crate::llb::digest(&bytes)
 }
 
 /// The engine's id of `image`, when there is an engine to ask and it has
@@ -169,11 +178,7 @@ pub(super) async fn remember(
         }
         Some(Record {
             version: record::VERSION,
-            definitions: prepared
-                .targets
-                .iter()
-                .map(|t| crate::llb::digest(&t.definition))
-                .collect(),
+            definitions: prepared.targets.iter().map(made).collect(),
             builders,
             context: context.to_string(),
             outputs: held,

@@ -2,7 +2,7 @@
 //! tarballs, and compare every digest produced (the image index, each
 //! platform's manifest, config and layers). Identical digests are the proof
 //! that the build is reproducible; otherwise the first difference is
-//! printed with what differs inside it (`client::ocidiff`) and the exit
+//! printed with what differs inside it (`client::artefacts::ocidiff`) and the exit
 //! code is 1.
 //!
 //! The builds are ordinary `scratchc build` runs (the same flags, the same
@@ -11,9 +11,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::build::Settings;
+use crate::client::artefacts::ocidiff::{self, Layout};
+use crate::client::buildkit::progress::ProgressMode;
 use crate::client::errors::{BuildError, InputError};
-use crate::client::ocidiff::{self, Layout};
-use crate::client::progress::ProgressMode;
 
 use super::build::BuildArgs;
 use super::load::Disk;
@@ -37,6 +37,9 @@ pub struct VerifyArgs {
     /// A secret for `secret` mounts, as for `scratchc build` (repeatable).
     #[arg(long = "secret", value_name = "id=NAME,src=FILE|env=VAR")]
     pub secrets: Vec<String>,
+    /// An SSH agent for `ssh` mounts, as for `scratchc build` (repeatable).
+    #[arg(long = "ssh", value_name = "default|ID=SOCKET")]
+    pub ssh: Vec<String>,
     #[command(flatten)]
     pub daemon: DaemonArgs,
 }
@@ -117,7 +120,8 @@ impl Drop for TempDir {
 
 /// The apps to verify: `--app`, or every app of the file.
 fn app_names(args: &VerifyArgs) -> Result<Vec<String>, BuildError> {
-    let plan = Disk::on_disk(&args.file, "verify")?.plan(Settings::default())?;
+    let plan =
+        Disk::for_args(&args.file, &args.compile, Some("verify"))?.plan(Settings::default())?;
     match &args.app {
         Some(a) => Ok(vec![plan.app(a)?.name.node.clone()]),
         None => Ok(plan
@@ -130,15 +134,16 @@ fn app_names(args: &VerifyArgs) -> Result<Vec<String>, BuildError> {
 }
 
 /// One `scratchc build --no-cache` of `app` to an OCI tarball: the build
-/// verb with the user's compile, secret and daemon flags.
+/// verb with the user's compile, secret, SSH and daemon flags.
 fn build_once(args: &VerifyArgs, app: &str, dest: &Path) -> BuildArgs {
     BuildArgs {
-        app: Some(app.to_string()),
+        apps: vec![app.to_string()],
         compile: args.compile.clone(),
         outputs: vec![format!("type=oci,dest={}", dest.display())],
         no_cache: true,
         progress: ProgressMode::Quiet,
         secrets: args.secrets.clone(),
+        ssh: args.ssh.clone(),
         daemon: args.daemon.clone(),
         ..BuildArgs::for_file(args.file.clone())
     }

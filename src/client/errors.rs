@@ -22,8 +22,8 @@ use prost::Message as _;
 use serde::Deserialize;
 
 use super::ClientError;
-use super::lock::LockError;
-use crate::compiler::{Diag, Sources};
+use super::inputs::lock::LockError;
+use crate::compiler::{Code, Diag, Sources};
 use crate::proto::google::rpc::Status as RpcStatus;
 use crate::proto::{errdefs, pb};
 
@@ -45,9 +45,9 @@ pub enum BuildError {
     #[error(transparent)]
     Input(#[from] InputError),
     /// A file of the user's was refused or could not be read
-    /// (`client::userfile`: not regular, outside its directory, too large).
+    /// (`client::inputs::userfile`: not regular, outside its directory, too large).
     #[error(transparent)]
-    File(#[from] super::userfile::FileError),
+    File(#[from] super::inputs::userfile::FileError),
     /// The files are not as the verb needs them, and `help` says how to
     /// get there: an app file that is missing (`scratchc init` writes one
     /// in a Go module), one `scratchc init` would overwrite, a directory
@@ -66,7 +66,7 @@ pub enum BuildError {
     Lock(#[from] LockError),
     /// A local cache directory cannot be used.
     #[error(transparent)]
-    Cache(#[from] super::cache::CacheError),
+    Cache(#[from] super::buildkit::cache::CacheError),
     /// A build step failed.
     #[error("{}", .0.message)]
     Step(Box<StepFailure>),
@@ -524,7 +524,7 @@ impl std::error::Error for StepReport<'_> {}
 
 impl miette::Diagnostic for StepReport<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new("scratch::build::step"))
+        Some(Box::new(Code::Step))
     }
 
     fn severity(&self) -> Option<miette::Severity> {
@@ -795,6 +795,7 @@ mod tests {
         );
         assert!(text.contains("app.scratch:3:3"), "{text}");
         assert!(text.contains("this step failed"), "{text}");
+        assert!(text.contains(Code::Step.as_str()), "{text}");
     }
 
     #[test]

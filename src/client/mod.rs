@@ -5,33 +5,14 @@
 //! This is one of the few places that does IO; the compiler never calls it.
 //! Every error is a [`ClientError`] that names what was tried and where.
 
-pub mod atomic;
-pub mod binary;
-pub mod cache;
-pub mod connect;
-pub mod destination;
-pub mod elf;
-pub mod engine;
-pub mod epoch;
+pub mod artefacts;
+pub mod buildkit;
 pub mod errors;
-pub mod exporter;
-pub mod gateway;
-pub mod http1;
-pub mod images;
-pub mod lock;
-pub mod ocidiff;
-pub mod ocilayout;
-pub mod patterns;
-pub mod progress;
-pub mod repro;
-pub mod session;
-pub mod solve;
-pub mod tarball;
-pub mod userfile;
+pub mod inputs;
 
 use std::path::PathBuf;
 
-pub use connect::{Endpoint, TlsFiles, connect, control_client, resolve};
+pub use buildkit::connect::{Endpoint, TlsFiles, connect, control_client, resolve};
 
 /// Largest gRPC message our clients encode or accept (a big status batch
 /// can pass grpc's 4 MiB default). What the daemon accepts from us is
@@ -108,7 +89,7 @@ pub enum ClientError {
         /// The file holding the pattern.
         file: PathBuf,
         /// The pattern and what is wrong with it.
-        error: patterns::PatternError,
+        error: inputs::patterns::PatternError,
     },
 }
 

@@ -6,6 +6,8 @@ use std::fmt;
 
 use miette::LabeledSpan;
 
+use super::codes::Code;
+pub use super::codes::Severity;
 use super::excerpt::{self, Excerpt};
 
 use super::sources::Sources;
@@ -14,8 +16,8 @@ use super::span::Span;
 /// A diagnostic from any stage of the compiler.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diag {
-    /// Stable code, `scratch::E0123` style, documented in docs/errors.md.
-    pub code: &'static str,
+    /// Its stable code, documented in docs/errors.md.
+    pub code: Code,
     pub message: String,
     /// The primary location; `None` for errors about no place in the
     /// sources (an option on the command line).
@@ -27,22 +29,14 @@ pub struct Diag {
     /// Other places worth showing (e.g. the first definition of a duplicate).
     pub related: Vec<(Span, String)>,
     /// An error stops the build; a warning or a note is shown and the build
-    /// goes on (docs/errors.md, "Warnings").
+    /// goes on (docs/errors.md, "Warnings"). The code's own, unless
+    /// `strict` raised a warning to an error.
     pub severity: Severity,
 }
 
-/// How much a diagnostic weighs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    /// Information the user may act on (miette's "advice").
-    Note,
-    Warning,
-    #[default]
-    Error,
-}
-
 impl Diag {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    /// A diagnostic of `code`, with the code's severity.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
         Diag {
             code,
             message: message.into(),
@@ -50,11 +44,12 @@ impl Diag {
             label: String::new(),
             help: None,
             related: Vec::new(),
-            severity: Severity::Error,
+            severity: code.severity(),
         }
     }
 
-    /// The same diagnostic with another severity.
+    /// The same diagnostic with another severity (`strict` makes a
+    /// warning an error).
     pub fn severity(mut self, severity: Severity) -> Self {
         self.severity = severity;
         self
@@ -87,7 +82,7 @@ impl fmt::Display for Diag {
 /// for miette (see [`super::excerpt`]: miette never sees the file itself).
 #[derive(Debug)]
 pub struct Rendered {
-    code: &'static str,
+    code: Code,
     severity: Severity,
     message: String,
     help: Option<String>,

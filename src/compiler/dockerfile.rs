@@ -51,6 +51,10 @@ pub struct Args {
     pub values: BTreeMap<String, String>,
     /// The arguments written as `${NAME}` where a Dockerfile expands them.
     pub live: BTreeSet<String>,
+    /// The context files found and not found (`LowerOptions::present_files`
+    /// and `absent_files`): they decide the dependency step as in the LLB.
+    pub present: BTreeSet<String>,
+    pub absent: BTreeSet<String>,
 }
 
 /// A rendered Dockerfile.
@@ -423,7 +427,7 @@ fn compile_stage(
         .map(|e| &e.node)
         .partition(|(_, v)| mentions_target(v));
     env_line(w, &mut body, &plain_env);
-    let caches: String = c
+    let mut caches: String = c
         .caches
         .iter()
         .map(|m| {
@@ -439,20 +443,67 @@ fn compile_stage(
             )
         })
         .collect();
-    if let Some(deps) = &c.deps {
-        // Grouped by directory: COPY flattens several sources into one dest.
-        let mut by_dir: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for f in &deps.files.node {
-            let f = w.literal(f);
-            let dir = f
-                .rsplit_once('/')
-                .map_or(String::new(), |(p, _)| format!("{p}/"));
-            by_dir.entry(dir).or_default().push(optional(&f));
+    // What the client lends the steps: secrets and SSH agents.
+    for s in &c.secrets {
+        let required = if s.node.required { ",required" } else { "" };
+        let place = match &s.node.target {
+            model::SecretTarget::File(t) => format!("target={t}"),
+            model::SecretTarget::Env(e) => format!("env={e}"),
+        };
+        caches.push_str(&format!(
+            "--mount=type=secret,id={},{place}{required} ",
+            s.node.id
+        ));
+    }
+    for a in &c.ssh {
+        caches.push_str(&format!(
+            "--mount=type=ssh,id={},target={},required ",
+            a.node.id, a.node.path
+        ));
+    }
+    let step = c
+        .deps
+        .as_ref()
+        .and_then(|x| Some((x, x.step(&w.args.present, &w.args.absent)?)));
+    if let Some((deps, step)) = step {
+        // A pattern in a directory (`**/go.mod`) matches files in many
+        // directories, and COPY puts them all in one: only the whole
+        // context keeps the layout (the LLB copies exactly those files).
+        let spread: Vec<&str> = step
+            .files
+            .iter()
+            .filter(|f| {
+                f.rsplit_once('/')
+                    .is_some_and(|(dir, _)| dir.contains(['*', '?', '[']))
+            })
+            .map(String::as_str)
+            .collect();
+        if spread.is_empty() {
+            // Grouped by directory: COPY flattens several sources into one dest.
+            let mut by_dir: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for f in step.files {
+                let f = w.literal(f);
+                let dir = f
+                    .rsplit_once('/')
+                    .map_or(String::new(), |(p, _)| format!("{p}/"));
+                by_dir.entry(dir).or_default().push(optional(&f));
+            }
+            for (dir, files) in by_dir {
+                let _ = writeln!(body, "COPY {} ./{}", files.join(" "), dir);
+            }
+        } else {
+            let _ = writeln!(
+                body,
+                "# COPY cannot keep the directories of {}: the whole context.\nCOPY . .",
+                spread.join(" ")
+            );
         }
-        for (dir, files) in by_dir {
-            let _ = writeln!(body, "COPY {} ./{}", files.join(" "), dir);
+        if let Some(first) = c.ssh.first() {
+            let _ = writeln!(body, "ENV SSH_AUTH_SOCK={}", first.node.path);
         }
         let _ = writeln!(body, "RUN {caches}{}", w.run_args(&deps.run.node));
+    } else if let Some(first) = c.ssh.first() {
+        let _ = writeln!(body, "ENV SSH_AUTH_SOCK={}", first.node.path);
     }
     env_line(w, &mut body, &target_env);
     body.push_str("COPY . .\n");
@@ -647,6 +698,7 @@ mod tests {
                 ("GO_VER".to_string(), "1.24".to_string()),
             ]),
             live: BTreeSet::from(["VERSION".to_string()]),
+            ..Args::default()
         };
         let mut w = writer(&args);
         let m = marker("VERSION");

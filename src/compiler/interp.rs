@@ -18,12 +18,9 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::ast::{Part, Value};
+use super::codes::Code;
 use super::diagnostic::Diag;
 use super::platform::Platform;
-
-pub const E_UNKNOWN_VAR: &str = "scratch::E0130";
-pub const E_PLATFORM_VAR: &str = "scratch::E0131";
-pub const E_TOO_MUCH: &str = "scratch::E0132";
 
 /// The work evaluating apps may do in one check, in bytes: what expanding
 /// variables produces (each arg counts one byte more), each variable
@@ -73,7 +70,7 @@ impl Budget {
 /// The error of a value whose expansion went past the budget.
 pub fn too_much(span: super::span::Span) -> Diag {
     Diag::new(
-        E_TOO_MUCH,
+        Code::OverBudget,
         format!(
             "evaluating the apps passes the limit of {} MiB of expanded text",
             MAX_EXPANSION_BYTES >> 20
@@ -191,7 +188,7 @@ fn expand_unbounded(value: &Value, env: &Env, args: &mut Vec<String>) -> Result<
                 None if v.alt.is_some() && PLATFORM_VARS.contains(&v.name.as_str()) => {
                     errors.push(
                         Diag::new(
-                            E_PLATFORM_VAR,
+                            Code::PlatformVar,
                             format!("`${{{}:+…}}`: the conditional form is not for per-platform variables", v.name),
                         )
                         .at(v.span, "per-platform variable")
@@ -220,7 +217,7 @@ fn expand_unbounded(value: &Value, env: &Env, args: &mut Vec<String>) -> Result<
                     } else {
                         errors.push(
                             Diag::new(
-                                E_PLATFORM_VAR,
+                                Code::PlatformVar,
                                 format!("`${{{}}}` differs per target platform and is not allowed here", v.name),
                             )
                             .at(v.span, "per-platform variable")
@@ -248,7 +245,7 @@ fn expand_unbounded(value: &Value, env: &Env, args: &mut Vec<String>) -> Result<
                     }
                     help.push_str("; write `$$` for a literal `$`");
                     errors.push(
-                        Diag::new(E_UNKNOWN_VAR, format!("unknown variable `{}`", v.name))
+                        Diag::new(Code::UnknownVar, format!("unknown variable `{}`", v.name))
                             .at(v.span, "not defined")
                             .help(help),
                     );

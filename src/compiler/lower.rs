@@ -5,8 +5,10 @@
 //! 1. `builder`: the builder image, on the build platform (never emulated:
 //!    Go cross-compiles). Its resolve mode is left to the daemon's default;
 //!    the client picks how images are found (local store or registry).
-//! 2. `deps` (optional; left out when one of its files is known to be
-//!    absent from the context): only the dependency files of the context
+//! 2. `deps` (optional; the context decides: see `model::Deps::step`,
+//!    left out when a `deps-skip` path is there or one of its files is
+//!    known to be absent, the files of a `deps-with` whose path is there
+//!    instead of `deps`): only the dependency files of the context
 //!    (`local.includepattern`, missing files are simply absent) are
 //!    bind-mounted read-only at the build dir, and `deps-run` runs on the
 //!    builder's root. Its root result (the module cache included) is a
@@ -20,7 +22,9 @@
 //! 4. `build`: on the deps result (or the builder), the context read-only at
 //!    the build dir, cwd there, a scratch mount holding the output binary,
 //!    the cache mounts, env = the builder image's env + build-env with the
-//!    platform variables expanded for this target.
+//!    platform variables expanded for this target. Both steps also get
+//!    what the client lends them for the run (`secret`, `ssh`): mounts and
+//!    variables whose values never reach a layer or the definition.
 //! 5. `image`: ONE file op from scratch (one layer): the workdir and the
 //!    volumes (owned by the image user, so a non-root user can write its
 //!    data; their parents by root), the binary (0755, 0:0), the CA bundle
@@ -33,12 +37,12 @@ mod config;
 use std::collections::BTreeMap;
 
 use super::interp::expand_platform;
-use super::model::{self, Build, Sharing};
+use super::model::{self, Build, SecretTarget, Sharing};
 use super::shellwords;
-use super::{Diag, LowerOptions, Options, Platform, Sources, Span, Target};
+use super::{Code, Diag, LowerOptions, Options, Platform, Sources, Span, Target};
 use crate::llb::{
     CacheSharing, CopyOpts, Exec, FileAction, FileOp, Graph, LlbError, LocalOpts, Marshaler, Meta,
-    Mount, MountKind, Output, Owner, SourceFileInfo, SourceRange,
+    Mount, MountKind, Output, Owner, SecretEnv, SourceFileInfo, SourceRange,
 };
 
 pub use config::image_config;
@@ -162,7 +166,6 @@ pub const DAEMON_MAX_MESSAGE: usize = 4 << 20;
 /// Sources are capped at `sources::MAX_SOURCES_BYTES` (2 MiB) so their
 /// text, which the source map embeds, leaves room for the ops.
 pub const MAX_DEFINITION_BYTES: usize = DAEMON_MAX_MESSAGE - (64 << 10);
-pub const E_DEFINITION_TOO_LARGE: &str = "scratch::E0409";
 
 /// The error for a definition past [`MAX_DEFINITION_BYTES`]: said here,
 /// with its size and the limit, rather than by the daemon's raw
@@ -170,7 +173,7 @@ pub const E_DEFINITION_TOO_LARGE: &str = "scratch::E0409";
 fn definition_too_large(app: &model::App, platform: &Platform, bytes: usize) -> Diag {
     use super::sources::human_bytes;
     Diag::new(
-        E_DEFINITION_TOO_LARGE,
+        Code::DefinitionTooLarge,
         format!(
             "the LLB definition of app `{}` for {platform} is {}, more than the {} a BuildKit daemon accepts in one request",
             app.name.node,
@@ -184,7 +187,7 @@ fn definition_too_large(app: &model::App, platform: &Platform, bytes: usize) -> 
 
 fn internal(e: LlbError) -> Diag {
     Diag::new(
-        "scratch::internal",
+        Code::Internal,
         format!("internal error while lowering: {e}"),
     )
     .help("this is a bug in scratchc; please report it with the app.scratch that caused it")
@@ -340,7 +343,7 @@ impl<'a> Lowerer<'a> {
 
         let base_env: Vec<String> = image_cfg.map(|i| i.env.clone()).unwrap_or_default();
         let user = image_cfg.and_then(|i| i.user.clone()).unwrap_or_default();
-        let caches: Vec<Mount> = c
+        let mut caches: Vec<Mount> = c
             .caches
             .iter()
             .map(|m| Mount {
@@ -356,8 +359,18 @@ impl<'a> Lowerer<'a> {
             })
             .collect();
 
+        // What the client lends both steps for their run: secret files and
+        // agent sockets as mounts, secret variables, SSH_AUTH_SOCK.
+        let lent = Lent::of(c);
+        caches.extend(lent.mounts.iter().cloned());
         let mut root = builder;
-        if let Some(deps) = c.deps.as_ref().filter(|d| d.runs(&self.lower.absent_files)) {
+        let step = c.deps.as_ref().and_then(|d| {
+            Some((
+                d,
+                d.step(&self.lower.present_files, &self.lower.absent_files)?,
+            ))
+        });
+        if let Some((deps, step)) = step {
             // A command that names no target variable is the same for every
             // target, and so is the layer.
             let shared = !deps.run.node.iter().any(|a| mentions_target(a));
@@ -365,11 +378,11 @@ impl<'a> Lowerer<'a> {
                 Some(out) if shared => out,
                 _ => {
                     let meta = self.meta(
-                        format!("[{name}] context: {}", shellwords::join(&deps.files.node)),
-                        &[deps.files.span],
+                        format!("[{name}] context: {}", shellwords::join(step.files)),
+                        &[step.span],
                     );
                     let opts = LocalOpts {
-                        include: deps.files.node.clone(),
+                        include: step.files.to_vec(),
                         shared_key_hint: Some(DEPS_KEY.to_string()),
                         unique: self.lower.local_unique.clone(),
                         ..Default::default()
@@ -377,12 +390,13 @@ impl<'a> Lowerer<'a> {
                     let files = self.g.local(CONTEXT, &opts, meta)?;
                     // Target-independent env only: one dependency layer for
                     // all targets.
-                    let env_entries: Vec<(String, String)> = c
-                        .env
-                        .iter()
-                        .filter(|e| !mentions_target(&e.node.1))
-                        .map(|e| (e.node.0.clone(), self.expand(&e.node.1, target)))
-                        .collect();
+                    let mut env_entries: Vec<(String, String)> = lent.env.clone();
+                    env_entries.extend(
+                        c.env
+                            .iter()
+                            .filter(|e| !mentions_target(&e.node.1))
+                            .map(|e| (e.node.0.clone(), self.expand(&e.node.1, target))),
+                    );
                     let mut mounts = root_and_source(root, &c.dir, files);
                     mounts.extend(caches.iter().cloned());
                     let args: Vec<String> = deps
@@ -401,6 +415,7 @@ impl<'a> Lowerer<'a> {
                         cwd: c.dir.clone(),
                         user: user.clone(),
                         mounts,
+                        secret_env: lent.secret_env.clone(),
                         ..Default::default()
                     };
                     let outs = self.g.exec(exec, self.build.clone(), meta)?;
@@ -417,11 +432,12 @@ impl<'a> Lowerer<'a> {
 
         let context = self.context()?;
         let (out_dir, out_file) = split_path(&c.out);
-        let env_entries: Vec<(String, String)> = c
-            .env
-            .iter()
-            .map(|e| (e.node.0.clone(), self.expand(&e.node.1, target)))
-            .collect();
+        let mut env_entries: Vec<(String, String)> = lent.env.clone();
+        env_entries.extend(
+            c.env
+                .iter()
+                .map(|e| (e.node.0.clone(), self.expand(&e.node.1, target))),
+        );
         let mut mounts = root_and_source(root, &c.dir, context);
         mounts.push(Mount {
             dest: out_dir.clone(),
@@ -443,6 +459,7 @@ impl<'a> Lowerer<'a> {
             cwd: c.dir.clone(),
             user,
             mounts,
+            secret_env: lent.secret_env,
             ..Default::default()
         };
         let outs = self.g.exec(exec, self.build.clone(), meta)?;
@@ -632,6 +649,67 @@ pub fn image_dirs(img: &model::Image) -> BTreeMap<String, (Owner, u32)> {
         dirs.remove(TMP);
     }
     dirs
+}
+
+/// What the client lends the builder steps for their run only: its
+/// secrets and SSH agents. Only ids and places are in the definition;
+/// BuildKit asks the session for the values while the step runs and
+/// keeps them out of every layer and of the cache key.
+struct Lent {
+    mounts: Vec<Mount>,
+    secret_env: Vec<SecretEnv>,
+    /// `SSH_AUTH_SOCK` of the first agent (a `build-env` may override it).
+    env: Vec<(String, String)>,
+}
+
+impl Lent {
+    fn of(c: &model::Compile) -> Lent {
+        let mut mounts = Vec::new();
+        let mut secret_env = Vec::new();
+        for s in &c.secrets {
+            let optional = !s.node.required;
+            match &s.node.target {
+                SecretTarget::File(path) => mounts.push(Mount {
+                    dest: path.clone(),
+                    kind: MountKind::Secret {
+                        id: s.node.id.clone(),
+                        uid: 0,
+                        gid: 0,
+                        mode: 0o400,
+                        optional,
+                    },
+                }),
+                SecretTarget::Env(name) => secret_env.push(SecretEnv {
+                    name: name.clone(),
+                    id: s.node.id.clone(),
+                    optional,
+                }),
+            }
+        }
+        for a in &c.ssh {
+            mounts.push(Mount {
+                dest: a.node.path.clone(),
+                kind: MountKind::Ssh {
+                    id: a.node.id.clone(),
+                    uid: 0,
+                    gid: 0,
+                    mode: 0o600,
+                    optional: false,
+                },
+            });
+        }
+        let env = c
+            .ssh
+            .first()
+            .map(|a| ("SSH_AUTH_SOCK".to_string(), a.node.path.clone()))
+            .into_iter()
+            .collect();
+        Lent {
+            mounts,
+            secret_env,
+            env,
+        }
+    }
 }
 
 /// SOURCE_DATE_EPOCH as the Unix nanoseconds of a file op's timestamp.

@@ -13,6 +13,7 @@
 
 pub mod ast;
 pub mod check;
+pub mod codes;
 pub mod diagnostic;
 pub mod dockerfile;
 pub mod excerpt;
@@ -29,7 +30,8 @@ pub mod syntax;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use diagnostic::{Diag, Severity, render_plain};
+pub use codes::{Code, Severity};
+pub use diagnostic::{Diag, render_plain};
 pub use platform::Platform;
 pub use sources::Sources;
 pub use span::{FileId, Span, Spanned};
@@ -43,6 +45,13 @@ pub struct Options {
     pub build_platform: Platform,
     /// `--platform` overrides; empty means the file's `platforms`.
     pub platforms: Vec<Platform>,
+    /// Variables the driver provides beside `NAME` and `OUT`, usable
+    /// everywhere (the `GIT_*` of a checkout, `crate::build::vcs`). The
+    /// compiler gives them no meaning.
+    pub vars: BTreeMap<String, String>,
+    /// Image labels the driver adds unless the file sets the same key (the
+    /// OCI revision and source of a checkout).
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Default for Options {
@@ -51,6 +60,8 @@ impl Default for Options {
             build_args: BTreeMap::new(),
             build_platform: Platform::linux_amd64(),
             platforms: Vec::new(),
+            vars: BTreeMap::new(),
+            labels: BTreeMap::new(),
         }
     }
 }
@@ -74,9 +85,13 @@ pub struct LowerOptions {
     pub local_unique: Option<String>,
     /// Files of `model::Program::context_probes` that the context lacks. A
     /// dependency step with one of its files absent is left out (see
-    /// `model::Deps::runs`). Empty when unknown (offline output, snapshots):
+    /// `model::Deps::step`). Empty when unknown (offline output, snapshots):
     /// every step is kept.
     pub absent_files: BTreeSet<String>,
+    /// Files of `context_probes` that the context holds: a `deps-skip`
+    /// path found leaves the step out, a `deps-with` path found picks its
+    /// files. Empty when unknown: the step is `deps` as written.
+    pub present_files: BTreeSet<String>,
     /// SOURCE_DATE_EPOCH, in seconds: the mtime of every file of the image
     /// and its config's `created`. 0 (1970-01-01) when nothing sets it.
     pub epoch: u64,

@@ -29,10 +29,12 @@ impl Program {
         self.apps.iter().find(|a| a.name.node == name)
     }
 
-    /// The context files whose presence changes the lowering: the plain
-    /// paths of every dependency step. Drivers look them up in the context
-    /// (a directory, or the client's files through the gateway) and pass
-    /// the missing ones as `LowerOptions::absent_files`.
+    /// The context files whose presence changes the lowering: every plain
+    /// path a dependency step names (its files, the files of its
+    /// `deps-with` alternatives, their conditions, its `deps-skip` paths).
+    /// Drivers look them up in the context (a directory, or the client's
+    /// files through the gateway) and pass what they found as
+    /// `LowerOptions::present_files` and `absent_files`.
     pub fn context_probes(&self) -> BTreeSet<String> {
         self.apps
             .iter()
@@ -71,6 +73,14 @@ pub struct App {
     /// lowering: it changes no image. Left out of the JSON when empty.
     #[serde(skip_serializing_if = "Kubernetes::is_empty")]
     pub kubernetes: Kubernetes,
+    /// Every template parameter with the value in force and where it was
+    /// set (the app's or a template's setting, else the declaration's
+    /// default). Already applied to the statements above; kept for the
+    /// checks a driver makes of a template's values against the context
+    /// (the `go` template's `main`, `crate::build::golang`) and to point
+    /// a failure at the line that set a value. Not in the JSON dump.
+    #[serde(skip)]
+    pub params: BTreeMap<String, Spanned<Vec<String>>>,
     /// `strict`: the build's runtime-need warnings are errors. Never read
     /// by the lowering.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -203,34 +213,150 @@ pub struct Compile {
     /// Absolute path of the binary the build writes (`${OUT}`), in a
     /// scratch mount of its own (`/out/<name>`).
     pub out: String,
+    /// Secrets of the client mounted into the dependency and build steps
+    /// (`secret`): never into a layer, never in the definition (only
+    /// their ids are).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<Spanned<Secret>>,
+    /// SSH agents of the client forwarded to the same steps (`ssh`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ssh: Vec<Spanned<Ssh>>,
 }
 
-/// The dependency step: copy only `files` from the context (missing ones are
+/// Where the default secret file of `secret ID` is: `/run/secrets/ID`, as
+/// Dockerfile's `RUN --mount=type=secret` puts it.
+pub const SECRETS_DIR: &str = "/run/secrets";
+
+/// A secret of the client (`--secret id=ID,...`) as a step sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Secret {
+    pub id: String,
+    pub target: SecretTarget,
+    /// A missing secret is an error before the build (else the steps run
+    /// without it).
+    pub required: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum SecretTarget {
+    /// A file at this absolute path (tmpfs-backed, mode 0400 by default).
+    File(String),
+    /// An environment variable of this name.
+    Env(String),
+}
+
+/// An SSH agent of the client (`--ssh ID=SOCKET`) forwarded as a socket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Ssh {
+    pub id: String,
+    /// The socket's path in the step; the first agent is also
+    /// `SSH_AUTH_SOCK`.
+    pub path: String,
+}
+
+/// Where `ssh` agents are mounted, numbered from 0 in order: BuildKit's own
+/// default for `RUN --mount=type=ssh`.
+pub const SSH_SOCKET_PREFIX: &str = "/run/buildkit/ssh_agent.";
+
+/// The dependency step: copy only some context files (missing ones are
 /// skipped), run `run`; its result is cached until those files change.
+/// Which files, and whether the step runs at all, may depend on what the
+/// context holds: see [`Deps::step`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Deps {
     pub files: Spanned<Vec<String>>,
     pub run: Spanned<Vec<String>>,
+    /// `deps-skip`: the step is left out when one of these is in the
+    /// context (a vendored Go module has nothing to download).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip: Option<Spanned<Vec<String>>>,
+    /// `deps-with PATH FILE...`: when `PATH` is in the context, the step
+    /// copies these files instead of `files` (the last such alternative
+    /// whose path is there wins; a Go workspace needs every module's
+    /// `go.mod`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub with: Vec<Spanned<DepsWith>>,
+}
+
+/// One `deps-with` alternative.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DepsWith {
+    /// The context path whose presence selects it.
+    pub when: String,
+    pub files: Vec<String>,
+}
+
+/// The dependency step as a context decides it: which files it copies,
+/// and the statement they come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DepsStep<'a> {
+    pub files: &'a [String],
+    pub span: Span,
+}
+
+/// Whether a name is a plain path (looked up), not a pattern (never looked
+/// up: `*.mod`, `!x`).
+fn plain(f: &str) -> bool {
+    !f.starts_with('!') && !f.contains(['*', '?', '[', '\\'])
 }
 
 impl Deps {
-    /// The files that are plain paths; patterns (`*.mod`, `!x`) can't be
-    /// looked up and never leave the step out.
+    /// Every plain path whose presence decides the step (see
+    /// [`Program::context_probes`]).
     pub fn probes(&self) -> impl Iterator<Item = &str> {
-        self.files
-            .node
+        let files = self.files.node.iter();
+        let with = self
+            .with
             .iter()
+            .flat_map(|w| std::iter::once(&w.node.when).chain(&w.node.files));
+        let skip = self.skip.iter().flat_map(|s| &s.node);
+        files
+            .chain(with)
+            .chain(skip)
             .map(String::as_str)
-            .filter(|f| !f.starts_with('!') && !f.contains(['*', '?', '[', '\\']))
+            .filter(|f| plain(f))
     }
 
-    /// Whether the step runs, given the context files known to be absent:
-    /// only when all its files are there. The step is a cache layer, never
-    /// needed for the build to work, and a file it names being absent means
-    /// there is nothing to fetch (a Go module without `go.sum` has no
-    /// dependencies); leaving it out saves a container start.
-    pub fn runs(&self, absent: &BTreeSet<String>) -> bool {
-        self.probes().all(|f| !absent.contains(f))
+    /// The step for a context in which `present` were found and `absent`
+    /// were not (probes in neither are unknown): `None` when it is left
+    /// out. A `deps-skip` path known present leaves it out; the last
+    /// `deps-with` whose path is known present gives the files, else
+    /// `deps` does; then a plain file known absent leaves the step out.
+    /// The step is a cache layer, never needed for the build to work, and a
+    /// file it names being absent means there is nothing to fetch (a Go
+    /// module without `go.sum` has no dependencies); leaving it out saves
+    /// a container start. With nothing known (offline output, snapshots)
+    /// the step is `deps`, as written.
+    pub fn step(
+        &self,
+        present: &BTreeSet<String>,
+        absent: &BTreeSet<String>,
+    ) -> Option<DepsStep<'_>> {
+        let skipped = self
+            .skip
+            .iter()
+            .flat_map(|s| &s.node)
+            .any(|p| present.contains(p));
+        if skipped {
+            return None;
+        }
+        let step = match self
+            .with
+            .iter()
+            .rev()
+            .find(|w| present.contains(&w.node.when))
+        {
+            Some(w) => DepsStep {
+                files: &w.node.files,
+                span: w.span,
+            },
+            None => DepsStep {
+                files: &self.files.node,
+                span: self.files.span,
+            },
+        };
+        let missing = step.files.iter().any(|f| plain(f) && absent.contains(f));
+        (!missing).then_some(step)
     }
 }
 
@@ -416,18 +542,68 @@ mod tests {
         Deps {
             files: Spanned::new(files.iter().map(|f| f.to_string()).collect(), s),
             run: Spanned::new(vec!["true".into()], s),
+            skip: None,
+            with: Vec::new(),
         }
+    }
+
+    fn set(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|n| n.to_string()).collect()
     }
 
     #[test]
     fn a_deps_step_runs_when_its_files_are_there() {
-        let absent = BTreeSet::from(["go.sum".to_string()]);
-        assert!(!deps(&["go.mod", "go.sum"]).runs(&absent));
-        assert!(deps(&["go.mod"]).runs(&absent));
-        assert!(deps(&["go.mod", "go.sum"]).runs(&BTreeSet::new()));
+        let none = BTreeSet::new();
+        let absent = set(&["go.sum"]);
+        assert!(deps(&["go.mod", "go.sum"]).step(&none, &absent).is_none());
+        assert!(deps(&["go.mod"]).step(&none, &absent).is_some());
+        assert!(deps(&["go.mod", "go.sum"]).step(&none, &none).is_some());
         // Patterns are never looked up, so never leave the step out.
         let d = deps(&["*.sum", "!go.sum", "go.[s]um"]);
         assert_eq!(d.probes().count(), 0);
-        assert!(d.runs(&absent));
+        assert!(d.step(&none, &absent).is_some());
+    }
+
+    #[test]
+    fn the_context_picks_the_files_or_leaves_the_step_out() {
+        let s = Span::default();
+        let mut d = deps(&["go.mod", "go.sum"]);
+        d.skip = Some(Spanned::new(vec!["vendor/modules.txt".into()], s));
+        d.with.push(Spanned::new(
+            DepsWith {
+                when: "go.work".into(),
+                files: vec!["go.work".into(), "go.work.sum".into(), "**/go.mod".into()],
+            },
+            s,
+        ));
+        let probes: Vec<&str> = d.probes().collect();
+        assert_eq!(
+            probes,
+            [
+                "go.mod",
+                "go.sum",
+                "go.work",
+                "go.work",
+                "go.work.sum",
+                "vendor/modules.txt"
+            ]
+        );
+        let none = BTreeSet::new();
+        // Nothing known: the step as written.
+        assert_eq!(d.step(&none, &none).unwrap().files, ["go.mod", "go.sum"]);
+        // Vendored: no step, whatever else is there.
+        assert!(
+            d.step(&set(&["vendor/modules.txt", "go.work"]), &none)
+                .is_none()
+        );
+        // A workspace: its files, and go.sum's absence no longer matters.
+        let ws = d
+            .step(&set(&["go.work", "go.work.sum"]), &set(&["go.sum"]))
+            .unwrap();
+        assert_eq!(ws.files[0], "go.work");
+        // ... but a plain file of the alternative must be there too.
+        assert!(d.step(&set(&["go.work"]), &set(&["go.work.sum"])).is_none());
+        // A skip path that is unknown (not looked up) does not skip.
+        assert!(d.step(&none, &set(&["vendor/modules.txt"])).is_some());
     }
 }

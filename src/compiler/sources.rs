@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use super::codes::Code;
 use super::diagnostic::Diag;
 use super::excerpt::line_starts;
 use super::span::FileId;
@@ -27,16 +28,12 @@ pub const MAX_FILE_BYTES: usize = 1 << 20;
 /// sources leaves the other half for the steps.
 pub const MAX_SOURCES_BYTES: usize = 2 << 20;
 
-pub const E_FILE_TOO_LARGE: &str = "scratch::E0406";
-pub const E_SOURCES_TOO_LARGE: &str = "scratch::E0407";
-pub const E_NOT_A_FILE: &str = "scratch::E0408";
-
 /// Why a driver did not add a file it was asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Unreadable {
     /// Nothing there (a dangling symlink included).
     NotFound,
-    /// It resolves (through a symlink) outside the root file's directory;
+    /// It resolves (through a symlink) outside the directory it is read from;
     /// not read. A frontend sees only that directory, so for it such a
     /// file does not exist: the same code, E0400.
     OutsideRoot,
@@ -67,7 +64,7 @@ pub fn file_too_large(name: &str, bytes: Option<u64>) -> Diag {
         None => String::new(),
     };
     Diag::new(
-        E_FILE_TOO_LARGE,
+        Code::FileTooLarge,
         format!(
             "`{name}` is larger than {}{size}",
             human_bytes(MAX_FILE_BYTES as u64)
@@ -82,7 +79,7 @@ pub fn file_too_large(name: &str, bytes: Option<u64>) -> Diag {
 /// The diagnostic for sources over [`MAX_SOURCES_BYTES`] in all.
 pub fn sources_too_large(name: &str) -> Diag {
     Diag::new(
-        E_SOURCES_TOO_LARGE,
+        Code::SourcesTooLarge,
         format!(
             "with `{name}`, the files of this compile pass {}",
             human_bytes(MAX_SOURCES_BYTES as u64)
@@ -97,7 +94,7 @@ pub fn sources_too_large(name: &str) -> Diag {
 /// The diagnostic for a path that is not a regular file.
 pub fn not_a_file(name: &str, what: &str) -> Diag {
     Diag::new(
-        E_NOT_A_FILE,
+        Code::NotAFile,
         format!("`{name}` is {what}, not a regular file"),
     )
     .help("scratch files, .dockerignore and scratch.lock are read only from regular files (never devices, FIFOs or sockets)")
@@ -128,9 +125,32 @@ pub struct Sources {
     /// of a scan from the start of the file for every span (which made
     /// lowering a large file quadratic).
     line_starts: Vec<Vec<usize>>,
+    /// The root file's directory inside the import root, `/`-separated
+    /// (`""`: the root file's own directory is the import root). Imports
+    /// are named relative to the import root and may reach anywhere in
+    /// it: a monorepo's app file under `services/api/` built with the
+    /// repository as its context may import `../../templates/x.scratch`.
+    root_dir: String,
 }
 
 impl Sources {
+    /// Places the root file at `dir` inside the import root (see
+    /// `root_dir`); `dir` is relative, `/`-separated, without `..`.
+    pub fn with_root_dir(mut self, dir: &str) -> Self {
+        self.root_dir = dir
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect::<Vec<_>>()
+            .join("/");
+        self
+    }
+
+    /// The root file's directory inside the import root (`""` when it is
+    /// the import root).
+    pub fn root_dir(&self) -> &str {
+        &self.root_dir
+    }
+
     /// Sources holding the root file (id 0), then the stdlib files
     /// (named `<stdlib>/...`), so diagnostics can point into templates.
     pub fn new(root_name: impl Into<String>, text: impl Into<String>) -> Self {

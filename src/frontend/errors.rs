@@ -135,7 +135,7 @@ pub fn status_of(e: &BuildError) -> Status {
 /// as its source (buildx prints the line with `--debug`).
 pub fn warn_request(d: &Diag, sources: &Sources, vertex: String) -> gw::WarnRequest {
     let src = d.span.and_then(|span| source_detail(span, sources));
-    let code = d.code.strip_prefix("scratch::").unwrap_or(d.code);
+    let code = d.code.id();
     gw::WarnRequest {
         digest: vertex,
         level: 1,
@@ -200,20 +200,21 @@ fn source_detail(span: Span, sources: &Sources) -> Option<errdefs::Source> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::compiler::Code;
 
     #[test]
     fn a_diagnostic_becomes_a_source_detail() {
         let text = "app hello {\n  port 99999\n}\n";
         let sources = Sources::new("app.scratch", text);
         let start = text.find("99999").unwrap();
-        let d = Diag::new("scratch::E0200", "port out of range")
+        let d = Diag::new(Code::BadValue, "port out of range")
             .at(Span::new(0, start, start + 5), "here")
             .help("use 1-65535");
         let st = diagnostics_status(&[d], &sources);
         assert_eq!(st.code, CODE_UNKNOWN);
         assert_eq!(
             st.message,
-            "app.scratch:2:8: port out of range [scratch::E0200] (help: use 1-65535)"
+            "app.scratch:2:8: port out of range [scratch::E0110] (help: use 1-65535)"
         );
         assert_eq!(st.details.len(), 1);
         assert_eq!(st.details[0].type_url, "errdefs.Source");
@@ -242,19 +243,19 @@ mod tests {
         let mut diags = Vec::new();
         for (i, _) in text.match_indices("prot") {
             diags.push(
-                Diag::new("scratch::E0100", "unknown key `prot\u{1b}[31m`")
+                Diag::new(Code::UnknownKey, "unknown key `prot\u{1b}[31m`")
                     .at(Span::new(0, i, i + 4), "x"),
             );
         }
         let long = text.find("label").unwrap();
         diags.insert(
             0,
-            Diag::new("scratch::E0003", "stray").at(Span::new(0, long + 1000, long + 1001), "x"),
+            Diag::new(Code::StrayDollar, "stray").at(Span::new(0, long + 1000, long + 1001), "x"),
         );
         let st = diagnostics_status(&diags, &sources);
         assert!(!st.message.contains('\u{1b}'));
         assert!(
-            st.message.contains("and 4901 more errors"),
+            st.message.contains("and at least 4901 more errors"),
             "{}",
             &st.message[st.message.len() - 200..]
         );
@@ -275,7 +276,7 @@ mod tests {
     #[test]
     fn a_diagnostic_without_span_has_no_detail() {
         let sources = Sources::new("app.scratch", "");
-        let st = diagnostics_status(&[Diag::new("scratch::E0300", "no app named `x`")], &sources);
+        let st = diagnostics_status(&[Diag::new(Code::NoSuchApp, "no app named `x`")], &sources);
         assert_eq!(st.message, "no app named `x` [scratch::E0300]");
         assert!(st.details.is_empty());
     }

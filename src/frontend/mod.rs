@@ -30,9 +30,9 @@ pub mod subrequest;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::build::{self, Found, NoCache, Plan, Reader, ResolveMode, Settings};
+use crate::client::buildkit::gateway::{Caps, Gateway};
 use crate::client::errors::{BuildError, UsageError};
-use crate::client::gateway::{Caps, Gateway};
-use crate::client::{epoch, lock};
+use crate::client::inputs::{epoch, lock};
 use crate::compiler::sources::{MAX_FILE_BYTES, Unreadable};
 use crate::platform::Platform;
 use crate::proto::google::rpc::Status;
@@ -262,7 +262,38 @@ fn settings(env: &Environment, caps: &Caps) -> Result<Settings, BuildError> {
             ResolveMode::LocalFirst
         },
         sbom: o.sbom,
+        app_dir: app_dir(o),
+        vcs: build::vcs::Vcs::from_attrs(&o.raw),
     })
+}
+
+/// Where the app file sits in the context, as `scratchc build --context`
+/// knows it: buildx names it only through its git attributes
+/// (`vcs:localdir:<local>`, each local relative to the repository root),
+/// so a monorepo's imports can reach the whole context in a checkout.
+/// `Some("")` when both locals are one directory; `None` when the app file
+/// is outside the context or nothing says (imports then stay in its
+/// directory, read from the `dockerfile` local).
+fn app_dir(o: &FrontendOpts) -> Option<String> {
+    let file_dir = o.filename.rsplit_once('/').map_or("", |(d, _)| d);
+    let local = |name: &str| o.raw.get(&format!("vcs:localdir:{name}")).cloned();
+    let (Some(docs), Some(ctx)) = (local(&o.dockerfile_local), local(&o.context_local)) else {
+        // Without them, only the case the locals make plain: one local.
+        return (o.dockerfile_local == o.context_local).then(|| file_dir.to_string());
+    };
+    let parts = |p: &str| -> Vec<String> {
+        p.split('/')
+            .filter(|x| !x.is_empty() && *x != ".")
+            .map(str::to_string)
+            .collect()
+    };
+    let (docs, ctx) = (parts(&docs), parts(&ctx));
+    if docs.len() < ctx.len() || docs[..ctx.len()] != ctx[..] {
+        return None;
+    }
+    let mut rel = docs[ctx.len()..].to_vec();
+    rel.extend(parts(file_dir));
+    Some(rel.join("/"))
 }
 
 /// The app built when no `target` is given: the only app of the file.
@@ -287,7 +318,7 @@ impl Locals<'_> {
         paths: &[String],
         key: &str,
         name: &str,
-    ) -> Result<crate::client::gateway::Ref, BuildError> {
+    ) -> Result<crate::client::buildkit::gateway::Ref, BuildError> {
         let def = local::definition(&local::LocalRead {
             name: local,
             session: &self.env.session_id,
@@ -303,10 +334,19 @@ impl Locals<'_> {
 impl Locals<'_> {
     /// Reads files of the `dockerfile` local, in one transfer.
     async fn read(&self, paths: &[String]) -> Result<Vec<Option<Vec<u8>>>, BuildError> {
+        self.read_from(&self.env.opts.dockerfile_local, paths).await
+    }
+
+    /// Reads files of a local, in one transfer.
+    async fn read_from(
+        &self,
+        local: &str,
+        paths: &[String],
+    ) -> Result<Vec<Option<Vec<u8>>>, BuildError> {
         let o = &self.env.opts;
         let name = format!("load build definition from {}", o.filename);
         let r = self
-            .transfer(&o.dockerfile_local, paths, "scratchc-sources", &name)
+            .transfer(local, paths, "scratchc-sources", &name)
             .await?;
         let mut out = Vec::with_capacity(paths.len());
         for p in paths {
@@ -333,16 +373,21 @@ impl Reader for Locals<'_> {
     }
 
     async fn read_imports(&self, names: &[String]) -> Result<Vec<Found>, BuildError> {
-        // Named relative to the app file's directory in the local. What is
-        // not there is not found; what is over the limit is too large.
-        let dir = match self.env.opts.filename.rsplit_once('/') {
-            Some((dir, _)) => format!("{dir}/"),
-            None => String::new(),
+        // Named relative to the context when the app file is placed in it
+        // (`app_dir`), else to the app file's directory in its local. What
+        // is not there is not found; what is over the limit is too large.
+        let o = &self.env.opts;
+        let read = if app_dir(o).is_some() {
+            self.read_from(&o.context_local, names).await?
+        } else {
+            let dir = match o.filename.rsplit_once('/') {
+                Some((dir, _)) => format!("{dir}/"),
+                None => String::new(),
+            };
+            let paths: Vec<String> = names.iter().map(|n| format!("{dir}{n}")).collect();
+            self.read(&paths).await?
         };
-        let paths: Vec<String> = names.iter().map(|n| format!("{dir}{n}")).collect();
-        Ok(self
-            .read(&paths)
-            .await?
+        Ok(read
             .into_iter()
             .map(|f| match f {
                 None => Err(Unreadable::NotFound),
@@ -360,6 +405,19 @@ impl Reader for Locals<'_> {
                 std::slice::from_ref(&name),
                 "scratchc-dockerignore",
                 "load .dockerignore",
+            )
+            .await?;
+        r.read_file_capped(&name, MAX_FILE_BYTES as u64 + 1).await
+    }
+
+    async fn read_context(&self, path: &str) -> Result<Option<Vec<u8>>, BuildError> {
+        let name = path.to_string();
+        let r = self
+            .transfer(
+                &self.env.opts.context_local,
+                std::slice::from_ref(&name),
+                "scratchc-context-file",
+                &format!("load {path}"),
             )
             .await?;
         r.read_file_capped(&name, MAX_FILE_BYTES as u64 + 1).await
@@ -413,5 +471,34 @@ mod tests {
         assert_eq!(s.resolve, ResolveMode::Pull);
         let bad = env(&[("BUILDKIT_FRONTEND_OPT_0", "platform=linux/aarch6")]);
         assert!(matches!(settings(&bad, &caps), Err(BuildError::Usage(_))));
+    }
+
+    #[test]
+    fn the_app_file_is_placed_in_the_context_by_the_git_attributes() {
+        let at = |pairs: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = pairs
+                .iter()
+                .enumerate()
+                .map(|(i, (k, v))| (format!("BUILDKIT_FRONTEND_OPT_{i}"), format!("{k}={v}")))
+                .collect();
+            let e = Environment::from_vars(vars).unwrap();
+            app_dir(&e.opts)
+        };
+        // buildx -f services/web/app.scratch . in a checkout.
+        let monorepo = [
+            ("filename", "app.scratch"),
+            ("vcs:localdir:dockerfile", "services/web"),
+            ("vcs:localdir:context", "."),
+        ];
+        assert_eq!(at(&monorepo).as_deref(), Some("services/web"));
+        // The file outside the context: imports stay in its directory.
+        let outside = [
+            ("filename", "app.scratch"),
+            ("vcs:localdir:dockerfile", "deploy"),
+            ("vcs:localdir:context", "services/web"),
+        ];
+        assert_eq!(at(&outside), None);
+        // No git attributes: two locals, nothing says where the file is.
+        assert_eq!(at(&[("filename", "app.scratch")]), None);
     }
 }

@@ -436,7 +436,7 @@ mod tests {
         assert_eq!(a["result.statuscode"], b"1");
         let v = json(&a);
         let w = &v["warnings"][0];
-        assert_eq!(w["ruleName"], diags[0].code);
+        assert_eq!(w["ruleName"], diags[0].code.as_str());
         assert!(w["detail"].as_str().unwrap().contains("99999"), "{w}");
         assert_eq!(w["location"]["ranges"][0]["start"]["line"], 2);
         // Source 0 is the app file: the index is left out, as Go leaves

@@ -1,5 +1,5 @@
 //! Build info on hand-made ELF files (every format, word size and byte
-//! order) and the module info parser. Real binaries: `tests/gobin.rs`.
+//! order) and the module info parser. Real binaries: `tests/gobin/`.
 
 use super::*;
 use crate::gobin::testelf::FakeGo;

@@ -2,7 +2,7 @@
 //! virtual address into a file offset) and named section headers (to find
 //! `.go.buildinfo` and `.gopclntab`).
 //!
-//! `client::elf` checks the program headers only; this reads the section
+//! `client::artefacts::elf` checks the program headers only; this reads the section
 //! headers too. Go's linker reserves the first 4 KiB of every ELF file for
 //! the headers, section headers included, so the first read of
 //! [`super::view::drive`] covers all of them; `.shstrtab` (the section

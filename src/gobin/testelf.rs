@@ -2,7 +2,7 @@
 //! `.gopclntab` with a name table, a `.go.buildinfo` in either format, and
 //! the section names, in any word size and byte order. Only the fields the
 //! readers use are filled in. Real Go binaries are tested in
-//! `tests/gobin.rs`.
+//! `tests/gobin/`.
 
 /// The sentinels the go command wraps the module info in (the values do
 /// not matter to the reader, only their length).

@@ -35,6 +35,7 @@ caps! {
     ExecMountCacheSharing = "exec.mount.cache.sharing",
     ExecMountSecret = "exec.mount.secret",
     ExecMountSelector = "exec.mount.selector",
+    ExecMountSsh = "exec.mount.ssh",
     ExecMountTmpfs = "exec.mount.tmpfs",
     ExecMountTmpfsSize = "exec.mount.tmpfs.size",
     ExecSecretEnv = "exec.secretenv",

@@ -125,6 +125,14 @@ pub enum MountKind {
         mode: u32,
         optional: bool,
     },
+    /// A session SSH agent as a socket.
+    Ssh {
+        id: String,
+        uid: u32,
+        gid: u32,
+        mode: u32,
+        optional: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

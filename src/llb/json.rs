@@ -233,6 +233,12 @@ fn mount_value(m: &pb::Mount) -> Value {
             json!({"id": s.id, "uid": s.uid, "gid": s.gid, "mode": format!("{:o}", s.mode), "optional": s.optional}),
         );
     }
+    if let Some(s) = &m.ssh_opt {
+        o.insert(
+            "ssh".into(),
+            json!({"id": s.id, "uid": s.uid, "gid": s.gid, "mode": format!("{:o}", s.mode), "optional": s.optional}),
+        );
+    }
     Value::Object(o)
 }
 

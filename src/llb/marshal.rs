@@ -680,6 +680,23 @@ fn exec_op(e: &Exec, inputs: &[Output], caps: &mut Caps) -> pb::ExecOp {
                     optional: *optional,
                 });
             }
+            MountKind::Ssh {
+                id,
+                uid,
+                gid,
+                mode,
+                optional,
+            } => {
+                caps.insert(Cap::ExecMountSsh);
+                pm.mount_type = pb::MountType::Ssh as i32;
+                pm.ssh_opt = Some(pb::SshOpt {
+                    id: id.clone(),
+                    uid: *uid,
+                    gid: *gid,
+                    mode: *mode,
+                    optional: *optional,
+                });
+            }
         }
         mounts.push(pm);
     }

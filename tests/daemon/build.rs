@@ -335,7 +335,7 @@ fn failing_step_shows_its_logs_and_line_and_leaves_no_output() {
         .split_once("the step is defined by this template line")
         .unwrap_or_else(|| panic!("no template note:\n{stderr}"));
     let error = &error[error
-        .find("× step `[hello linux/amd64] build: go build")
+        .find("× step `[hello linux/amd64] build: go -C . build")
         .unwrap_or_else(|| panic!("no step error:\n{stderr}"))..];
     // The file is named as on the command line.
     let file = dir.path().join("app.scratch");
@@ -354,7 +354,7 @@ fn failing_step_shows_its_logs_and_line_and_leaves_no_output() {
     let template =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("stdlib/go.scratch"))
             .unwrap();
-    let build_line = line_of(&template, "build-run go build");
+    let build_line = line_of(&template, "build-run go -C");
     assert!(
         note.contains(&format!("[<stdlib>/go.scratch:{build_line}:3]")),
         "the note is not on the template's build-run line:\n{stderr}"
@@ -451,7 +451,7 @@ fn sigint_cancels_the_build_on_the_daemon() {
             .unwrap_or_else(|_| panic!("no build step started:\n{seen}"));
         seen.push_str(&line);
         seen.push('\n');
-        if line.contains("build: go build") {
+        if line.contains("build: go -C . build") {
             break;
         }
         assert!(Instant::now() < deadline, "{seen}");
@@ -518,14 +518,14 @@ fn dependency_step_runs_only_when_its_files_are_there() {
     let without = build(dir.path(), &["--output", &oci("a.tar")]);
     assert_ok(&without);
     let log = text(&without.stderr);
-    assert!(!log.contains("deps: go mod download"), "{log}");
+    assert!(!log.contains("deps: go -C . mod download"), "{log}");
     assert!(!log.contains("context: go.mod go.sum"), "{log}");
 
     std::fs::write(dir.path().join("go.sum"), "").unwrap();
     let with = build(dir.path(), &["--output", &oci("b.tar")]);
     assert_ok(&with);
     let log = text(&with.stderr);
-    assert!(log.contains("deps: go mod download"), "{log}");
+    assert!(log.contains("deps: go -C . mod download"), "{log}");
     assert_eq!(digest(&without), digest(&with), "the same image");
 }
 
@@ -562,7 +562,7 @@ fn a_terminal_gets_the_live_view() {
     let redraws = screen.matches("A\r").count();
     assert!(redraws >= 1, "frames drawn over each other: {screen:?}");
     assert!(screen.contains(" => "), "{screen}");
-    assert!(screen.contains("build: go build"), "{screen}");
+    assert!(screen.contains("build: go -C . build"), "{screen}");
     // The last frame lists the steps in build order: the compile above
     // the image step made from its output.
     let frame = screen.rsplit("[+] Building ").next().unwrap();
@@ -573,7 +573,7 @@ fn a_terminal_gets_the_live_view() {
             .unwrap_or_else(|| panic!("no `{needle}` row: {frame}"))
     };
     assert!(
-        row("build: go build") < row("] image: /usr/bin/hello"),
+        row("build: go -C . build") < row("] image: /usr/bin/hello"),
         "{frame}"
     );
     // The last frame counts every step as done.

@@ -34,6 +34,7 @@ mod frontend;
 mod lint;
 mod outputs;
 mod quickstart;
+mod repos;
 mod repro;
 mod runtime;
 mod sbom;

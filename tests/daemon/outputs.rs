@@ -133,7 +133,7 @@ fn plain_progress_is_in_buildctls_order(log: &str) {
     }
     let step = log
         .lines()
-        .find(|l| l.contains("build: go build"))
+        .find(|l| l.contains("build: go -C . build"))
         .unwrap_or_else(|| panic!("no build step:\n{log}"));
     assert!(step.contains(" '-ldflags=-s -buildid= ' -tags= "), "{step}");
     assert!(!step.contains("  "), "no double spaces: {step}");

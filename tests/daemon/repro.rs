@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use scratchc::client::elf::{self, ElfProblem};
+use scratchc::client::artefacts::elf::{self, ElfProblem};
 use scratchc::compiler::Platform;
 
 /// The Go toolchain image `scripts/setup.sh` builds locally.
@@ -229,7 +229,7 @@ pub(crate) fn assert_ok(out: &Output) {
 
 /// Every (platform, binary bytes) of an OCI layout tarball, for `path`.
 fn binaries(tar: &Path, path: &str) -> Vec<(String, Vec<u8>)> {
-    use scratchc::client::ocidiff::{self, Layout};
+    use scratchc::client::artefacts::ocidiff::{self, Layout};
     let layout = Layout::from_tar(&std::fs::read(tar).unwrap()).unwrap();
     let json = |d: &str| -> serde_json::Value { serde_json::from_slice(&layout.blobs[d]).unwrap() };
     let index = json(&layout.image_digest().unwrap());
@@ -563,7 +563,7 @@ fn push_and_registry_cache_survive_a_wiped_daemon() {
     let log = text(&out.stderr);
     assert!(log.contains("importing cache manifest from"), "{log}");
     for plat in ["linux/amd64", "linux/arm64"] {
-        let step = format!("[hello {plat}] build: go build");
+        let step = format!("[hello {plat}] build: go -C . build");
         let id = log
             .lines()
             .find(|l| l.contains(&step))
@@ -737,7 +737,7 @@ fn local_cache_survives_a_wiped_daemon() {
         "{log}"
     );
     assert!(!log.contains("warning:"), "{log}");
-    let step = "[hello linux/amd64] build: go build";
+    let step = "[hello linux/amd64] build: go -C . build";
     let id = log
         .lines()
         .find(|l| l.contains(step))

@@ -321,7 +321,12 @@ fn a_label_change_or_a_lock_leaves_the_compile_cached() {
     std::fs::write(&app, &labelled).unwrap();
     let r = build(dir.path(), &["-o", &oci("label.tar")]);
     assert_built(&r);
-    assert_eq!(steps(&r.stderr, "build: go build"), [true], "{}", r.stderr);
+    assert_eq!(
+        steps(&r.stderr, "build: go -C . build"),
+        [true],
+        "{}",
+        r.stderr
+    );
     let tar = output(
         Command::new("tar")
             .arg("-xOf")
@@ -343,7 +348,12 @@ fn a_label_change_or_a_lock_leaves_the_compile_cached() {
     assert!(dir.path().join("scratch.lock").is_file());
     let r = build(dir.path(), &["-o", &oci("locked.tar")]);
     assert_built(&r);
-    assert_eq!(steps(&r.stderr, "build: go build"), [true], "{}", r.stderr);
+    assert_eq!(
+        steps(&r.stderr, "build: go -C . build"),
+        [true],
+        "{}",
+        r.stderr
+    );
 
     // A source change still rebuilds.
     let main = dir.path().join("main.go");
@@ -351,5 +361,10 @@ fn a_label_change_or_a_lock_leaves_the_compile_cached() {
     std::fs::write(&main, format!("{go}\n// changed\n")).unwrap();
     let r = build(dir.path(), &["-o", &oci("changed.tar")]);
     assert_built(&r);
-    assert_eq!(steps(&r.stderr, "build: go build"), [false], "{}", r.stderr);
+    assert_eq!(
+        steps(&r.stderr, "build: go -C . build"),
+        [false],
+        "{}",
+        r.stderr
+    );
 }

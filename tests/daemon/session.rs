@@ -13,8 +13,11 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 
 use prost::Message;
-use scratchc::client::session::{self, ExportSink, LocalDir, SecretSource, SessionConfig};
-use scratchc::client::{ClientError, Endpoint, connect, control_client, patterns};
+use scratchc::client::buildkit::session::{
+    self, ExportSink, LocalDir, SecretSource, SessionConfig,
+};
+use scratchc::client::inputs::patterns;
+use scratchc::client::{ClientError, Endpoint, connect, control_client};
 use scratchc::proto::moby::buildkit::v1::{
     Exporter, ListWorkersRequest, SolveRequest, StatusRequest,
 };

@@ -23,7 +23,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use scratchc::client::ocidiff::Layout;
+use scratchc::client::artefacts::ocidiff::Layout;
 
 use super::repro::{REGISTRY, WIPES, assert_ok, built_digest, example, require_registry};
 use super::{Engine, engine, host_engine, run, twin_engine};
@@ -51,7 +51,7 @@ fn assert_compile_cached(out: &Output, who: &str) {
         log.contains("importing cache manifest from"),
         "{who}:\n{log}"
     );
-    let step = "[hello linux/amd64] build: go build";
+    let step = "[hello linux/amd64] build: go -C . build";
     let id = log
         .lines()
         .find(|l| l.contains(step))

@@ -10,31 +10,16 @@ use super::acc::{Acc, Arg, Set};
 use super::keys::{self, KeyDef, ParamType};
 use super::values::{self, Bad};
 use super::{
-    Depths, E_ARITY, E_PARAM_MISSING, E_PARAM_TYPE, MAX_DIAGS, ParamDecl, Templates, chain,
-    check_keys, params, parent_too_deep, spanned,
+    Depths, MAX_DIAGS, ParamDecl, Templates, chain, check_keys, params, parent_too_deep, spanned,
+    steps,
 };
 use crate::compiler::ast::{Block, Stmt};
 use crate::compiler::interp::{self, Budget, Env, VarValue};
 use crate::compiler::model::{
-    self, BuilderFile, CacheMount, Compile, Deps, ExtraFile, Image, Sharing, User,
+    self, BuilderFile, CacheMount, Compile, ExtraFile, Image, Sharing, User,
 };
 use crate::compiler::span::{Span, Spanned};
-use crate::compiler::{Diag, Options, Platform, stdlib};
-
-pub const E_BAD_VALUE: &str = "scratch::E0110";
-pub const E_RELATIVE: &str = "scratch::E0111";
-pub const E_CONTEXT_PATH: &str = "scratch::E0112";
-pub const E_USER: &str = "scratch::E0113";
-pub const E_IMAGE: &str = "scratch::E0114";
-pub const E_DIGEST: &str = "scratch::E0115";
-pub const E_PLATFORM: &str = "scratch::E0116";
-pub const E_DUP_PLATFORM: &str = "scratch::E0117";
-pub const E_NO_BUILD: &str = "scratch::E0220";
-pub const E_TWO_BUILDS: &str = "scratch::E0221";
-pub const E_NO_SOURCE: &str = "scratch::E0222";
-pub const E_DEPS: &str = "scratch::E0223";
-pub const E_PROBE_PORT: &str = "scratch::E0140";
-pub const E_REQUEST_OVER_LIMIT: &str = "scratch::E0141";
+use crate::compiler::{Code, Diag, Options, Platform, stdlib};
 
 /// Evaluates an app; `None` when errors stop it (they are in `diags`).
 pub(super) fn eval(
@@ -71,7 +56,13 @@ pub(super) fn eval(
     };
     base.vars.insert("NAME".into(), VarValue::Str(name.clone()));
     base.vars.insert("OUT".into(), VarValue::Str(out.clone()));
-    base.scope_note = Some("`build-arg` defaults may only use NAME and OUT");
+    // What the driver provides (GIT_COMMIT and friends): usable wherever
+    // NAME is, a build argument of the same name wins.
+    for (n, v) in &options.vars {
+        base.vars.insert(n.clone(), VarValue::Str(v.clone()));
+    }
+    base.scope_note =
+        Some("`build-arg` defaults may only use NAME, OUT and the provided variables (GIT_*)");
 
     // Build arguments: the nearest default wins, the command line wins
     // over all.
@@ -84,7 +75,7 @@ pub(super) fn eval(
                     None => (arg.clone(), None),
                 };
                 if let Err(b) = values::arg_name(&n) {
-                    diags.push(bad(E_BAD_VALUE, b, span));
+                    diags.push(bad(Code::BadValue, b, span));
                     continue;
                 }
                 let slot = defaults.entry(n).or_default();
@@ -115,6 +106,7 @@ pub(super) fn eval(
 
     // Parameters: the nearest setting wins, else the default.
     let mut param_values: Vec<(&ParamDecl<'_>, VarValue)> = Vec::new();
+    let mut params: BTreeMap<String, Spanned<Vec<String>>> = BTreeMap::new();
     // Where the app (or a template) set each parameter, to point errors in
     // a template's statement at the setting that caused them.
     let mut param_settings: BTreeMap<String, Span> = BTreeMap::new();
@@ -155,7 +147,7 @@ pub(super) fn eval(
                 _ => {
                     let tname = chain.get(d.owner).map_or("", |b| b.name.node.as_str());
                     diags.push(
-                        Diag::new(E_PARAM_MISSING, format!("app `{name}` does not set `{}`, a required parameter of template `{tname}`", d.name))
+                        Diag::new(Code::ParamMissing, format!("app `{name}` does not set `{}`, a required parameter of template `{tname}`", d.name))
                             .at(app.header, format!("`{}` is missing", d.name))
                             .related(d.span, "declared here without a default")
                             .help(format!("add `{} VALUE` to the app", d.name)),
@@ -167,8 +159,12 @@ pub(super) fn eval(
         if let Some(s) = setting {
             param_settings.insert(d.name.clone(), s.span);
         }
+        let values = args.iter().map(|(a, _)| a.clone()).collect();
         match typed(d, args, span) {
-            Ok(v) => param_values.push((d, v)),
+            Ok(v) => {
+                params.insert(d.name.clone(), Spanned::new(values, span));
+                param_values.push((d, v));
+            }
             Err(e) => diags.push(e),
         }
     }
@@ -233,6 +229,7 @@ pub(super) fn eval(
     let mut model = assemble(app, &chain, &mut acc, build_args, options, out, diags)?;
     model.kubernetes = kubernetes(&mut kube, &model.image.ports, diags)?;
     model.switches = switches(app, &acc, &param_values);
+    model.params = params;
     Some(model)
 }
 
@@ -328,7 +325,7 @@ fn kubernetes(
             let name = &r.node.0;
             diags.push(
                 Diag::new(
-                    E_REQUEST_OVER_LIMIT,
+                    Code::RequestOverLimit,
                     format!("the {name} request {} is above its limit {}", r.node.1, l.node.1),
                 )
                 .at(r.span, "requested here")
@@ -366,7 +363,7 @@ fn kubernetes(
                 )
             };
             let mut d = Diag::new(
-                E_PROBE_PORT,
+                Code::ProbePort,
                 match declared {
                     Some(p) => format!(
                         "the {} probe uses port {}, declared only as {}",
@@ -448,7 +445,7 @@ fn blame_setting(new: &mut [Diag], s: &Stmt, block: &Block, settings: &BTreeMap<
 
 /// Reports the budget's end once per check (the first app to run out).
 fn over_budget(span: Span, diags: &mut Vec<Diag>) {
-    if !diags.iter().any(|d| d.code == interp::E_TOO_MUCH) {
+    if !diags.iter().any(|d| d.code == Code::OverBudget) {
         diags.push(interp::too_much(span));
     }
 }
@@ -471,7 +468,7 @@ fn expand(s: &Stmt, env: &Env, diags: &mut Vec<Diag>) -> Vec<Arg> {
             Ok(()) => out.extend(args.drain(..).map(|a| (a, v.span))),
             Err(e) => {
                 for d in e {
-                    if d.code == interp::E_TOO_MUCH {
+                    if d.code == Code::OverBudget {
                         over_budget(v.span, diags);
                     } else {
                         diags.push(d);
@@ -483,7 +480,7 @@ fn expand(s: &Stmt, env: &Env, diags: &mut Vec<Diag>) -> Vec<Arg> {
     out
 }
 
-fn bad(code: &'static str, b: Bad, span: Span) -> Diag {
+fn bad(code: Code, b: Bad, span: Span) -> Diag {
     Diag::new(code, b.message.clone())
         .at(span, b.message)
         .help(b.help)
@@ -498,7 +495,7 @@ fn arity(def: &KeyDef, got: usize, s: &Stmt) -> Diag {
     };
     let plural = if want == "1" { "" } else { "s" };
     Diag::new(
-        E_ARITY,
+        Code::Arity,
         format!("`{}` takes {want} value{plural}, got {got}", def.name),
     )
     .at(s.span, "wrong number of values")
@@ -513,7 +510,7 @@ fn typed(d: &ParamDecl<'_>, args: Vec<Arg>, span: Span) -> Result<VarValue, Diag
     let article = if d.ty == ParamType::Int { "an" } else { "a" };
     let wrong = |what: String, at: Span| {
         Diag::new(
-            E_PARAM_TYPE,
+            Code::ParamType,
             format!(
                 "`{}` is {article} {} parameter: {what}",
                 d.name,
@@ -564,7 +561,7 @@ fn typed(d: &ParamDecl<'_>, args: Vec<Arg>, span: Span) -> Result<VarValue, Diag
 /// Checks the args of one statement; reports and returns false when bad.
 fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
     let before = diags.len();
-    let mut check = |code: &'static str, r: Result<(), Bad>, span: Span| {
+    let mut check = |code: Code, r: Result<(), Bad>, span: Span| {
         if let Err(b) = r {
             diags.push(bad(code, b, span));
         }
@@ -573,45 +570,45 @@ fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
         "builder" => {
             for (a, sp) in args {
                 match a.split_once('@').map(|(_, d)| values::digest(d)) {
-                    Some(Err(b)) => check(E_DIGEST, Err(b), *sp),
-                    _ => check(E_IMAGE, values::image_ref(a).map(|_| ()), *sp),
+                    Some(Err(b)) => check(Code::BadDigest, Err(b), *sp),
+                    _ => check(Code::BadImage, values::image_ref(a).map(|_| ()), *sp),
                 }
             }
         }
         "build-dir" | "binary" | "certs-from" | "mime-types-from" | "zoneinfo-from" | "workdir"
         | "volume" => {
             for (a, sp) in args {
-                check(E_RELATIVE, values::abs_path(a).map(|_| ()), *sp);
+                check(Code::NotAbsolute, values::abs_path(a).map(|_| ()), *sp);
             }
         }
-        "deps" | "binary-from" => {
+        "deps" | "deps-skip" | "deps-with" | "binary-from" => {
             for (a, sp) in args {
-                check(E_CONTEXT_PATH, values::context_path(a).map(|_| ()), *sp);
+                check(Code::ContextPath, values::context_path(a).map(|_| ()), *sp);
             }
         }
         "certs" | "mime-types" | "tmp" | "zoneinfo" | "strict" | "sbom" => {
             for (a, sp) in args {
-                check(E_BAD_VALUE, values::boolean(a).map(|_| ()), *sp);
+                check(Code::BadValue, values::boolean(a).map(|_| ()), *sp);
             }
         }
         "passwd" => {
             for (a, sp) in args {
-                check(E_BAD_VALUE, values::passwd(a).map(|_| ()), *sp);
+                check(Code::BadValue, values::passwd(a).map(|_| ()), *sp);
             }
         }
         "user" => {
             for (a, sp) in args {
-                check(E_USER, values::user(a).map(|_| ()), *sp);
+                check(Code::BadUser, values::user(a).map(|_| ()), *sp);
             }
         }
         "port" => {
             for (a, sp) in args {
-                check(E_BAD_VALUE, values::port(a).map(|_| ()), *sp);
+                check(Code::BadValue, values::port(a).map(|_| ()), *sp);
             }
         }
         "env" | "label" | "build-env" => {
             for (a, sp) in args {
-                check(E_BAD_VALUE, values::key_value(a).map(|_| ()), *sp);
+                check(Code::BadValue, values::key_value(a).map(|_| ()), *sp);
             }
         }
         "platforms" => {
@@ -621,7 +618,7 @@ fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
                     Ok(p) => {
                         if let Some(first) = seen.get(&p.to_string()) {
                             diags.push(
-                                Diag::new(E_DUP_PLATFORM, format!("platform `{p}` is listed twice"))
+                                Diag::new(Code::DuplicatePlatform, format!("platform `{p}` is listed twice"))
                                     .at(*sp, "listed again")
                                     .related(*first, "first listed here")
                                     .help("remove one (platforms are normalised: `linux/arm` is `linux/arm/v7`)"),
@@ -636,7 +633,7 @@ fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
         }
         "cache" => {
             if let Some((a, sp)) = args.first() {
-                check(E_RELATIVE, values::abs_path(a).map(|_| ()), *sp);
+                check(Code::NotAbsolute, values::abs_path(a).map(|_| ()), *sp);
             }
             for (a, sp) in args.iter().skip(1) {
                 let r = match a.split_once('=') {
@@ -647,44 +644,46 @@ fn validate(def: &KeyDef, args: &[Arg], diags: &mut Vec<Diag>) -> bool {
                         help: "the options are `id=ID` and `sharing=shared|private|locked`".into(),
                     }),
                 };
-                check(E_BAD_VALUE, r, *sp);
+                check(Code::BadValue, r, *sp);
             }
         }
         "replicas" => {
             for (a, sp) in args {
-                check(E_BAD_VALUE, values::replicas(a).map(|_| ()), *sp);
+                check(Code::BadValue, values::replicas(a).map(|_| ()), *sp);
             }
         }
         "requests" | "limits" => {
             for (a, sp) in args {
-                check(E_BAD_VALUE, values::resource(a).map(|_| ()), *sp);
+                check(Code::BadValue, values::resource(a).map(|_| ()), *sp);
             }
         }
         "probe" => {
             let plain: Vec<String> = args.iter().map(|(a, _)| a.clone()).collect();
             if let Err((i, b)) = values::probe(&plain) {
                 let span = args.get(i).map_or(Span::default(), |(_, sp)| *sp);
-                check(E_BAD_VALUE, Err(b), span);
+                check(Code::BadValue, Err(b), span);
             }
         }
         "file" => {
             if let Some((a, sp)) = args.first() {
-                check(E_CONTEXT_PATH, values::context_path(a).map(|_| ()), *sp);
+                check(Code::ContextPath, values::context_path(a).map(|_| ()), *sp);
             }
             if let Some((a, sp)) = args.get(1) {
-                check(E_RELATIVE, values::abs_path(a).map(|_| ()), *sp);
+                check(Code::NotAbsolute, values::abs_path(a).map(|_| ()), *sp);
             }
             if let Some((a, sp)) = args.get(2) {
-                check(E_BAD_VALUE, values::mode(a).map(|_| ()), *sp);
+                check(Code::BadValue, values::mode(a).map(|_| ()), *sp);
             }
         }
-        _ => {}
+        other => {
+            steps::validate(other, args, diags);
+        }
     }
     diags.len() == before
 }
 
 fn platform_error(a: &str, e: &crate::compiler::platform::PlatformError, span: Span) -> Diag {
-    Diag::new(E_PLATFORM, e.message(a))
+    Diag::new(Code::BadPlatform, e.message(a))
         .at(span, "malformed platform")
         .help(e.help())
 }
@@ -723,7 +722,7 @@ fn assemble(
     let build = if let Some(src) = acc.one("binary-from") {
         if let Some(run) = acc.single("build-run") {
             diags.push(
-                Diag::new(E_TWO_BUILDS, format!("app `{name}` has both `binary-from` and `build-run`"))
+                Diag::new(Code::TwoBuilds, format!("app `{name}` has both `binary-from` and `build-run`"))
                     .at(src.span, "a prebuilt binary")
                     .related(run.span, "a build command")
                     .help("use `binary-from` with a template without a build (e.g. `uses prebuilt`), or drop it"),
@@ -746,41 +745,22 @@ fn assemble(
                 missing.push("`build-run`");
             }
             diags.push(
-                Diag::new(E_NO_BUILD, format!("app `{name}` has no way to get its binary"))
+                Diag::new(Code::NoBuild, format!("app `{name}` has no way to get its binary"))
                     .at(header, format!("no {}", missing.join(" or ")))
                     .help("use a template that builds (like `go`, the default), set `builder` and `build-run`, or set `binary-from`"),
             );
             return None;
         };
         let builder = Spanned::new(values::image_ref(&builder.node).ok()?, builder.span);
-        let deps = match (acc.single("deps"), acc.args("deps-run")) {
-            (Some(f), Some(r)) => Some(Deps {
-                files: Spanned::new(
-                    f.args
-                        .iter()
-                        .map(|(a, _)| values::context_path(a).unwrap_or_else(|_| a.clone()))
-                        .collect(),
-                    f.span,
-                ),
-                run: r,
-            }),
-            (None, None) => None,
-            (Some(f), None) => {
-                diags.push(
-                    Diag::new(E_DEPS, "`deps` without `deps-run`")
-                        .at(f.span, "files for a dependency step")
-                        .help("add `deps-run` with the command that fetches dependencies, or remove `deps`"),
-                );
-                return None;
-            }
-            (None, Some(r)) => {
-                diags.push(
-                    Diag::new(E_DEPS, "`deps-run` without `deps`")
-                        .at(r.span, "a dependency step")
-                        .help(
-                            "add `deps` with the files the step needs (e.g. `deps go.mod go.sum`)",
-                        ),
-                );
+        let deps = match steps::deps(
+            acc.single("deps"),
+            acc.args("deps-run"),
+            acc.single("deps-skip"),
+            acc.lists("deps-with"),
+        ) {
+            Ok(d) => d,
+            Err(d) => {
+                diags.push(d);
                 return None;
             }
         };
@@ -830,6 +810,8 @@ fn assemble(
             deps,
             run,
             out,
+            secrets: steps::secrets(acc.lists("secret")),
+            ssh: steps::ssh(acc.lists("ssh")),
         })
     };
 
@@ -854,7 +836,7 @@ fn assemble(
                 span,
             ))),
             (model::Build::Compile(_), None) => Err(Diag::new(
-                E_NO_SOURCE,
+                Code::NoSource,
                 format!("`{flag}` is on but no template says where the {what} is"),
             )
             .at(span, format!("needs `{from}`"))
@@ -862,7 +844,7 @@ fn assemble(
                 "set `{from} /PATH/IN/BUILDER` (the template usually does)"
             ))),
             (model::Build::Prebuilt { .. }, _) => Err(Diag::new(
-                E_NO_SOURCE,
+                Code::NoSource,
                 format!("`{flag}` needs a builder image to copy the {what} from"),
             )
             .at(span, "no builder with `binary-from`")
@@ -983,12 +965,29 @@ fn assemble(
             entrypoint,
             cmd,
             env: acc.take_pairs("env"),
-            labels: acc.take_pairs("label"),
+            labels: with_provided(acc.take_pairs("label"), &options.labels, header),
         },
         build_args,
         sbom: acc.flag("sbom").is_none_or(|(on, _)| on),
         kubernetes: model::Kubernetes::default(),
+        params: BTreeMap::new(),
         strict: acc.flag("strict").is_some_and(|(on, _)| on),
         switches: BTreeMap::new(),
     })
+}
+
+/// The file's labels, then each label the driver provides (the OCI
+/// revision and source of a git checkout) that the file does not set:
+/// what the file says wins.
+fn with_provided(
+    mut labels: Vec<Spanned<(String, String)>>,
+    provided: &BTreeMap<String, String>,
+    at: Span,
+) -> Vec<Spanned<(String, String)>> {
+    for (k, v) in provided {
+        if !labels.iter().any(|l| &l.node.0 == k) {
+            labels.push(Spanned::new((k.clone(), v.clone()), at));
+        }
+    }
+    labels
 }

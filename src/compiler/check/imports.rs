@@ -2,27 +2,21 @@
 //! what is left to load, and checking the loaded graph (missing files,
 //! escapes, cycles, pins).
 //!
-//! Names are relative to the root file's directory and `/`-separated; the
-//! driver (CLI or frontend) reads them relative to that directory. An
-//! import may not leave it, so a frontend only ever needs the directory it
-//! was given.
+//! Names are relative to the import root and `/`-separated; the driver
+//! (CLI or frontend) reads them relative to that root. The import root is
+//! the build context when the app file lies inside it (the root file then
+//! sits at `Sources::root_dir` in it), else the root file's own directory.
+//! An import may not leave the import root: a frontend sees nothing else.
 
 use std::collections::BTreeMap;
 
 use sha2::{Digest as _, Sha256};
 
 use crate::compiler::ast::{File, ItemKind};
-use crate::compiler::diagnostic::Diag;
 use crate::compiler::sources::{self, Sources, Unreadable};
 use crate::compiler::span::{FileId, Span};
+use crate::compiler::{Code, Diag};
 use crate::compiler::{stdlib, syntax};
-
-pub const E_MISSING: &str = "scratch::E0400";
-pub const E_CYCLE: &str = "scratch::E0401";
-pub const E_ESCAPE: &str = "scratch::E0402";
-pub const E_PIN_MISMATCH: &str = "scratch::E0403";
-pub const E_BAD_PATH: &str = "scratch::E0404";
-pub const E_BAD_PIN: &str = "scratch::E0405";
 
 /// The directory part of a source name (`""` for the root directory).
 fn dir_of(name: &str) -> &str {
@@ -31,24 +25,24 @@ fn dir_of(name: &str) -> &str {
 
 /// Resolves an import path written in file `importer` to a source name.
 /// The root file is always at the root directory, whatever its own name.
-pub fn resolve(importer_dir: &str, path: &str) -> Result<String, (&'static str, String, String)> {
+pub fn resolve(importer_dir: &str, path: &str) -> Result<String, (Code, String, String)> {
     if path.is_empty() {
         return Err((
-            E_BAD_PATH,
+            Code::BadImportPath,
             "the import path is empty".into(),
             "write a relative path, e.g. \"./templates/acme.scratch\"".into(),
         ));
     }
     if path.starts_with('/') {
         return Err((
-            E_BAD_PATH,
+            Code::BadImportPath,
             format!("`{path}` is absolute"),
             "imports are relative to the importing file, e.g. \"./templates/acme.scratch\"".into(),
         ));
     }
     if path.contains(['<', '>', '\\']) {
         return Err((
-            E_BAD_PATH,
+            Code::BadImportPath,
             format!("`{path}` holds `<`, `>` or `\\`"),
             "write a `/`-separated relative path".into(),
         ));
@@ -60,9 +54,9 @@ pub fn resolve(importer_dir: &str, path: &str) -> Result<String, (&'static str, 
             ".." => {
                 if parts.pop().is_none() {
                     return Err((
-                        E_ESCAPE,
-                        format!("`{path}` leaves the directory of the root file"),
-                        "imported files must be in the root file's directory or below it (a frontend sees only that directory)"
+                        Code::ImportEscape,
+                        format!("`{path}` leaves the build context"),
+                        "imported files must be inside the build context, which is the app file's directory unless `--context DIR` (buildx: the context argument) names a larger one"
                             .into(),
                     ));
                 }
@@ -72,7 +66,7 @@ pub fn resolve(importer_dir: &str, path: &str) -> Result<String, (&'static str, 
     }
     if parts.is_empty() {
         return Err((
-            E_BAD_PATH,
+            Code::BadImportPath,
             format!("`{path}` names a directory"),
             "name a .scratch file".into(),
         ));
@@ -84,24 +78,28 @@ pub fn resolve(importer_dir: &str, path: &str) -> Result<String, (&'static str, 
 fn not_added(name: &str, why: Option<&Unreadable>) -> Diag {
     match why {
         None | Some(Unreadable::NotFound) => {
-            Diag::new(E_MISSING, format!("imported file `{name}` not found"))
+            Diag::new(Code::ImportMissing, format!("imported file `{name}` not found"))
                 .help("import paths are relative to the importing file; check the spelling")
         }
         Some(Unreadable::OutsideRoot) => Diag::new(
-            E_MISSING,
-            format!("imported file `{name}` resolves outside the root file's directory"),
+            Code::ImportMissing,
+            format!("imported file `{name}` resolves outside the build context"),
         )
-        .help("a symlink may point only inside the root file's directory (a frontend sees nothing else); copy the file in instead"),
+        .help("a symlink may point only inside the build context (a frontend sees nothing else); copy the file in instead"),
         Some(Unreadable::NotAFile(what)) => sources::not_a_file(name, what),
         Some(Unreadable::TooLarge { bytes }) => sources::file_too_large(name, *bytes),
         Some(Unreadable::SourcesTooLarge) => sources::sources_too_large(name),
     }
 }
 
-/// The directory a file's imports are relative to: the root file's is the
-/// root directory, whatever name the driver gave it.
-fn importer_dir(id: FileId, name: &str) -> &str {
-    if id == 0 { "" } else { dir_of(name) }
+/// The directory a file's imports are relative to: the root file's is
+/// `Sources::root_dir`, whatever name the driver gave it.
+fn importer_dir<'a>(sources: &'a Sources, id: FileId, name: &'a str) -> &'a str {
+    if id == 0 {
+        sources.root_dir()
+    } else {
+        dir_of(name)
+    }
 }
 
 /// Imports not loaded yet and not known missing, as normalised names. The
@@ -127,7 +125,7 @@ pub fn pending_imports_since(sources: &Sources, first: FileId) -> Vec<String> {
         };
         for item in &ast.items {
             if let ItemKind::Import(imp) = &item.kind
-                && let Ok(name) = resolve(importer_dir(id, &f.name), &imp.path.node)
+                && let Ok(name) = resolve(importer_dir(sources, id, &f.name), &imp.path.node)
                 && sources.id(&name).is_none()
                 && !sources.is_missing(&name)
                 && named.insert(name.clone())
@@ -154,7 +152,7 @@ pub fn check(sources: &Sources, parsed: &BTreeMap<FileId, &File>, diags: &mut Ve
             if stdlib::is_stdlib(&f.name) {
                 continue;
             }
-            let name = match resolve(importer_dir(id, &f.name), &imp.path.node) {
+            let name = match resolve(importer_dir(sources, id, &f.name), &imp.path.node) {
                 Ok(n) => n,
                 Err((code, msg, help)) => {
                     diags.push(
@@ -177,7 +175,7 @@ pub fn check(sources: &Sources, parsed: &BTreeMap<FileId, &File>, diags: &mut Ve
             if let Some(pin) = &imp.pin {
                 match super::values::digest(&pin.node) {
                     Err(b) => diags.push(
-                        Diag::new(E_BAD_PIN, format!("malformed import pin: {}", b.message))
+                        Diag::new(Code::BadPin, format!("malformed import pin: {}", b.message))
                             .at(pin.span, "not a sha256 digest")
                             .help(b.help),
                     ),
@@ -189,7 +187,7 @@ pub fn check(sources: &Sources, parsed: &BTreeMap<FileId, &File>, diags: &mut Ve
                         let got = got.clone();
                         if got != want {
                             diags.push(
-                                Diag::new(E_PIN_MISMATCH, format!("`{name}` does not match its pin"))
+                                Diag::new(Code::PinMismatch, format!("`{name}` does not match its pin"))
                                     .at(pin.span, "pinned here")
                                     .help(format!(
                                         "the file's digest is {got}; if the change is expected, update the pin"
@@ -226,7 +224,7 @@ pub fn check(sources: &Sources, parsed: &BTreeMap<FileId, &File>, diags: &mut Ve
                             .collect();
                         let back = sources.get(to).map_or(String::new(), |f| f.name.clone());
                         diags.push(
-                            Diag::new(E_CYCLE, "imports form a cycle")
+                            Diag::new(Code::ImportCycle, "imports form a cycle")
                                 .at(span, "this import closes the cycle")
                                 .help(format!(
                                     "{} -> {back}; move the shared templates into a file that both import",
@@ -258,7 +256,22 @@ mod tests {
         assert_eq!(resolve("", "./a.scratch").unwrap(), "a.scratch");
         assert_eq!(resolve("t", "../b.scratch").unwrap(), "b.scratch");
         assert_eq!(resolve("t", "x/./c.scratch").unwrap(), "t/x/c.scratch");
-        assert_eq!(resolve("", "../b.scratch").unwrap_err().0, E_ESCAPE);
-        assert_eq!(resolve("", "/b.scratch").unwrap_err().0, E_BAD_PATH);
+        assert_eq!(
+            resolve("", "../b.scratch").unwrap_err().0,
+            Code::ImportEscape
+        );
+        assert_eq!(
+            resolve("", "/b.scratch").unwrap_err().0,
+            Code::BadImportPath
+        );
+        // From an app file two levels below the context root.
+        assert_eq!(
+            resolve("services/api", "../../templates/acme.scratch").unwrap(),
+            "templates/acme.scratch"
+        );
+        assert_eq!(
+            resolve("services/api", "../../../x.scratch").unwrap_err().0,
+            Code::ImportEscape
+        );
     }
 }

@@ -63,6 +63,16 @@ pub const KEYS: &[KeyDef] = &[
     platform(key("build-run", Single, 1, None, "build-run ARG...")),
     platform(key("deps-run", Single, 1, None, "deps-run ARG...")),
     key("deps", Single, 1, None, "deps FILE..."),
+    key("deps-skip", Single, 1, None, "deps-skip CONTEXT/PATH..."),
+    key("deps-with", List, 2, None, "deps-with CONTEXT/PATH FILE..."),
+    key(
+        "secret",
+        List,
+        1,
+        Some(3),
+        "secret ID [target=/ABS/PATH|env=NAME] [required]",
+    ),
+    key("ssh", List, 0, Some(1), "ssh [ID]"),
     key("binary", Single, 1, Some(1), "binary /ABS/PATH"),
     key(
         "binary-from",

@@ -18,6 +18,7 @@ mod acc;
 mod app;
 mod imports;
 pub mod keys;
+mod steps;
 #[cfg(test)]
 mod tests;
 pub mod values;
@@ -28,31 +29,10 @@ use super::ast::{Block, BlockKind, File, ItemKind, Stmt, Value};
 use super::diagnostic::MAX_DIAGS;
 use super::interp::{Budget, nearest, some_names};
 use super::span::{FileId, Span, Spanned};
-use super::{Diag, Options, Sources, model, sources, stdlib, syntax};
+use super::{Code, Diag, Options, Sources, model, sources, stdlib, syntax};
 use keys::ParamType;
 
-pub use imports::{
-    E_MISSING as E_IMPORT_MISSING, pending_imports, pending_imports_since,
-    resolve as resolve_import,
-};
-
-pub const E_UNKNOWN_KEY: &str = "scratch::E0100";
-pub const E_DUPLICATE_KEY: &str = "scratch::E0101";
-pub const E_ARITY: &str = "scratch::E0102";
-pub const E_NOT_HERE: &str = "scratch::E0103";
-pub const E_SECTION: &str = "scratch::E0104";
-pub const E_UNKNOWN_TEMPLATE: &str = "scratch::E0200";
-pub const E_TEMPLATE_CYCLE: &str = "scratch::E0201";
-pub const E_CHAIN_DEPTH: &str = "scratch::E0206";
-pub const E_DUPLICATE_TEMPLATE: &str = "scratch::E0202";
-pub const E_DUPLICATE_APP: &str = "scratch::E0203";
-pub const E_APP_IN_IMPORT: &str = "scratch::E0204";
-pub const E_NO_APPS: &str = "scratch::E0205";
-pub const E_PARAM_DECL: &str = "scratch::E0210";
-pub const E_PARAM_TYPE: &str = "scratch::E0211";
-pub const E_PARAM_MISSING: &str = "scratch::E0212";
-pub const E_PARAM_CLASH: &str = "scratch::E0213";
-pub const E_UNDECLARED_ARG: &str = "scratch::E0301";
+pub use imports::{pending_imports, pending_imports_since, resolve as resolve_import};
 
 /// Blocks in one chain at most: the app or template itself and the
 /// templates it extends. Real chains are a handful deep; the limit keeps
@@ -140,7 +120,7 @@ pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec
                 BlockKind::Template => {
                     if let Some(first) = templates.get(b.name.node.as_str()) {
                         diags.push(
-                            Diag::new(E_DUPLICATE_TEMPLATE, format!("template `{}` is defined twice", b.name.node))
+                            Diag::new(Code::DuplicateTemplate, format!("template `{}` is defined twice", b.name.node))
                                 .at(b.name.span, "defined again here")
                                 .related(first.name.span, "first defined here")
                                 .help(if sources.get(first.name.span.file).is_some_and(|f| stdlib::is_stdlib(&f.name)) {
@@ -155,7 +135,7 @@ pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec
                 }
                 BlockKind::App if id != 0 => diags.push(
                     Diag::new(
-                        E_APP_IN_IMPORT,
+                        Code::AppInImport,
                         format!("app `{}` is in an imported file", b.name.node),
                     )
                     .at(b.header, "apps belong in the root file")
@@ -167,7 +147,7 @@ pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec
                     if let Some(first) = app_names.get(b.name.node.as_str()) {
                         diags.push(
                             Diag::new(
-                                E_DUPLICATE_APP,
+                                Code::DuplicateApp,
                                 format!("two apps are named `{}`", b.name.node),
                             )
                             .at(b.name.span, "second app with this name")
@@ -207,7 +187,7 @@ pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec
     if parsed.contains_key(&0) && apps.is_empty() && diags.is_empty() {
         let name = sources.root().map_or("the file", |f| f.name.as_str());
         diags.push(
-            Diag::new(E_NO_APPS, format!("{name} defines no app"))
+            Diag::new(Code::NoApps, format!("{name} defines no app"))
                 .at(Span::new(0, 0, 0), "no `app` block in this file")
                 .help("add one, e.g. `app hello {` ... `}`"),
         );
@@ -231,7 +211,7 @@ pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec
             };
             diags.push(
                 Diag::new(
-                    E_UNDECLARED_ARG,
+                    Code::UndeclaredArg,
                     format!("--build-arg {name} is not declared by any app"),
                 )
                 .help(help),
@@ -245,7 +225,7 @@ pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec
         // A template in a file that does not parse is unknown to the apps
         // that use it: that follows from the syntax error, reported above.
         if parsed.len() < sources.len() {
-            diags.retain(|d| d.code != E_UNKNOWN_TEMPLATE);
+            diags.retain(|d| d.code != Code::UnknownTemplate);
         }
         dedupe(&mut diags);
         Err(diags)
@@ -257,7 +237,7 @@ pub fn check(sources: &Sources, options: &Options) -> Result<model::Program, Vec
 /// (most compare by span alone), so no message is copied: a file may make
 /// a hundred thousand of them.
 fn dedupe(diags: &mut Vec<Diag>) {
-    fn key(d: &Diag) -> (Option<Span>, &'static str, &str) {
+    fn key(d: &Diag) -> (Option<Span>, Code, &str) {
         (d.span, d.code, d.message.as_str())
     }
     let mut order: Vec<usize> = (0..diags.len()).collect();
@@ -356,7 +336,7 @@ pub(crate) fn chain<'a>(
     while let Some((name, span)) = next {
         if out.len() >= MAX_CHAIN_DEPTH {
             return Err(Diag::new(
-                E_CHAIN_DEPTH,
+                Code::ChainDepth,
                 format!(
                     "`{}` and the templates it extends are more than {MAX_CHAIN_DEPTH} deep",
                     block.name.node
@@ -378,7 +358,7 @@ pub(crate) fn chain<'a>(
                 ),
             };
             return Err(
-                Diag::new(E_UNKNOWN_TEMPLATE, format!("unknown template `{name}`"))
+                Diag::new(Code::UnknownTemplate, format!("unknown template `{name}`"))
                     .at(span, "no template with this name")
                     .help(help),
             );
@@ -388,7 +368,7 @@ pub(crate) fn chain<'a>(
         if out.iter().any(|b| std::ptr::eq(*b, t)) {
             let names: Vec<&str> = out.iter().map(|b| b.name.node.as_str()).collect();
             return Err(Diag::new(
-                E_TEMPLATE_CYCLE,
+                Code::TemplateCycle,
                 format!("template `{name}` extends itself"),
             )
             .at(span, "closes the cycle")
@@ -420,7 +400,7 @@ pub(crate) fn params<'a>(chain: &[&'a Block], diags: &mut Vec<Diag>) -> Vec<Para
             if block.kind == BlockKind::App {
                 report(
                     Diag::new(
-                        E_NOT_HERE,
+                        Code::NotHere,
                         "`param` declares a template parameter and is not allowed in an app",
                     )
                     .at(s.key.span, "in an app")
@@ -433,7 +413,7 @@ pub(crate) fn params<'a>(chain: &[&'a Block], diags: &mut Vec<Diag>) -> Vec<Para
             let usage = "write `param NAME string|bool|int|list [DEFAULT]`";
             let (Some(n), Some(t)) = (s.values.first(), s.values.get(1)) else {
                 report(
-                    Diag::new(E_PARAM_DECL, "`param` needs a name and a type")
+                    Diag::new(Code::ParamDecl, "`param` needs a name and a type")
                         .at(s.span, "incomplete")
                         .help(usage),
                 );
@@ -442,7 +422,7 @@ pub(crate) fn params<'a>(chain: &[&'a Block], diags: &mut Vec<Diag>) -> Vec<Para
             let Some(name) = n.literal().filter(|n| is_key(n)) else {
                 report(
                     Diag::new(
-                        E_PARAM_DECL,
+                        Code::ParamDecl,
                         "a parameter name is lowercase letters, digits and `-`",
                     )
                     .at(n.span, "not a parameter name")
@@ -452,7 +432,7 @@ pub(crate) fn params<'a>(chain: &[&'a Block], diags: &mut Vec<Diag>) -> Vec<Para
             };
             let Some(ty) = t.literal().as_deref().and_then(ParamType::parse) else {
                 report(
-                    Diag::new(E_PARAM_DECL, "unknown parameter type")
+                    Diag::new(Code::ParamDecl, "unknown parameter type")
                         .at(t.span, "not a type")
                         .help("the types are string, bool, int and list"),
                 );
@@ -461,7 +441,7 @@ pub(crate) fn params<'a>(chain: &[&'a Block], diags: &mut Vec<Diag>) -> Vec<Para
             if keys::find(&name).is_some() {
                 report(
                     Diag::new(
-                        E_PARAM_CLASH,
+                        Code::ParamClash,
                         format!("parameter `{name}` has the name of a built-in key"),
                     )
                     .at(n.span, "built-in key")
@@ -471,7 +451,7 @@ pub(crate) fn params<'a>(chain: &[&'a Block], diags: &mut Vec<Diag>) -> Vec<Para
             }
             if let Some(prev) = declared.get(&name).and_then(|&i| out.get(i)) {
                 report(
-                    Diag::new(E_PARAM_CLASH, format!("parameter `{name}` is already declared"))
+                    Diag::new(Code::ParamClash, format!("parameter `{name}` is already declared"))
                         .at(n.span, "declared again")
                         .related(prev.span, "first declared here")
                         .help(format!("to change its value here, write `{name} VALUE` instead of declaring it again")),
@@ -482,7 +462,7 @@ pub(crate) fn params<'a>(chain: &[&'a Block], diags: &mut Vec<Diag>) -> Vec<Para
             if rest.len() > 1 && ty != ParamType::List {
                 report(
                     Diag::new(
-                        E_PARAM_DECL,
+                        Code::ParamDecl,
                         format!("a {} parameter has one default value", ty.name()),
                     )
                     .at(rest[1].span, "extra value")
@@ -526,7 +506,7 @@ pub(crate) fn check_keys(block: &Block, params: &[ParamDecl<'_>], diags: &mut Ve
             match &s.section {
                 Some(sec) => check_section_keys(key, &sec.stmts, inner, diags),
                 None => diags.push(
-                    Diag::new(E_SECTION, format!("`{key}` opens a section"))
+                    Diag::new(Code::Section, format!("`{key}` opens a section"))
                         .at(s.span, "needs `{` and statements")
                         .help(format!(
                             "write `{key} {{` on its own line, one statement per line, then `}}`; see docs/language.md"
@@ -537,7 +517,7 @@ pub(crate) fn check_keys(block: &Block, params: &[ParamDecl<'_>], diags: &mut Ve
             && (keys::find(key).is_some() || params.iter().any(|p| p.name == key))
         {
             diags.push(
-                Diag::new(E_SECTION, format!("`{key}` does not open a section"))
+                Diag::new(Code::Section, format!("`{key}` does not open a section"))
                     .at(s.span, "not a section")
                     .help(format!(
                         "write `{key} VALUE...` on one line; the only section is `kubernetes {{ ... }}`"
@@ -566,7 +546,7 @@ pub(crate) fn check_keys(block: &Block, params: &[ParamDecl<'_>], diags: &mut Ve
                     }
                 };
                 diags.push(
-                    Diag::new(E_UNKNOWN_KEY, format!("unknown key `{key}`"))
+                    Diag::new(Code::UnknownKey, format!("unknown key `{key}`"))
                         .at(s.key.span, "not a key or a parameter here")
                         .help(help),
                 );
@@ -577,7 +557,7 @@ pub(crate) fn check_keys(block: &Block, params: &[ParamDecl<'_>], diags: &mut Ve
             if let (Some(first), Some(_)) = (seen.get(key), &s.section) {
                 diags.push(
                     Diag::new(
-                        E_DUPLICATE_KEY,
+                        Code::DuplicateKey,
                         format!("a second `{key}` section in this block"),
                     )
                     .at(s.key.span, "opened again here")
@@ -589,7 +569,7 @@ pub(crate) fn check_keys(block: &Block, params: &[ParamDecl<'_>], diags: &mut Ve
             } else if let Some(first) = seen.get(key) {
                 diags.push(
                     Diag::new(
-                        E_DUPLICATE_KEY,
+                        Code::DuplicateKey,
                         format!("`{key}` is set twice in this block"),
                     )
                     .at(s.key.span, "set again here")
@@ -618,7 +598,7 @@ fn check_section_keys(name: &str, stmts: &[Stmt], table: &[keys::KeyDef], diags:
             };
             diags.push(
                 Diag::new(
-                    E_UNKNOWN_KEY,
+                    Code::UnknownKey,
                     format!("unknown key `{key}` in a `{name}` section"),
                 )
                 .at(s.key.span, format!("not a `{name}` key"))
@@ -632,7 +612,7 @@ fn check_section_keys(name: &str, stmts: &[Stmt], table: &[keys::KeyDef], diags:
         if let Some(first) = seen.get(key) {
             diags.push(
                 Diag::new(
-                    E_DUPLICATE_KEY,
+                    Code::DuplicateKey,
                     format!("`{key}` is set twice in this `{name}` section"),
                 )
                 .at(s.key.span, "set again here")
@@ -672,7 +652,7 @@ fn check_template(
 pub fn unknown_app(program: &model::Program, name: &str) -> Diag {
     let names: Vec<&str> = program.apps.iter().map(|a| a.name.node.as_str()).collect();
     Diag::new(
-        "scratch::E0300",
+        Code::NoSuchApp,
         format!("no app named `{name}` in this file"),
     )
     .help(format!("the apps are: {}", names.join(", ")))

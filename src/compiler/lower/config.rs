@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 use super::super::model;
-use super::super::{Diag, Platform};
+use super::super::{Code, Diag, Platform};
 
 /// The image config JSON of `app` for `platform`.
 #[allow(clippy::result_large_err)] // Diag is the compiler's one error type
@@ -63,7 +63,7 @@ pub fn image_config(app: &model::App, platform: &Platform, epoch: u64) -> Result
     };
     serde_json::to_vec(&config).map_err(|e| {
         Diag::new(
-            "scratch::internal",
+            Code::Internal,
             format!("could not write the image config: {e}"),
         )
         .help("this is a bug in scratchc; please report it")

@@ -8,10 +8,11 @@ use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
 
 use super::lines::Stop;
-use super::{E_SYNTAX, Pending, interpolation, push_part, push_text, stray_dollar, unescape};
+use super::{Pending, interpolation, push_part, push_text, stray_dollar, unescape};
 use crate::compiler::ast::{
     Block, BlockKind, File, Import, Item, ItemKind, Part, Section, Stmt, Trivia, Value,
 };
+use crate::compiler::codes::Code;
 use crate::compiler::diagnostic::{Diag, MAX_DIAGS};
 use crate::compiler::span::{FileId, Span, Spanned};
 
@@ -29,7 +30,7 @@ pub(super) fn parse(file: FileId, text: &str) -> Result<File, Vec<Diag>> {
     let Some(root) = pairs.next() else {
         return Err(vec![
             Diag::new(
-                E_SYNTAX,
+                Code::Syntax,
                 "the parser produced no tree (a bug in scratchc, please report it)",
             )
             .at(Span::new(file, 0, 0), "here"),
@@ -401,7 +402,7 @@ fn grammar_error(file: FileId, text: &str, e: &pest::error::Error<Rule>) -> Diag
     if matches!(found, None | Some('\n') | Some('\r'))
         && let Some(q) = open_quote(text, pos)
     {
-        return Diag::new(E_SYNTAX, "this string is not closed")
+        return Diag::new(Code::Syntax, "this string is not closed")
             .at(Span::new(file, q, q + 1), "string starts here")
             .help(
                 "close it with `\"` on the same line; write `\\n` for a newline inside a string",
@@ -423,7 +424,7 @@ fn grammar_error(file: FileId, text: &str, e: &pest::error::Error<Rule>) -> Diag
         Some(c) if c.is_ascii_uppercase() => "keys and names are lowercase",
         _ => "see docs/language.md for the syntax",
     };
-    Diag::new(E_SYNTAX, message)
+    Diag::new(Code::Syntax, message)
         .at(Span::new(file, pos, end), "unexpected here")
         .help(help)
 }

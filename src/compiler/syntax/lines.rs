@@ -684,7 +684,8 @@ impl Parser<'_> {
     /// A value's parts in a vector of their number, and `parts` (emptied)
     /// kept for the next value: one allocation a value, none wasted.
     fn exact(&mut self, mut parts: Vec<Part>) -> Vec<Part> {
-        let exact = parts.drain(..).collect();
+        let mut exact = Vec::with_capacity(parts.len());
+        exact.append(&mut parts);
         self.parts = parts;
         exact
     }

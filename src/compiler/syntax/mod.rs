@@ -33,13 +33,9 @@ mod lines;
 mod tests;
 
 use super::ast::{File, Part, Trivia, Var};
+use super::codes::Code;
 use super::diagnostic::Diag;
 use super::span::{FileId, Span};
-
-/// Diagnostic codes of this stage.
-pub const E_SYNTAX: &str = "scratch::E0001";
-pub const E_ESCAPE: &str = "scratch::E0002";
-pub const E_DOLLAR: &str = "scratch::E0003";
 
 /// Parses one file. On error, every error found is returned; a grammar
 /// error stops the parse of this file (the other files are still checked).
@@ -127,19 +123,23 @@ fn escaped(c: char) -> Option<&'static str> {
 fn unescape(escape: &str, span: Span) -> Result<&'static str, Diag> {
     match escape.chars().nth(1).and_then(escaped) {
         Some(text) => Ok(text),
-        None => Err(
-            Diag::new(E_ESCAPE, format!("unknown escape `{escape}` in a string"))
-                .at(span, "not an escape")
-                .help("the escapes are \\\" \\\\ \\n \\t \\$; write \\\\ for a backslash"),
-        ),
+        None => Err(Diag::new(
+            Code::UnknownEscape,
+            format!("unknown escape `{escape}` in a string"),
+        )
+        .at(span, "not an escape")
+        .help("the escapes are \\\" \\\\ \\n \\t \\$; write \\\\ for a backslash")),
     }
 }
 
 /// The error for a `$` that starts neither `${` nor `$$`.
 fn stray_dollar(span: Span) -> Diag {
-    Diag::new(E_DOLLAR, "a `$` must start `${NAME}` or be doubled")
-        .at(span, "lone `$`")
-        .help("write `$$` for a literal `$`, or `${NAME}` to use a variable")
+    Diag::new(
+        Code::StrayDollar,
+        "a `$` must start `${NAME}` or be doubled",
+    )
+    .at(span, "lone `$`")
+    .help("write `$$` for a literal `$`, or `${NAME}` to use a variable")
 }
 
 /// The variable of a `${...}` whose inside is `body`, or the error for a
@@ -153,7 +153,7 @@ fn interpolation(body: &str, span: Span) -> Result<Var, Diag> {
             span,
         }),
         None => Err(Diag::new(
-            E_DOLLAR,
+            Code::StrayDollar,
             format!("`${{{body}}}` is not a variable reference"),
         )
         .at(span, "malformed interpolation")

@@ -23,7 +23,7 @@ fn same(text: &str) {
     let reference = grammar::parse(0, text);
     let ours = parse(0, text);
     assert_eq!(ours, reference, "the parsers differ on {text:?}");
-    let grammar_error = matches!(&reference, Err(d) if d.len() == 1 && d[0].code == E_SYNTAX);
+    let grammar_error = matches!(&reference, Err(d) if d.len() == 1 && d[0].code == Code::Syntax);
     match lines::parse(0, text) {
         Ok(_) => assert!(!grammar_error, "lines accepts {text:?}"),
         Err(stop) => {

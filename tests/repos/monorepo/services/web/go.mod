@@ -1,0 +1,3 @@
+module example.com/acme/web
+
+go 1.24
