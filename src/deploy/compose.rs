@@ -13,7 +13,9 @@
 use crate::compiler::model::{self, Port};
 
 use super::yaml::{self, Map, Node};
-use super::{Output, Target, Warning, WarningKind, escape_dollars, plan, volume_name};
+use super::{
+    Output, ProcessKeys, Target, Warning, WarningKind, env, plan, set_process, volume_name,
+};
 
 /// The Compose file of every target, in order. `source` names the app file
 /// in the header comment.
@@ -76,8 +78,8 @@ pub fn file(targets: &[Target<'_>], source: &str) -> Output {
         };
 
         let mut environment = Map::new();
-        for e in &img.env {
-            environment = environment.set(e.node.0.as_str(), escape_dollars(&e.node.1));
+        for (key, value) in env(img) {
+            environment = environment.set(key, value);
         }
         let mut service = Map::new()
             .set("image", t.image)
@@ -93,21 +95,18 @@ pub fn file(targets: &[Target<'_>], source: &str) -> Output {
                 Map::new().set("net.ipv4.ip_unprivileged_port_start", start.to_string()),
             );
         }
-        let service = service
-            .set(
-                "entrypoint",
-                Node::strs(img.entrypoint.node.iter().map(|a| escape_dollars(a))),
-            )
-            .opt(
-                "command",
-                img.cmd
-                    .as_ref()
-                    .map(|c| Node::strs(c.node.iter().map(|a| escape_dollars(a)))),
-            )
-            .opt("working_dir", img.workdir.as_ref().map(|w| w.node.as_str()))
-            .nonempty("environment", environment)
-            .nonempty("ports", ports)
-            .nonempty("volumes", mounts);
+        let service = set_process(
+            service,
+            img,
+            ProcessKeys {
+                entrypoint: "entrypoint",
+                cmd: "command",
+                workdir: "working_dir",
+            },
+        )
+        .nonempty("environment", environment)
+        .nonempty("ports", ports)
+        .nonempty("volumes", mounts);
         services = services.set(name, service);
     }
     let doc = Map::new()

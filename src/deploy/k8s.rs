@@ -22,7 +22,9 @@
 use crate::compiler::model::{self, ProbeAction, ProbeKind, Proto};
 
 use super::yaml::{self, Map, Node};
-use super::{Output, Target, Warning, WarningKind, escape_dollars, plan, under, volume_name};
+use super::{
+    Output, ProcessKeys, Target, Warning, WarningKind, env, plan, set_process, under, volume_name,
+};
 
 /// The label that ties a Deployment, its pods and its Service together.
 pub const NAME_LABEL: &str = "app.kubernetes.io/name";
@@ -146,15 +148,8 @@ fn deployment(t: &Target<'_>) -> (Node, Vec<Warning>) {
                 .into()
         })
         .collect();
-    let env: Vec<Node> = img
-        .env
-        .iter()
-        .map(|e| {
-            Map::new()
-                .set("name", e.node.0.as_str())
-                .set("value", escape_dollars(&e.node.1))
-                .into()
-        })
+    let env: Vec<Node> = env(img)
+        .map(|(name, value)| Map::new().set("name", name).set("value", value).into())
         .collect();
     let mut resources = Map::new();
     for (key, list) in [("requests", &kube.requests), ("limits", &kube.limits)] {
@@ -175,24 +170,22 @@ fn deployment(t: &Target<'_>) -> (Node, Vec<Warning>) {
         .set("readOnlyRootFilesystem", true)
         .set("capabilities", Map::new().set("drop", Node::strs(["ALL"])))
         .set("seccompProfile", seccomp());
-    let mut container = Map::new()
+    let container = Map::new()
         .set("name", name)
         .set("image", t.image)
-        .set("imagePullPolicy", "IfNotPresent")
-        .set(
-            "command",
-            Node::strs(img.entrypoint.node.iter().map(|a| escape_dollars(a))),
-        )
-        .opt(
-            "args",
-            img.cmd
-                .as_ref()
-                .map(|c| Node::strs(c.node.iter().map(|a| escape_dollars(a)))),
-        )
-        .opt("workingDir", img.workdir.as_ref().map(|w| w.node.as_str()))
-        .nonempty("env", env)
-        .nonempty("ports", ports)
-        .nonempty("resources", resources);
+        .set("imagePullPolicy", "IfNotPresent");
+    let mut container = set_process(
+        container,
+        img,
+        ProcessKeys {
+            entrypoint: "command",
+            cmd: "args",
+            workdir: "workingDir",
+        },
+    )
+    .nonempty("env", env)
+    .nonempty("ports", ports)
+    .nonempty("resources", resources);
     for kind in [
         ProbeKind::Startup,
         ProbeKind::Readiness,

@@ -34,6 +34,8 @@ use std::fmt;
 
 use crate::compiler::model::{self, User};
 
+use self::yaml::{Map, Node};
+
 /// One app to deploy and the image reference to run it from.
 #[derive(Clone, Copy, Debug)]
 pub struct Target<'a> {
@@ -243,6 +245,34 @@ pub(crate) fn volume_name(path: &str, taken: &[String], max: usize) -> String {
         n += 1;
     }
     name
+}
+
+/// The keys one output writes a container's process under: the
+/// entrypoint, the cmd and the working directory (Compose `entrypoint`,
+/// `command`, `working_dir`; Kubernetes `command`, `args`, `workingDir`).
+pub(crate) struct ProcessKeys {
+    pub entrypoint: &'static str,
+    pub cmd: &'static str,
+    pub workdir: &'static str,
+}
+
+/// `map` with what the image runs, in this order: the entrypoint, the cmd
+/// when the image has one, the working directory when it sets one. The
+/// arguments are escaped ([`escape_dollars`]) here, so both outputs keep
+/// the module's invariant the same way.
+pub(crate) fn set_process(map: Map, img: &model::Image, keys: ProcessKeys) -> Map {
+    let escaped = |args: &[String]| Node::strs(args.iter().map(|a| escape_dollars(a)));
+    map.set(keys.entrypoint, escaped(&img.entrypoint.node))
+        .opt(keys.cmd, img.cmd.as_ref().map(|c| escaped(&c.node)))
+        .opt(keys.workdir, img.workdir.as_ref().map(|w| w.node.as_str()))
+}
+
+/// The image's environment in the order written, each value escaped
+/// ([`escape_dollars`]); each output lays the pairs out its own way.
+pub(crate) fn env(img: &model::Image) -> impl Iterator<Item = (&str, String)> {
+    img.env
+        .iter()
+        .map(|e| (e.node.0.as_str(), escape_dollars(&e.node.1)))
 }
 
 /// `$` doubled: Kubernetes (`$(VAR)` in command, args and env values) and
