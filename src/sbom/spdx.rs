@@ -97,6 +97,32 @@ struct Package {
     primary_package_purpose: &'static str,
 }
 
+impl Package {
+    /// A package with what every package here says alike: no supplier,
+    /// download location or licence asserted, its files not analysed, and
+    /// nothing else set. Callers add the rest with `..Package::new(..)`;
+    /// the JSON keeps the struct's field order whatever the caller's.
+    fn new(name: String, spdx_id: String, primary_package_purpose: &'static str) -> Package {
+        Package {
+            name,
+            spdx_id,
+            version_info: None,
+            supplier: NOASSERTION,
+            download_location: NOASSERTION,
+            files_analyzed: false,
+            package_verification_code: None,
+            source_info: None,
+            license_concluded: NOASSERTION,
+            license_declared: NOASSERTION,
+            copyright_text: NOASSERTION,
+            description: None,
+            comment: None,
+            external_refs: Vec::new(),
+            primary_package_purpose,
+        }
+    }
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct VerificationCode {
@@ -246,26 +272,15 @@ pub fn document(input: &SbomInput) -> Result<String, SbomError> {
     }
 
     doc.packages.push(Package {
-        name: input.name.clone(),
-        spdx_id: image_id.clone(),
-        version_info: None,
-        supplier: NOASSERTION,
-        download_location: NOASSERTION,
         files_analyzed: !files.is_empty(),
         package_verification_code: (!files.is_empty()).then(|| VerificationCode {
             package_verification_code_value: verification_code(&files),
         }),
-        source_info: None,
-        license_concluded: NOASSERTION,
-        license_declared: NOASSERTION,
-        copyright_text: NOASSERTION,
         description: Some(format!(
             "The {} image built by scratchc: a single layer FROM scratch.",
             input.platform
         )),
-        comment: None,
-        external_refs: Vec::new(),
-        primary_package_purpose: "CONTAINER",
+        ..Package::new(input.name.clone(), image_id.clone(), "CONTAINER")
     });
 
     let mut listed = BTreeSet::new();
@@ -283,30 +298,11 @@ pub fn document(input: &SbomInput) -> Result<String, SbomError> {
     if let Some(builder) = &input.builder {
         let shown = builder.to_string();
         let id = spdx_id("Builder", &[&shown]);
-        let external_refs = purl::oci(builder)
-            .map(|p| ExternalRef {
-                reference_category: "PACKAGE-MANAGER",
-                reference_type: "purl",
-                reference_locator: p,
-            })
-            .into_iter()
-            .collect();
         doc.packages.push(Package {
-            name: builder.name.clone(),
-            spdx_id: id.clone(),
             version_info: builder.digest.clone().or_else(|| builder.tag.clone()),
-            supplier: NOASSERTION,
-            download_location: NOASSERTION,
-            files_analyzed: false,
-            package_verification_code: None,
-            source_info: None,
-            license_concluded: NOASSERTION,
-            license_declared: NOASSERTION,
-            copyright_text: NOASSERTION,
             description: Some(format!("The image the binary was built in: {shown}.")),
-            comment: None,
-            external_refs,
-            primary_package_purpose: "CONTAINER",
+            external_refs: purl::oci(builder).map(purl_ref).into_iter().collect(),
+            ..Package::new(builder.name.clone(), id.clone(), "CONTAINER")
         });
         rel.add(&id, "BUILD_TOOL_OF", &image_id);
     }
@@ -386,24 +382,14 @@ fn add_program(
         });
     }
     doc.packages.push(Package {
-        name: main.path.clone(),
-        spdx_id: main_id.clone(),
         version_info: (!main.version.is_empty()).then(|| main.version.clone()),
-        supplier: NOASSERTION,
-        download_location: NOASSERTION,
-        files_analyzed: false,
-        package_verification_code: None,
         source_info: Some(source_info(bi)),
-        license_concluded: NOASSERTION,
-        license_declared: NOASSERTION,
-        copyright_text: NOASSERTION,
         description: Some(format!(
             "The Go main module of {} (main package {}).",
             program.path, bi.path
         )),
-        comment: None,
         external_refs: refs,
-        primary_package_purpose: "APPLICATION",
+        ..Package::new(main.path.clone(), main_id.clone(), "APPLICATION")
     });
     rel.add(image_id, "CONTAINS", &main_id);
     if let Some((_, file_id)) = file_ids.iter().find(|(p, _)| *p == program.path) {
@@ -422,24 +408,13 @@ fn add_program(
     rel.add(&main_id, "DEPENDS_ON", &std_id);
     if listed.insert(std_id.clone()) {
         doc.packages.push(Package {
-            name: "stdlib".into(),
-            spdx_id: std_id,
             version_info: Some(bi.go_version.clone()),
-            supplier: NOASSERTION,
-            download_location: NOASSERTION,
-            files_analyzed: false,
-            package_verification_code: None,
-            source_info: None,
-            license_concluded: NOASSERTION,
-            license_declared: NOASSERTION,
-            copyright_text: NOASSERTION,
             description: Some(format!(
                 "The Go standard library and runtime of the {} toolchain, linked into the binary.",
                 bi.go_version
             )),
-            comment: None,
             external_refs: vec![purl_ref(purl::stdlib(&bi.go_version))],
-            primary_package_purpose: "LIBRARY",
+            ..Package::new("stdlib".into(), std_id, "LIBRARY")
         });
     }
 }
@@ -474,21 +449,10 @@ fn module_package(dep: &Module) -> (String, Package) {
         refs.push(sum_ref(&built.sum));
     }
     let package = Package {
-        name,
-        spdx_id: id.clone(),
         version_info: (!version.is_empty()).then_some(version),
-        supplier: NOASSERTION,
-        download_location: NOASSERTION,
-        files_analyzed: false,
-        package_verification_code: None,
-        source_info: None,
-        license_concluded: NOASSERTION,
-        license_declared: NOASSERTION,
-        copyright_text: NOASSERTION,
-        description: None,
         comment,
         external_refs: refs,
-        primary_package_purpose: "LIBRARY",
+        ..Package::new(name, id.clone(), "LIBRARY")
     };
     (id, package)
 }
