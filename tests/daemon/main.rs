@@ -32,6 +32,8 @@ mod deploy;
 mod dockerfile;
 mod frontend;
 mod lint;
+#[path = "../common/modules.rs"]
+mod modules;
 mod outputs;
 mod quickstart;
 mod repos;

@@ -14,6 +14,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::modules::{go_version_m_modules, spdx_modules};
 use super::repro::built_digest;
 use super::{output, run};
 
@@ -207,43 +208,7 @@ fn go() -> Command {
 /// replacement has no version).
 fn go_version_m(file: &Path) -> Vec<(String, String)> {
     let out = run(go().arg("version").arg("-m").arg(file));
-    let mut deps: Vec<(String, String)> = Vec::new();
-    for line in text(&out.stdout).lines() {
-        let cols: Vec<&str> = line.trim_start_matches('\t').split('\t').collect();
-        match cols[..] {
-            ["dep", path, version, ..] => deps.push((path.into(), version.into())),
-            ["=>", path, version, ..] => {
-                let last = deps.last_mut().unwrap();
-                *last = if version.starts_with('v') {
-                    (path.into(), version.into())
-                } else {
-                    (last.0.clone(), String::new())
-                };
-            }
-            _ => {}
-        }
-    }
-    deps.sort();
-    deps
-}
-
-/// The linked modules an SPDX document lists (the main module and the
-/// standard library left out).
-fn spdx_modules(doc: &Value) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = doc["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["primaryPackagePurpose"] == "LIBRARY" && p["name"] != "stdlib")
-        .map(|p| {
-            (
-                p["name"].as_str().unwrap().to_string(),
-                p["versionInfo"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
+    go_version_m_modules(&text(&out.stdout))
 }
 
 /// `pyspdxtools -i FILE` accepts the document.

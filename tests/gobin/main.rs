@@ -9,5 +9,7 @@
 
 mod buildinfo;
 mod go;
+#[path = "../common/modules.rs"]
+mod modules;
 mod needs;
 mod sbom;

@@ -11,6 +11,7 @@ use scratchc::sbom::{self, FileKind, GoProgram, ImageFile, SbomInput};
 use serde_json::Value;
 
 use crate::go::{Build, go_version_m};
+use crate::modules::{go_version_m_modules, spdx_modules};
 
 fn input_for(binary: &Path) -> SbomInput {
     let bytes = std::fs::read(binary).unwrap();
@@ -68,47 +69,6 @@ fn validate(json: &str, name: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// (module path, version) of every dependency as `go version -m` prints
-/// it, replacements resolved to the code that was built.
-fn go_version_m_modules(text: &str) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for line in text.lines() {
-        let cols: Vec<&str> = line.trim_start_matches('\t').split('\t').collect();
-        match cols[..] {
-            ["dep", path, version, ..] => out.push((path.into(), version.into())),
-            ["=>", path, version, ..] => {
-                let last = out.last_mut().unwrap();
-                if version.starts_with('v') {
-                    *last = (path.into(), version.into());
-                } else {
-                    // A directory: the module keeps its path, loses its version.
-                    last.1 = String::new();
-                }
-            }
-            _ => {}
-        }
-    }
-    out.sort();
-    out
-}
-
-fn spdx_modules(doc: &Value) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = doc["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["primaryPackagePurpose"] == "LIBRARY" && p["name"] != "stdlib")
-        .map(|p| {
-            (
-                p["name"].as_str().unwrap().to_string(),
-                p["versionInfo"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 #[test]
