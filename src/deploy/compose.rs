@@ -127,20 +127,10 @@ pub fn file(targets: &[Target<'_>], source: &str) -> Output {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::compiler::{Options, Sources, check};
+    use crate::deploy::testing;
 
     fn render(text: &str) -> Output {
-        let apps = check(&Sources::new("app.scratch", text), &Options::default())
-            .unwrap()
-            .apps;
-        let targets: Vec<Target<'_>> = apps
-            .iter()
-            .map(|a| Target {
-                app: a,
-                image: "img:1",
-            })
-            .collect();
-        file(&targets, "app.scratch")
+        testing::render(text, file)
     }
 
     #[test]

@@ -361,24 +361,10 @@ fn affinity(app: &model::App) -> Map {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::compiler::{Options, Sources, check};
-
-    fn apps(text: &str) -> Vec<model::App> {
-        check(&Sources::new("app.scratch", text), &Options::default())
-            .unwrap()
-            .apps
-    }
+    use crate::deploy::testing::{self, apps};
 
     fn render(text: &str) -> Output {
-        let apps = apps(text);
-        let targets: Vec<Target<'_>> = apps
-            .iter()
-            .map(|a| Target {
-                app: a,
-                image: "img:1",
-            })
-            .collect();
-        manifests(&targets, "app.scratch").unwrap()
+        testing::render(text, |targets, source| manifests(targets, source).unwrap())
     }
 
     #[test]

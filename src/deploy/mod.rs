@@ -281,18 +281,42 @@ pub(crate) fn escape_dollars(s: &str) -> String {
     s.replace('$', "$$")
 }
 
+/// What the unit tests of this module and of both outputs start from.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) mod testing {
+    use super::{Target, model};
+    use crate::compiler::{Options, Sources, check};
+
+    /// The checked apps of `text`, read as `app.scratch`.
+    pub fn apps(text: &str) -> Vec<model::App> {
+        check(&Sources::new("app.scratch", text), &Options::default())
+            .unwrap()
+            .apps
+    }
+
+    /// `output` of every app of `text`, each run from the image `img:1`,
+    /// with `app.scratch` as the source named in the header.
+    pub fn render<T>(text: &str, output: impl FnOnce(&[Target<'_>], &str) -> T) -> T {
+        let apps = apps(text);
+        let targets: Vec<Target<'_>> = apps
+            .iter()
+            .map(|a| Target {
+                app: a,
+                image: "img:1",
+            })
+            .collect();
+        output(&targets, "app.scratch")
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::compiler::{Options, Sources, check};
 
     fn app(body: &str) -> model::App {
-        let text = format!("app a uses prebuilt {{\n  from bin/a\n{body}}}\n");
-        check(&Sources::new("app.scratch", text), &Options::default())
-            .unwrap()
-            .apps
-            .remove(0)
+        testing::apps(&format!("app a uses prebuilt {{\n  from bin/a\n{body}}}\n")).remove(0)
     }
 
     fn kinds(p: &Plan) -> Vec<WarningKind> {
