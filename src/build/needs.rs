@@ -1,11 +1,12 @@
 //! What the produced binary needs at runtime, checked against the image
 //! before it is exported (docs/runtime-needs.md).
 //!
-//! After each platform's binary passed the ELF check, [`inspect`] reads it
-//! back once more through the same [`Ref`]: `StatFile` for its size, then
-//! [`gobin::inspect_with`] with ranged `ReadFile`s (the ELF headers, the
-//! section names, the build info and the function-name table: about 5% of
-//! a stripped Go binary, in four more round trips). [`report`] turns the
+//! After each platform's binary passed the ELF check, it is read back once
+//! ([`super::readback::read_back`]): `StatFile` for its size, then the Go tables
+//! with ranged `ReadFile`s (the ELF headers, the section names, the build
+//! info and the function-name table: about 5% of a stripped Go binary, in
+//! four more round trips), and its digests too when the SBOM is on.
+//! [`inspect`] takes the needs from those tables; [`report`] turns the
 //! needs found into diagnostics at the app's line, each with the one word
 //! that meets it:
 //!
@@ -28,12 +29,12 @@
 //! template's `false` does not count, its author did not know this app).
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::client::buildkit::gateway::Ref;
+use super::readback::ReadBack;
 use crate::compiler::model::{App, Build};
 use crate::compiler::{Code, Diag, Platform, Severity};
-use crate::gobin::{self, Finding, Need, ReadStats};
+use crate::gobin::{Finding, Need, ReadStats};
 
 /// What one platform's binary said about its needs.
 #[derive(Clone, Debug)]
@@ -46,43 +47,24 @@ pub struct Inspection {
     pub elapsed: Duration,
 }
 
-/// Reads the Go tables of `path` in `result` (see the module docs). Never
-/// fails: a problem is the inspection's `findings` error.
-pub async fn inspect(result: &Ref, path: &str, platform: &Platform) -> Inspection {
-    let started = Instant::now();
-    let mut stats = ReadStats {
-        rounds: 1,
-        reads: 1,
-        bytes: 0,
-    };
-    let findings = match result.stat_raw(path).await {
-        Err(s) => Err(format!("StatFile failed: {}", s.message())),
-        Ok(st) => {
-            let size = u64::try_from(st.size).unwrap_or(0);
-            let read = |r: gobin::ByteRange| result.read_range(path, r.offset, r.len);
-            match gobin::inspect_with(size, read).await {
-                Err(s) => Err(format!("ReadFile failed: {}", s.message())),
-                Ok((verdict, s)) => {
-                    stats.rounds += s.rounds;
-                    stats.reads += s.reads;
-                    stats.bytes += s.bytes;
-                    match verdict {
-                        Err(e) => Err(format!("it {e}")),
-                        Ok(go) => match (&go.functions, go.needs()) {
-                            (_, Some(f)) => Ok(f),
-                            (Err(e), None) => Err(format!("it {e}")),
-                            (Ok(_), None) => Err("its function table is unreadable".into()),
-                        },
-                    }
-                }
-            }
-        }
+/// The needs of one platform's binary, from what reading it back found
+/// (see [`super::readback`]: the binary is stat'ed and its Go tables fetched once
+/// for this check and the SBOM alike). Never fails: a problem is the
+/// inspection's `findings` error.
+pub fn inspect(back: &ReadBack) -> Inspection {
+    let findings = match &back.go {
+        Err(why) => Err(why.clone()),
+        Ok(go) => match (&go.functions, go.needs()) {
+            (_, Some(f)) => Ok(f),
+            (Err(e), None) => Err(format!("it {e}")),
+            (Ok(_), None) => Err("its function table is unreadable".into()),
+        },
     };
     Inspection {
-        platform: platform.clone(),
+        platform: back.platform.clone(),
         findings,
-        stats,
-        elapsed: started.elapsed(),
+        stats: back.stats,
+        elapsed: back.go_elapsed,
     }
 }
 

@@ -6,7 +6,7 @@
 
 use super::*;
 use crate::compiler::{Options, Sources, check};
-use crate::gobin::FuncNames;
+use crate::gobin::{self, FuncNames};
 
 /// The only app of `text`, checked.
 fn app(text: &str) -> App {

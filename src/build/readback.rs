@@ -4,10 +4,10 @@
 //! function names) and, for the SBOM, its digests.
 //!
 //! [`read_back`] is the one place that does it: the SBOM
-//! ([`super::sbom`]) takes its answers from the [`ReadBack`], and a later
-//! check of the binary (its runtime needs, [`GoBinary::needs`]) is meant
-//! to take them from the same one, so the binary is stat'ed once and its
-//! Go tables are fetched once.
+//! ([`super::sbom`]) and the check of the binary's runtime needs
+//! ([`super::needs::inspect`], through [`GoBinary::needs`]) take their
+//! answers from the same [`ReadBack`], so the binary is stat'ed once and
+//! its Go tables are fetched once.
 //!
 //! Reads are ranged (gateway `ReadFile` with an offset and a length),
 //! never the whole file in one message:

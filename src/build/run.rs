@@ -151,18 +151,18 @@ pub async fn solve(
             binary::check_binary(&result, binary_path, &t.platform)
                 .await
                 .map_err(|e| binary_error(e, app, plan, def))?;
-            let inspection = needs::inspect(&result, binary_path, &t.platform).await;
+            // Read back once: the runtime needs take the Go tables, the
+            // SBOM the same tables and the digests.
             let want = Want {
-                go: with_sbom,
+                go: true,
                 digests: with_sbom,
             };
+            let back = readback::read_back(&result, binary_path, &t.platform, want).await;
+            let inspection = needs::inspect(&back);
             let mut made = None;
-            if want != Want::default() {
-                let back = readback::read_back(&result, binary_path, &t.platform, want).await;
-                if with_sbom {
-                    let builders = &prepared.builder_digests;
-                    made = Some(sbom::make(gateway, &result, app, &back, builders, epoch).await?);
-                }
+            if with_sbom {
+                let builders = &prepared.builder_digests;
+                made = Some(sbom::make(gateway, &result, app, &back, builders, epoch).await?);
             }
             Ok::<(Ref, needs::Inspection, Option<sbom::Made>), BuildError>((
                 result, inspection, made,
