@@ -355,10 +355,13 @@ fn a_label_change_or_a_lock_leaves_the_compile_cached() {
         r.stderr
     );
 
-    // A source change still rebuilds.
+    // A source change still rebuilds. A change no run made before: the
+    // same bytes from an earlier run of this test are in the daemon's
+    // cache, and would rightly be CACHED.
     let main = dir.path().join("main.go");
     let go = std::fs::read_to_string(&main).unwrap();
-    std::fs::write(&main, format!("{go}\n// changed\n")).unwrap();
+    let change = uuid::Uuid::new_v4().simple();
+    std::fs::write(&main, format!("{go}\n// changed: {change}\n")).unwrap();
     let r = build(dir.path(), &["-o", &oci("changed.tar")]);
     assert_built(&r);
     assert_eq!(
