@@ -203,7 +203,7 @@ impl Gateway {
     ) -> Result<ResolvedImage, BuildError> {
         let req = gw::ResolveImageConfigRequest {
             r#ref: reference.to_string(),
-            platform: Some(pb_platform(platform)),
+            platform: Some(pb::Platform::from(platform)),
             resolve_mode: mode.to_string(),
             log_name: format!("[internal] load metadata for {reference}"),
             ..Default::default()
@@ -447,16 +447,6 @@ pub fn image_result(mut parts: Vec<(Platform, String, Vec<u8>)>, multi: bool) ->
         result: Some(gw::result::Result::Refs(gw::RefMap { refs })),
         metadata,
         attestations: BTreeMap::new(),
-    }
-}
-
-/// `pb.Platform` of a platform.
-pub fn pb_platform(p: &Platform) -> pb::Platform {
-    pb::Platform {
-        architecture: p.arch.clone(),
-        os: p.os.clone(),
-        variant: p.variant.clone().unwrap_or_default(),
-        ..Default::default()
     }
 }
 

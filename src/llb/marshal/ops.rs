@@ -95,7 +95,7 @@ pub(super) fn encode(node: &Node, inputs: &[Output], digests: &[Digest]) -> Op {
         Body::File(_) | Body::Merge(_) => false,
     };
     let platform = if keeps_platform {
-        node.platform.as_ref().map(pb_platform)
+        node.platform.as_ref().map(pb::Platform::from)
     } else {
         None
     };
@@ -132,12 +132,17 @@ fn index_of(inputs: &[Output], o: Output) -> i64 {
         .unwrap_or(-1)
 }
 
-fn pb_platform(p: &Platform) -> pb::Platform {
-    pb::Platform {
-        architecture: p.arch.clone(),
-        os: p.os.clone(),
-        variant: p.variant.clone().unwrap_or_default(),
-        ..Default::default()
+/// A platform as LLB and the gateway carry it (an absent variant is the
+/// empty string). One conversion for the definitions and the gateway's
+/// requests alike.
+impl From<&Platform> for pb::Platform {
+    fn from(p: &Platform) -> pb::Platform {
+        pb::Platform {
+            architecture: p.arch.clone(),
+            os: p.os.clone(),
+            variant: p.variant.clone().unwrap_or_default(),
+            ..Default::default()
+        }
     }
 }
 
