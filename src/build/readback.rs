@@ -42,15 +42,6 @@ pub const HASH_CHUNK: u64 = 2 << 20;
 /// Hashing reads in flight at once.
 pub const HASH_IN_FLIGHT: usize = 3;
 
-/// What to read besides the size.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Want {
-    /// The Go tables (build info and function names).
-    pub go: bool,
-    /// SHA-1 and SHA-256 of the whole file.
-    pub digests: bool,
-}
-
 /// A file's digests, as the SBOM records them, and what its bytes look
 /// like.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,8 +67,7 @@ pub struct ReadBack {
     /// From `StatFile`; `None` when that failed.
     pub size: Option<u64>,
     /// The Go tables, or why not (a failed read: `ReadFile failed: ...`;
-    /// not a Go binary: `it has no Go build info ...`). `Err` also when
-    /// not asked for.
+    /// not a Go binary: `it has no Go build info ...`).
     pub go: Result<GoBinary, String>,
     /// The digests when asked for, or why not.
     pub digests: Option<Result<Digests, String>>,
@@ -90,8 +80,15 @@ pub struct ReadBack {
     pub hash_elapsed: Duration,
 }
 
-/// Reads `path` of `result` back (see the module docs).
-pub async fn read_back(result: &Ref, path: &str, platform: &Platform, want: Want) -> ReadBack {
+/// Reads `path` of `result` back (see the module docs): its size and Go
+/// tables always, its digests when `with_digests` (SHA-1 and SHA-256 of the
+/// whole file, for the SBOM).
+pub async fn read_back(
+    result: &Ref,
+    path: &str,
+    platform: &Platform,
+    with_digests: bool,
+) -> ReadBack {
     let mut back = ReadBack {
         platform: platform.clone(),
         size: None,
@@ -111,15 +108,12 @@ pub async fn read_back(result: &Ref, path: &str, platform: &Platform, want: Want
         Err(s) => {
             let why = format!("StatFile failed: {}", s.message());
             back.go = Err(why.clone());
-            back.digests = want.digests.then_some(Err(why));
+            back.digests = with_digests.then_some(Err(why));
             return back;
         }
     };
     back.size = Some(size);
     let go = async {
-        if !want.go {
-            return None;
-        }
         let started = Instant::now();
         let read = |r: gobin::ByteRange| result.read_range(path, r.offset, r.len);
         let answer = match gobin::inspect_with(size, read).await {
@@ -127,10 +121,10 @@ pub async fn read_back(result: &Ref, path: &str, platform: &Platform, want: Want
             Ok((Err(e), s)) => (Err(format!("it {e}")), Some(s)),
             Ok((Ok(go), s)) => (Ok(go), Some(s)),
         };
-        Some((answer, started.elapsed()))
+        (answer, started.elapsed())
     };
     let digests = async {
-        if !want.digests {
+        if !with_digests {
             return None;
         }
         let started = Instant::now();
@@ -138,15 +132,14 @@ pub async fn read_back(result: &Ref, path: &str, platform: &Platform, want: Want
         Some((d, started.elapsed()))
     };
     let (go, digests) = futures::join!(go, digests);
-    if let Some(((verdict, stats), elapsed)) = go {
-        back.go = verdict;
-        if let Some(s) = stats {
-            back.stats.rounds += s.rounds;
-            back.stats.reads += s.reads;
-            back.stats.bytes += s.bytes;
-        }
-        back.go_elapsed = elapsed;
+    let ((verdict, stats), elapsed) = go;
+    back.go = verdict;
+    if let Some(s) = stats {
+        back.stats.rounds += s.rounds;
+        back.stats.reads += s.reads;
+        back.stats.bytes += s.bytes;
     }
+    back.go_elapsed = elapsed;
     if let Some((d, elapsed)) = digests {
         back.hash_elapsed = elapsed;
         back.digests = Some(match d {

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use prost::Message;
 
-use super::readback::{self, Want};
+use super::readback;
 use super::{Plan, ResolveMode, golang, needs, sbom};
 use crate::client::artefacts::elf::ElfProblem;
 use crate::client::buildkit::binary::{self, BinaryError};
@@ -153,11 +153,7 @@ pub async fn solve(
                 .map_err(|e| binary_error(e, app, plan, def))?;
             // Read back once: the runtime needs take the Go tables, the
             // SBOM the same tables and the digests.
-            let want = Want {
-                go: true,
-                digests: with_sbom,
-            };
-            let back = readback::read_back(&result, binary_path, &t.platform, want).await;
+            let back = readback::read_back(&result, binary_path, &t.platform, with_sbom).await;
             let inspection = needs::inspect(&back);
             let mut made = None;
             if with_sbom {
