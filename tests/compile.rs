@@ -7,10 +7,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "common/rng.rs"]
+mod rng;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use rng::Rng;
 use scratchc::cli::load::load;
 use scratchc::compiler::{self, Code, Options, Platform, Severity, Sources, Spanned, fmt, syntax};
 
@@ -520,22 +523,6 @@ fn examples_and_stdlib_are_formatted() {
             "{} is not formatted",
             path.display()
         );
-    }
-}
-
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
     }
 }
 

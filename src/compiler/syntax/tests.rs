@@ -15,8 +15,12 @@ use super::lines;
 use super::*;
 use crate::compiler::ast::{ItemKind, Trivia};
 
+#[path = "../../../tests/common/rng.rs"]
+mod rng;
 #[path = "../../../tests/shapes/mod.rs"]
 mod shapes;
+
+use rng::Rng;
 
 /// Checks one input; panics with the input on a difference.
 fn same(text: &str) {
@@ -81,26 +85,6 @@ fn corpus() -> Vec<String> {
 fn same_on_every_file_and_shape() {
     for text in corpus() {
         same(&text);
-    }
-}
-
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
     }
 }
 
