@@ -397,6 +397,11 @@ fn half_a_million_stray_dollars_are_counted_to_the_first_thousand() {
         "{}",
         &out.stderr[out.stderr.len() - 300..]
     );
+    assert!(
+        out.stderr.ends_with("app.scratch: at least 1000 errors\n"),
+        "{}",
+        &out.stderr[out.stderr.len() - 300..]
+    );
 }
 
 // ---- checks: linear in the size of the file ----

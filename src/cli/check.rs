@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 
 use crate::build::{self, golang, vcs};
 use crate::client::errors::{BuildError, exit};
+use crate::compiler::diagnostic::MAX_DIAGS;
 use crate::compiler::excerpt::escape_text;
 use crate::compiler::{self, Diag, Options, Sources};
 
@@ -27,7 +28,10 @@ pub fn run(args: &super::CheckArgs) -> Result<(), Failure> {
                 eprint!("{}", super::render(&e, std::io::stderr().is_terminal()));
                 if let BuildError::Diagnostics { diags, .. } = &e {
                     let n = diags.len();
-                    eprintln!("{shown}: {n} error{}", if n == 1 { "" } else { "s" });
+                    // At the cap the stages stopped looking: there may be more.
+                    let at_least = if n >= MAX_DIAGS { "at least " } else { "" };
+                    let s = if n == 1 { "" } else { "s" };
+                    eprintln!("{shown}: {at_least}{n} error{s}");
                 }
                 worst = worst.max(Some(e.exit_code()));
             }
